@@ -1,0 +1,69 @@
+// Everything a Connection can be configured with: limits, timeouts and
+// behaviour switches. Defaults are safe for a server facing the internet.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "ws/base/random_source.hpp"
+
+namespace ws {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = std::chrono::milliseconds;
+
+/// Memory bounds. Whatever the peer sends, a Connection never holds more
+/// than max_buffered_input + max_message_size + max_queued_output bytes of
+/// payload (plus fixed overhead).
+struct Limits {
+  /// Largest frame payload accepted; a larger one fails the connection with 1009.
+  std::uint64_t max_frame_size = 16 * 1024 * 1024;
+  /// Largest message (all fragments together); a larger one fails with 1009.
+  std::uint64_t max_message_size = 16 * 1024 * 1024;
+  /// Bytes receive() accepts before next_event() has parsed them. Values
+  /// below 256 are raised to 256 (a header and a whole control frame fit).
+  std::size_t max_buffered_input = 64 * 1024;
+  /// Bytes of output queued and not yet consumed. A send that would go past
+  /// it fails with errc::output_queue_full and queues nothing. Close frames
+  /// are always queued.
+  std::size_t max_queued_output = 32 * 1024 * 1024;
+};
+
+/// All timeouts are driven by the time the caller passes to advance_time().
+/// A zero duration turns the timer off.
+struct Timeouts {
+  /// Send a ping after this long without input, to keep the path alive.
+  Duration keepalive_interval{0};
+  /// Fail the connection (close 1001) after this long without input.
+  Duration idle_timeout{0};
+  /// How long to wait for the peer's close frame (or, as a client, for the
+  /// server to end the stream) once a close was sent.
+  Duration close_timeout{std::chrono::seconds(5)};
+  /// How long the opening handshake may take.
+  Duration handshake_timeout{std::chrono::seconds(10)};
+};
+
+/// How received data messages reach the application.
+enum class Delivery : std::uint8_t {
+  whole_messages,  // one Message event per message, fragments joined
+  streamed,        // Message events per piece as bytes arrive (is_first/is_last)
+};
+
+struct Config {
+  Limits limits{};
+  Timeouts timeouts{};
+  Delivery delivery = Delivery::whole_messages;
+  /// Answer every ping with a pong carrying the same payload (RFC 6455 5.5.2).
+  bool auto_pong = true;
+  /// When non-zero, send_text/send_binary split messages into frames of at
+  /// most this many payload bytes, so that pings and pongs can go out
+  /// between them.
+  std::size_t auto_fragment_size = 0;
+  /// Source of client masking keys and handshake keys. Empty means
+  /// system_random_source().
+  RandomSource random{};
+};
+
+}  // namespace ws

@@ -1,0 +1,133 @@
+// ws::Connection: one WebSocket connection as a pure state machine.
+//
+// It owns no socket, thread or clock. The caller
+//   - hands it received bytes (receive, or receive_buffer + commit_received)
+//     and the end of the stream (receive_eof),
+//   - pulls events (next_event) until it returns nothing,
+//   - writes pending_output() to the transport and reports what was written
+//     (consume_output),
+//   - passes the time (advance_time) at next_deadline() at the latest,
+//   - closes the transport when should_close_transport() says so.
+// docs/protocol.md shows the loop.
+//
+// Errors: no exception leaves this API except std::bad_alloc. Protocol
+// violations by the peer end in a Closed event carrying the error (and the
+// close frame with the right code is queued); misuse by the application
+// returns an error code and leaves the connection as it was.
+//
+// Thread safety: none. One thread at a time owns a Connection; adapters that
+// let other threads send do so by queueing to the owner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "ws/base/bytes.hpp"
+#include "ws/base/error.hpp"
+#include "ws/config.hpp"
+#include "ws/connection_state.hpp"
+#include "ws/event.hpp"
+#include "ws/frame/close_code.hpp"
+#include "ws/message/prepared_message.hpp"
+#include "ws/output_buffer.hpp"
+
+namespace ws {
+
+/// Whether a send ends the message (Fin::yes) or more fragments follow.
+enum class Fin : bool { no = false, yes = true };
+
+class Connection {
+ public:
+  /// A connection whose opening handshake was done elsewhere (for example by
+  /// an HTTP server that answered the upgrade itself). It starts open.
+  static Connection after_handshake(Role role, const Config& config = {});
+
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  Role role() const noexcept;
+  State state() const noexcept;
+  const Config& config() const noexcept;
+
+  // ---- Receiving ----------------------------------------------------------
+
+  /// Copies as many of `bytes` as the input limit allows and returns how many
+  /// it took; the caller keeps the rest and offers it again after draining
+  /// next_event(). Once the connection is closed every byte is taken and
+  /// dropped.
+  std::size_t receive(ByteView bytes);
+
+  /// Free space at the end of the input buffer for a read straight into it
+  /// (zero copies). Empty when the input limit is reached: drain next_event()
+  /// first. Valid until the next non-const call.
+  MutableByteView receive_buffer();
+  /// Marks the first n bytes of the last receive_buffer() as received.
+  void commit_received(std::size_t n) noexcept;
+
+  /// The transport's read side ended. Buffered bytes are still processed.
+  void receive_eof() noexcept;
+
+  /// The next event, or nothing when more input (or time) is needed. Views
+  /// in the event stay valid until the next non-const call.
+  std::optional<Event> next_event();
+
+  // ---- Sending -----------------------------------------------------------
+  // Each returns an empty error_code when the frame(s) were queued, or:
+  //   errc::not_open                  - handshake not done, or close already sent/received
+  //   errc::output_queue_full         - Limits::max_queued_output would be exceeded
+  //   errc::message_in_progress       - a streamed message of the other kind is open
+  // Payloads are copied (masked for a client) into the output queue.
+
+  /// Text must be UTF-8; it is not checked on the way out.
+  std::error_code send_text(std::string_view text, Fin fin = Fin::yes);
+  std::error_code send_binary(ByteView data, Fin fin = Fin::yes);
+  /// Queues a reference to a frame framed once for many connections.
+  /// errc::wrong_role for a client (its frames need a fresh mask each);
+  /// errc::message_in_progress while a streamed message is open.
+  std::error_code send_prepared(std::shared_ptr<const PreparedMessage> message);
+  /// errc::control_payload_too_long above 125 bytes.
+  std::error_code ping(ByteView payload = {});
+  /// An unsolicited pong (a heartbeat that expects no answer; RFC 6455 5.5.3).
+  std::error_code pong(ByteView payload = {});
+  /// Starts the close handshake. errc::close_code_not_sendable for codes that
+  /// may not appear on the wire (1004-1006, 1015, below 1000, ...),
+  /// errc::close_reason_too_long above 123 bytes, errc::close_reason_not_utf8.
+  std::error_code close(CloseCode code = CloseCode::normal, std::string_view reason = {});
+  std::error_code close(std::uint16_t code, std::string_view reason = {});
+
+  // ---- Output -----------------------------------------------------------
+
+  /// The bytes to write, in order, as a scatter-gather list. Valid until the
+  /// next non-const call.
+  std::span<const OutputBuffer> pending_output();
+  /// Total bytes in pending_output().
+  std::size_t pending_output_size() const noexcept;
+  /// The first n pending bytes were written.
+  void consume_output(std::size_t n) noexcept;
+  /// True once the transport should be closed: the connection is closed and
+  /// its last bytes were consumed. A server closes first (RFC 6455 7.1.1); a
+  /// client after a clean close waits for the server's end of stream or the
+  /// close timeout.
+  bool should_close_transport() const noexcept;
+
+  // ---- Time ---------------------------------------------------------------
+
+  /// Tells the connection the time. Input received since the previous call
+  /// counts as received now. Fires due keepalive pings and timeouts (a
+  /// timeout queues a Closed event).
+  void advance_time(TimePoint now);
+  /// When advance_time must be called next, if any timer is running.
+  std::optional<TimePoint> next_deadline() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Connection(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ws

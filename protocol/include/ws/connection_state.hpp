@@ -1,0 +1,18 @@
+#pragma once
+
+#include <cstdint>
+
+namespace ws {
+
+enum class Role : std::uint8_t { client, server };
+
+/// The life of a Connection (docs/design.md has the diagram).
+enum class State : std::uint8_t {
+  handshaking,  // opening handshake in progress; data cannot be sent yet
+  open,         // data flows both ways
+  closing,      // this side sent close and waits for the peer's close
+  closed,       // no more events; the transport is closed when
+                // Connection::should_close_transport() says so
+};
+
+}  // namespace ws

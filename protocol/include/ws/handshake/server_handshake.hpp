@@ -1,0 +1,144 @@
+// The server side of the opening handshake (RFC 6455 4.2): detect an upgrade
+// request, validate it, and build the 101 answer or a rejection.
+//
+// These are pure functions over an HttpHead; they do no I/O and keep no
+// state, so an HTTP server that read the request itself can use them as
+// well as ws::Connection.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "ws/base/result.hpp"
+#include "ws/handshake/http_head.hpp"
+
+namespace ws {
+
+/// Whether `request_head` (a request head another HTTP server already read,
+/// with or without its final empty line) asks for a WebSocket upgrade: it
+/// parses as a request head, its Upgrade field has the token "websocket"
+/// and its Connection field the token "upgrade". It does not check the
+/// method, version or key: validate_upgrade_request() does, so a faulty
+/// upgrade gets its precise error response instead of being served as
+/// plain HTTP. False for garbage; never throws.
+bool is_upgrade(std::string_view request_head) noexcept;
+bool is_upgrade(const HttpHead& head) noexcept;
+
+/// A validated upgrade request, owning its strings, so the application can
+/// keep it after the head's buffer is gone (to route the connection by path,
+/// subprotocol or Origin).
+struct UpgradeRequest {
+  std::string target;                 // the request-target as sent ("/chat?room=1")
+  std::string path;                   // "/chat"; "/" when the target had none
+  std::string query;                  // "room=1", without the '?'; empty when absent
+  std::string host;                   // the Host field (or the authority of an absolute target)
+  std::optional<std::string> origin;  // the Origin field, if sent
+  std::string key;                    // Sec-WebSocket-Key
+  /// Sec-WebSocket-Protocol elements, in the client's order of preference.
+  std::vector<std::string> subprotocols;
+  /// Sec-WebSocket-Extensions values, one per field line, unparsed.
+  std::vector<std::string> extension_offers;
+  /// Every header field line, in order.
+  std::vector<HeaderField> headers;
+
+  /// The first header field named `name` (case-insensitive); the view is
+  /// valid while this object is unchanged.
+  std::optional<std::string_view> header(std::string_view name) const noexcept;
+};
+
+/// Checks a request head against RFC 6455 4.2.1, in this order, and copies
+/// what the application needs:
+///   head is a request, else            malformed_request_line  (400)
+///   method GET, else                   method_not_get          (405)
+///   HTTP/1.1 or later, else            unsupported_http_version (400)
+///   one non-empty Host, else           missing_host (400); two Host lines: malformed_header (400)
+///   Upgrade has "websocket", else      missing_upgrade_websocket (400)
+///   Connection has "upgrade", else     missing_connection_upgrade (400)
+///   Sec-WebSocket-Version: 13, else    unsupported_websocket_version (426)
+///   one Sec-WebSocket-Key, else        missing_key / duplicate_key (400)
+///   the key is 16 bytes in base64, else invalid_key (400)
+///   target in origin or absolute form (no fragment), else malformed_request_line (400)
+/// The status in parentheses is http_status_for(error).
+Result<UpgradeRequest> validate_upgrade_request(const HttpHead& head);
+
+/// Sec-WebSocket-Accept for `key` (RFC 6455 4.2.2): base64 of the SHA-1 of
+/// the key followed by the GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11.
+std::string compute_accept_key(std::string_view key);
+
+/// Chooses a subprotocol from those the client offered (in its order).
+using SubprotocolSelector =
+    std::function<std::optional<std::string>(std::span<const std::string> offered)>;
+/// Given the client's Sec-WebSocket-Extensions values, returns the value of
+/// the Sec-WebSocket-Extensions response field; empty means no extension.
+using ExtensionNegotiator = std::function<std::string(std::span<const std::string> offers)>;
+
+/// How the server answers a valid upgrade request.
+struct AcceptOptions {
+  /// Subprotocols the server speaks, most preferred first: the first of
+  /// these that the client offered is chosen.
+  std::vector<std::string> subprotocols;
+  /// Consulted when `subprotocols` found no match (or is empty) and the
+  /// client offered at least one. A returned name the client did not offer
+  /// is ignored: RFC 6455 4.2.2 allows only an offered one.
+  SubprotocolSelector select_subprotocol;
+  /// Called when the client offered extensions. permessage-deflate plugs in
+  /// here.
+  ExtensionNegotiator negotiate_extensions;
+  /// Added to the 101 response after the WebSocket fields (cookies, for
+  /// example). Names must be tokens, values must not hold CR, LF or other
+  /// control bytes, and none may be a field the handshake sets itself
+  /// (Upgrade, Connection, Sec-WebSocket-*, Content-Length, Transfer-Encoding).
+  std::vector<HeaderField> extra_headers;
+};
+
+/// Whether the request's Origin is in `allowed` (entries such as
+/// "https://example.com" or "http://localhost:8080"). Scheme and host
+/// compare case-insensitively, a default port (80 for http/ws, 443 for
+/// https/wss) equals an omitted one; anything else compares as exact
+/// case-insensitive text (so "null" matches only an entry "null"). False
+/// when the request has no Origin: non-browser clients send none, and
+/// whether to let them in is the application's choice.
+bool origin_allowed(const UpgradeRequest& request, std::span<const std::string> allowed);
+
+/// The 101 response and what it agreed to.
+struct AcceptResponse {
+  std::string text;                        // the complete response head
+  std::optional<std::string> subprotocol;  // Sec-WebSocket-Protocol sent, if any
+  std::string extensions;                  // Sec-WebSocket-Extensions sent; empty: none
+};
+
+/// Builds the 101 Switching Protocols response for a validated request:
+///   HTTP/1.1 101 Switching Protocols
+///   Upgrade: websocket
+///   Connection: Upgrade
+///   Sec-WebSocket-Accept: <compute_accept_key(request.key)>
+///   [Sec-WebSocket-Protocol: <chosen>]
+///   [Sec-WebSocket-Extensions: <negotiated>]
+///   [extra headers]
+/// Errors: invalid_handshake_option when an extra header or the negotiated
+/// extension value is not valid HTTP or collides with a handshake field.
+Result<AcceptResponse> build_accept_response(const UpgradeRequest& request,
+                                             const AcceptOptions& options);
+
+/// Builds a complete rejection response with status `status` (200..599,
+/// not 1xx), the standard reason phrase, `headers`, and `body` as its
+/// text. The response carries Content-Length, and Content-Type:
+/// text/plain; charset=utf-8 and Connection: close unless `headers` set
+/// them (a 302 passes its Location here, a 401 its WWW-Authenticate).
+/// Errors: invalid_handshake_option for a status out of range, a header
+/// that is not valid HTTP, or a Content-Length / Transfer-Encoding header.
+Result<std::string> build_rejection_response(int status, std::string_view body,
+                                             std::span<const HeaderField> headers = {});
+
+/// The response for a failed handshake, status http_status_for(error) and
+/// the error's message as body. A 426 carries Sec-WebSocket-Version: 13 and
+/// Upgrade: websocket (RFC 6455 4.4, RFC 9110 15.5.22); a 405 carries
+/// Allow: GET.
+std::string build_error_response(std::error_code error);
+
+}  // namespace ws

@@ -1,0 +1,47 @@
+// ws::Connection: construction and the public entry points. The work is in
+// connection_receive.cpp, connection_send.cpp and connection_timers.cpp.
+#include "connection/connection_impl.hpp"
+
+namespace ws {
+
+Connection::Impl::Impl(Role role_, const Config& config_) : role(role_), config(config_) {
+  if (!config.random) config.random = system_random_source();
+  if (config.limits.max_buffered_input < 256) config.limits.max_buffered_input = 256;
+}
+
+CloseCode close_code_for(std::error_code error) noexcept {
+  if (error == errc::invalid_utf8) return CloseCode::invalid_payload;
+  if (error == condition::limit_exceeded) return CloseCode::message_too_big;
+  if (error == errc::idle_timeout) return CloseCode::going_away;
+  return CloseCode::protocol_error;
+}
+
+Connection::Connection(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
+Connection::~Connection() = default;
+
+Connection Connection::after_handshake(Role role, const Config& config) {
+  auto impl = std::make_unique<Impl>(role, config);
+  impl->transition(detail::StateInput::handshake_completed);
+  return Connection(std::move(impl));
+}
+
+Role Connection::role() const noexcept { return impl_->role; }
+State Connection::state() const noexcept { return impl_->state; }
+const Config& Connection::config() const noexcept { return impl_->config; }
+
+std::span<const OutputBuffer> Connection::pending_output() { return impl_->output.buffers(); }
+std::size_t Connection::pending_output_size() const noexcept { return impl_->output.size(); }
+void Connection::consume_output(std::size_t n) noexcept { impl_->output.consume(n); }
+
+bool Connection::should_close_transport() const noexcept {
+  const Impl& c = *impl_;
+  if (c.state != State::closed || !c.output.empty()) return false;
+  // RFC 6455 7.1.1: after a clean close the server ends the TCP connection
+  // first; the client waits for that (or for the close timeout).
+  if (c.role == Role::server || c.failed || c.peer_ended) return true;
+  return false;
+}
+
+}  // namespace ws

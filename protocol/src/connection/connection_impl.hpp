@@ -1,0 +1,87 @@
+// The state behind ws::Connection, shared by the files that implement its
+// receive path, send path and timers.
+#pragma once
+
+#include <optional>
+
+#include "base/byte_buffer.hpp"
+#include "connection/output_queue.hpp"
+#include "connection/state_machine.hpp"
+#include "ws/base/utf8_validator.hpp"
+#include "ws/connection.hpp"
+#include "ws/frame/frame_header.hpp"
+
+namespace ws {
+
+struct Connection::Impl {
+  Impl(Role role_, const Config& config_);
+
+  // ---- state ----
+  Role role;
+  Config config;
+  State state = State::handshaking;
+
+  void transition(detail::StateInput what) noexcept { state = detail::next_state(state, what); }
+
+  // ---- receive path (connection_receive.cpp) ----
+  detail::ByteBuffer input;  // bytes [input_begin, input.size()) are unparsed
+  std::size_t input_begin = 0;
+  bool eof_received = false;
+
+  bool in_payload = false;  // a frame header was parsed; its payload is being read
+  FrameHeader frame{};
+  std::uint64_t frame_remaining = 0;
+  std::size_t mask_offset = 0;
+
+  bool message_open = false;  // a data message has started and not ended
+  MessageKind message_kind = MessageKind::binary;
+  std::uint64_t message_size = 0;
+  bool message_started_delivery = false;  // streamed: a piece went out
+  Utf8Validator utf8;
+  detail::ByteBuffer message;      // whole-message mode: fragments joined here
+  bool message_delivered = false;  // `message` was handed out; clear it next call
+
+  std::optional<Closed> pending_closed;  // delivered by the next next_event()
+  bool closed_delivered = false;
+
+  std::size_t input_limit() const noexcept;
+  void compact_input() noexcept;
+  std::optional<Event> parse_next();
+  std::optional<Event> read_control_payload();
+  std::optional<Event> read_data_payload();
+  std::optional<Event> handle_close_frame(ByteView payload);
+  std::optional<Event> end_of_input();
+  std::optional<Event> fail(std::error_code error);
+
+  // ---- send path (connection_send.cpp) ----
+  detail::OutputQueue output;
+  bool send_message_open = false;
+  MessageKind send_kind = MessageKind::binary;
+  bool close_sent = false;
+  bool close_received = false;
+  bool failed = false;      // ended by an error: close the transport at once
+  bool peer_ended = false;  // end of stream seen or the close wait timed out
+  CloseCode sent_close_code = CloseCode::abnormal;
+
+  std::error_code check_can_send(std::size_t payload_size) const noexcept;
+  std::error_code send_data(MessageKind kind, ByteView payload, Fin fin);
+  void queue_frame(Opcode opcode, bool fin, ByteView payload,
+                   detail::OutputQueue::Placement placement);
+  void queue_close(CloseCode code, std::string_view reason);
+
+  // ---- time (connection_timers.cpp) ----
+  std::optional<TimePoint> now;
+  TimePoint last_input{};
+  TimePoint last_keepalive{};
+  std::optional<TimePoint> close_wait_since;
+  TimePoint handshake_since{};
+  bool input_since_tick = false;
+
+  void start_close_wait() noexcept;
+  std::optional<TimePoint> deadline() const noexcept;
+};
+
+/// RFC 6455 7.4.1: the code this side sends when it fails the connection.
+CloseCode close_code_for(std::error_code error) noexcept;
+
+}  // namespace ws

@@ -1,0 +1,243 @@
+// The receive path: bytes in, frames parsed in place, messages and control
+// frames out as events. A whole unfragmented message already in the input
+// buffer is unmasked in place and handed out without a copy; fragments are
+// joined in the message buffer (or streamed piece by piece).
+#include <algorithm>
+#include <cstring>
+
+#include "connection/connection_impl.hpp"
+#include "ws/frame/frame_rules.hpp"
+#include "ws/frame/masking.hpp"
+
+namespace ws {
+
+std::size_t Connection::Impl::input_limit() const noexcept {
+  return config.limits.max_buffered_input;
+}
+
+void Connection::Impl::compact_input() noexcept {
+  if (input_begin == 0) return;
+  const std::size_t left = input.size() - input_begin;
+  if (left > 0) std::memmove(input.data(), input.data() + input_begin, left);
+  input.resize(left);
+  input_begin = 0;
+}
+
+std::size_t Connection::receive(ByteView bytes) {
+  Impl& c = *impl_;
+  if (c.state == State::closed) return bytes.size();  // RFC 6455 7.1.7: ignore what follows
+  c.compact_input();
+  const std::size_t used = c.input.size();
+  const std::size_t take = std::min(bytes.size(), c.input_limit() - used);
+  if (take == 0) return 0;
+  if (used + take > c.input.capacity()) {
+    c.input.reserve_exact(std::min(c.input_limit(), std::max(used + take, 2 * c.input.capacity())));
+  }
+  c.input.resize(used + take);
+  std::memcpy(c.input.data() + used, bytes.data(), take);
+  c.input_since_tick = true;
+  return take;
+}
+
+MutableByteView Connection::receive_buffer() {
+  Impl& c = *impl_;
+  if (c.state == State::closed) {
+    // Bytes still arriving are read only to find the end of the stream.
+    c.input.clear();
+    c.input_begin = 0;
+    c.input.reserve_exact(256);
+    return {c.input.data(), c.input.capacity()};
+  }
+  c.compact_input();
+  const std::size_t used = c.input.size();
+  const std::size_t capacity = c.input.capacity();
+  // Grow by doubling while reads fill most of the buffer, up to the limit.
+  if (capacity < c.input_limit() && capacity - used < capacity / 4 + 1) {
+    c.input.reserve_exact(std::min(c.input_limit(), std::max<std::size_t>(4096, 2 * capacity)));
+  }
+  return {c.input.data() + used, c.input.capacity() - used};
+}
+
+void Connection::commit_received(std::size_t n) noexcept {
+  Impl& c = *impl_;
+  if (c.state == State::closed) return;
+  c.input.resize(std::min(c.input.size() + n, c.input.capacity()));
+  c.input_since_tick = true;
+}
+
+void Connection::receive_eof() noexcept {
+  Impl& c = *impl_;
+  c.eof_received = true;
+  if (c.state == State::closed) c.peer_ended = true;
+}
+
+std::optional<Event> Connection::next_event() {
+  Impl& c = *impl_;
+  if (c.message_delivered) {
+    c.message.clear();
+    c.message_delivered = false;
+  }
+  if (c.pending_closed) {
+    Closed closed = *c.pending_closed;
+    c.pending_closed.reset();
+    return closed;
+  }
+  if (c.state == State::closed) {
+    c.input.clear();
+    c.input_begin = 0;
+    return std::nullopt;
+  }
+  return c.parse_next();
+}
+
+std::optional<Event> Connection::Impl::parse_next() {
+  for (;;) {
+    if (!in_payload) {
+      const ByteView available(input.data() + input_begin, input.size() - input_begin);
+      const HeaderDecodeResult decoded = decode_frame_header(available);
+      if (decoded.status == HeaderStatus::incomplete) return end_of_input();
+      if (decoded.status == HeaderStatus::invalid) return fail(decoded.error);
+      const FrameHeader& header = decoded.header;
+      const FrameContext context{role, rsv_none, message_open};
+      if (const std::error_code error = check_frame_header(header, context)) return fail(error);
+      if (!is_control(header.opcode)) {
+        // RFC 6455 7.4.1 (1009): limits are checked before any payload is kept.
+        if (header.payload_length > config.limits.max_frame_size) {
+          return fail(errc::frame_too_large);
+        }
+        if (header.opcode != Opcode::continuation) {
+          message_open = true;
+          message_kind = header.opcode == Opcode::text ? MessageKind::text : MessageKind::binary;
+          message_size = 0;
+          message_started_delivery = false;
+          utf8.reset();
+        }
+        if (header.payload_length > config.limits.max_message_size - message_size) {
+          return fail(errc::message_too_large);
+        }
+      }
+      input_begin += decoded.header_size;
+      frame = header;
+      frame_remaining = header.payload_length;
+      mask_offset = 0;
+      in_payload = true;
+    }
+    std::optional<Event> event =
+        is_control(frame.opcode) ? read_control_payload() : read_data_payload();
+    if (event) return event;
+    if (in_payload) return end_of_input();
+  }
+}
+
+std::optional<Event> Connection::Impl::read_control_payload() {
+  const std::size_t length = static_cast<std::size_t>(frame_remaining);
+  if (input.size() - input_begin < length) return std::nullopt;
+  const MutableByteView payload(input.data() + input_begin, length);
+  if (frame.masked) apply_mask(payload, frame.mask_key);
+  input_begin += length;
+  in_payload = false;
+  switch (frame.opcode) {
+    case Opcode::ping:
+      // RFC 6455 5.5.2/5.5.3: the pong echoes the ping. When the output is
+      // full the pong is skipped: answering only the latest ping is allowed.
+      if (config.auto_pong && state == State::open &&
+          output.size() + length + max_frame_header_size <= config.limits.max_queued_output) {
+        queue_frame(Opcode::pong, true, payload, detail::OutputQueue::Placement::ahead_of_data);
+      }
+      return Ping{payload};
+    case Opcode::pong:
+      return Pong{payload};
+    default:
+      return handle_close_frame(payload);
+  }
+}
+
+std::optional<Event> Connection::Impl::read_data_payload() {
+  const std::size_t available = input.size() - input_begin;
+  const MessageKind kind = message_kind;
+  const bool whole_message =
+      frame.fin && frame.opcode != Opcode::continuation && frame_remaining == frame.payload_length;
+  if (whole_message && available >= frame_remaining) {
+    // The common case: the whole message is here. Unmask it in place and
+    // hand out a view of the input buffer.
+    const MutableByteView payload(input.data() + input_begin,
+                                  static_cast<std::size_t>(frame_remaining));
+    if (frame.masked) apply_mask(payload, frame.mask_key);
+    if (kind == MessageKind::text && !(utf8.feed(payload) && utf8.is_complete())) {
+      return fail(errc::invalid_utf8);
+    }
+    input_begin += payload.size();
+    in_payload = false;
+    message_open = false;
+    return Message{kind, payload, true, true};
+  }
+
+  const std::size_t take =
+      static_cast<std::size_t>(std::min<std::uint64_t>(available, frame_remaining));
+  const MutableByteView piece(input.data() + input_begin, take);
+  if (frame.masked) mask_offset = apply_mask(piece, frame.mask_key, mask_offset);
+  // RFC 6455 8.1: fail as soon as the text cannot be UTF-8, not at the end.
+  if (kind == MessageKind::text && !utf8.feed(piece)) return fail(errc::invalid_utf8);
+  input_begin += take;
+  frame_remaining -= take;
+  message_size += take;
+  const bool frame_done = frame_remaining == 0;
+  const bool message_done = frame_done && frame.fin;
+  if (frame_done) in_payload = false;
+  if (message_done) {
+    if (kind == MessageKind::text && !utf8.is_complete()) return fail(errc::invalid_utf8);
+    message_open = false;
+  }
+
+  if (config.delivery == Delivery::streamed) {
+    if (take == 0 && !message_done) return std::nullopt;
+    const bool first = !message_started_delivery;
+    message_started_delivery = true;
+    return Message{kind, piece, first, message_done};
+  }
+  if (take > 0) {
+    const std::size_t old_size = message.size();
+    message.resize(old_size + take);
+    std::memcpy(message.data() + old_size, piece.data(), take);
+  }
+  if (!message_done) return std::nullopt;
+  message_delivered = true;
+  return Message{kind, ByteView(message.data(), message.size()), true, true};
+}
+
+std::optional<Event> Connection::Impl::handle_close_frame(ByteView payload) {
+  const ClosePayload parsed = parse_close_payload(payload);
+  if (parsed.error) return fail(parsed.error);
+  close_received = true;
+  if (state == State::open) {
+    // RFC 6455 5.5.1: answer with a close, echoing the code.
+    queue_close(parsed.code, {});
+  }
+  transition(detail::StateInput::close_received);
+  start_close_wait();
+  input_begin = input.size();
+  return Closed{parsed.code, parsed.reason, {}, sent_close_code};
+}
+
+std::optional<Event> Connection::Impl::end_of_input() {
+  if (!eof_received) return std::nullopt;
+  return fail(errc::unexpected_eof);
+}
+
+std::optional<Event> Connection::Impl::fail(std::error_code error) {
+  // RFC 6455 7.1.7: send a close with the reason if none went out yet and
+  // the stream is still there, then stop reading.
+  const bool transport_gone = error == errc::unexpected_eof || error == errc::close_timeout;
+  if (!close_sent && !transport_gone && state != State::handshaking) {
+    queue_close(close_code_for(error), {});
+  }
+  failed = true;
+  peer_ended = peer_ended || error == errc::unexpected_eof;
+  transition(detail::StateInput::failed);
+  input.clear();
+  input_begin = 0;
+  in_payload = false;
+  return Closed{CloseCode::abnormal, {}, error, sent_close_code};
+}
+
+}  // namespace ws

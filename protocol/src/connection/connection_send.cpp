@@ -1,0 +1,128 @@
+// The send path: frames are built straight into the output queue (masked
+// while copied, for a client), or queued by reference when prepared once.
+#include "connection/connection_impl.hpp"
+
+namespace ws {
+
+using Placement = detail::OutputQueue::Placement;
+
+std::error_code Connection::Impl::check_can_send(std::size_t queued_size) const noexcept {
+  // RFC 6455 5.5.1: nothing but the close goes out after a close.
+  if (state != State::open) return errc::not_open;
+  if (queued_size > config.limits.max_queued_output ||
+      output.size() > config.limits.max_queued_output - queued_size) {
+    return errc::output_queue_full;
+  }
+  return {};
+}
+
+void Connection::Impl::queue_frame(Opcode opcode, bool fin, ByteView payload, Placement placement) {
+  FrameHeader header;
+  header.fin = fin;
+  header.opcode = opcode;
+  header.payload_length = payload.size();
+  if (role == Role::client) {
+    // RFC 6455 5.3: a fresh, unpredictable key for every client frame.
+    header.masked = true;
+    config.random(MutableByteView(header.mask_key));
+  }
+  output.push_frame(header, payload, placement);
+}
+
+void Connection::Impl::queue_close(CloseCode code, std::string_view reason) {
+  std::array<std::byte, 2 + max_close_reason_size> payload{};
+  std::size_t size = 0;
+  if (code != CloseCode::no_status) {
+    const auto value = static_cast<std::uint16_t>(code);
+    payload[0] = static_cast<std::byte>(value >> 8);
+    payload[1] = static_cast<std::byte>(value & 0xFFU);
+    std::copy_n(as_bytes(reason).begin(), reason.size(), payload.begin() + 2);
+    size = 2 + reason.size();
+  }
+  queue_frame(Opcode::close, true, ByteView(payload.data(), size), Placement::back);
+  close_sent = true;
+  sent_close_code = code;
+}
+
+std::error_code Connection::Impl::send_data(MessageKind kind, ByteView payload, Fin fin) {
+  const std::size_t fragment = config.auto_fragment_size;
+  const std::size_t frames =
+      fragment == 0 || payload.empty() ? 1 : (payload.size() + fragment - 1) / fragment;
+  if (const std::error_code error =
+          check_can_send(payload.size() + frames * max_frame_header_size)) {
+    return error;
+  }
+  if (send_message_open && send_kind != kind) return errc::message_in_progress;
+  Opcode opcode = send_message_open           ? Opcode::continuation
+                  : kind == MessageKind::text ? Opcode::text
+                                              : Opcode::binary;
+  for (std::size_t i = 0; i < frames; ++i) {
+    const ByteView piece = frames == 1
+                               ? payload
+                               : payload.subspan(i * fragment)
+                                     .first(std::min(fragment, payload.size() - i * fragment));
+    const bool last = i + 1 == frames;
+    queue_frame(opcode, last && fin == Fin::yes, piece, Placement::back);
+    opcode = Opcode::continuation;
+  }
+  send_message_open = fin == Fin::no;
+  send_kind = kind;
+  return {};
+}
+
+std::error_code Connection::send_text(std::string_view text, Fin fin) {
+  return impl_->send_data(MessageKind::text, as_bytes(text), fin);
+}
+
+std::error_code Connection::send_binary(ByteView data, Fin fin) {
+  return impl_->send_data(MessageKind::binary, data, fin);
+}
+
+std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage> message) {
+  Impl& c = *impl_;
+  if (c.role == Role::client) return errc::wrong_role;
+  if (const std::error_code error = c.check_can_send(message->frame().size())) return error;
+  if (c.send_message_open) return errc::message_in_progress;
+  c.output.push_prepared(std::move(message));
+  return {};
+}
+
+std::error_code Connection::ping(ByteView payload) {
+  Impl& c = *impl_;
+  if (payload.size() > 125) return errc::control_payload_too_long;
+  if (const std::error_code error = c.check_can_send(payload.size() + max_frame_header_size)) {
+    return error;
+  }
+  c.queue_frame(Opcode::ping, true, payload, Placement::ahead_of_data);
+  return {};
+}
+
+std::error_code Connection::pong(ByteView payload) {
+  Impl& c = *impl_;
+  if (payload.size() > 125) return errc::control_payload_too_long;
+  if (const std::error_code error = c.check_can_send(payload.size() + max_frame_header_size)) {
+    return error;
+  }
+  c.queue_frame(Opcode::pong, true, payload, Placement::ahead_of_data);
+  return {};
+}
+
+std::error_code Connection::close(CloseCode code, std::string_view reason) {
+  return close(static_cast<std::uint16_t>(code), reason);
+}
+
+std::error_code Connection::close(std::uint16_t code, std::string_view reason) {
+  Impl& c = *impl_;
+  // RFC 6455 7.4.1: 1005, 1006 and 1015 describe a missing close; they and
+  // the unassigned ranges never go on the wire.
+  if (!is_valid_wire_close_code(code)) return errc::close_code_not_sendable;
+  if (reason.size() > max_close_reason_size) return errc::close_reason_too_long;
+  if (!is_valid_utf8(as_bytes(reason))) return errc::close_reason_not_utf8;
+  if (c.state != State::open) return errc::not_open;
+  c.queue_close(static_cast<CloseCode>(code), reason);
+  c.transition(detail::StateInput::close_sent);
+  c.start_close_wait();
+  return {};
+}
+
+}  // namespace ws

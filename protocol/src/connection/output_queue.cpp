@@ -1,0 +1,114 @@
+#include "connection/output_queue.hpp"
+
+#include <cstring>
+
+#include "ws/frame/masking.hpp"
+
+namespace ws::detail {
+
+std::size_t OutputQueue::insertion_index(Placement placement) const noexcept {
+  if (placement == Placement::back) return segments_.size();
+  // A segment that has started to go out cannot be split, and frames that
+  // jumped the data before keep their order.
+  std::size_t index = head_;
+  if (index < segments_.size() && head_offset_ > 0) ++index;
+  while (index < segments_.size() && segments_[index].jumps_data) ++index;
+  return index;
+}
+
+void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placement placement) {
+  std::array<std::byte, max_frame_header_size> head{};
+  const std::size_t head_size = encode_frame_header(header, head);
+  const std::size_t offset = arena_.size();
+  const std::size_t total = head_size + payload.size();
+  arena_.resize(offset + total);
+  std::byte* out = arena_.data() + offset;
+  std::memcpy(out, head.data(), head_size);
+  if (!payload.empty()) {
+    if (header.masked) {
+      copy_masked(MutableByteView(out + head_size, payload.size()), payload, header.mask_key);
+    } else {
+      std::memcpy(out + head_size, payload.data(), payload.size());
+    }
+  }
+  Segment segment;
+  segment.arena_offset = offset;
+  segment.size = total;
+  segment.jumps_data = placement == Placement::ahead_of_data;
+  const std::size_t index = insertion_index(placement);
+  segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(index), std::move(segment));
+  queued_bytes_ += total;
+}
+
+void OutputQueue::push_prepared(std::shared_ptr<const PreparedMessage> message) {
+  Segment segment;
+  segment.size = message->frame().size();
+  segment.prepared = std::move(message);
+  queued_bytes_ += segment.size;
+  segments_.push_back(std::move(segment));
+}
+
+const std::byte* OutputQueue::segment_data(const Segment& segment) const noexcept {
+  return segment.prepared ? segment.prepared->frame().data() : arena_.data() + segment.arena_offset;
+}
+
+std::span<const OutputBuffer> OutputQueue::buffers() {
+  view_.clear();
+  for (std::size_t i = head_; i < segments_.size(); ++i) {
+    const Segment& segment = segments_[i];
+    const std::size_t skip = i == head_ ? head_offset_ : 0;
+    const std::byte* data = segment_data(segment) + skip;
+    const std::size_t size = segment.size - skip;
+    // Frames framed one after another into the arena are contiguous: hand
+    // them out as one buffer, so a burst of small frames is one iovec.
+    if (!view_.empty() && !segment.prepared && view_.back().data + view_.back().size == data) {
+      view_.back().size += size;
+    } else {
+      view_.push_back(OutputBuffer{data, size});
+    }
+  }
+  return view_;
+}
+
+void OutputQueue::consume(std::size_t n) noexcept {
+  if (n > queued_bytes_) n = queued_bytes_;
+  queued_bytes_ -= n;
+  while (n > 0) {
+    Segment& segment = segments_[head_];
+    const std::size_t left = segment.size - head_offset_;
+    if (n < left) {
+      head_offset_ += n;
+      return;
+    }
+    n -= left;
+    segment.prepared.reset();
+    ++head_;
+    head_offset_ = 0;
+  }
+  if (queued_bytes_ == 0) {
+    // Everything went out: keep the capacity, drop the contents.
+    segments_.clear();
+    arena_.clear();
+    head_ = 0;
+    head_offset_ = 0;
+  } else if (head_ > 64 && head_ * 2 > segments_.size()) {
+    compact_arena();
+  }
+}
+
+void OutputQueue::compact_arena() {
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
+  head_ = 0;
+  std::size_t lowest = arena_.size();
+  for (const Segment& segment : segments_) {
+    if (!segment.prepared && segment.arena_offset < lowest) lowest = segment.arena_offset;
+  }
+  if (lowest == 0) return;
+  std::memmove(arena_.data(), arena_.data() + lowest, arena_.size() - lowest);
+  arena_.resize(arena_.size() - lowest);
+  for (Segment& segment : segments_) {
+    if (!segment.prepared) segment.arena_offset -= lowest;
+  }
+}
+
+}  // namespace ws::detail

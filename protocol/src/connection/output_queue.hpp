@@ -1,0 +1,66 @@
+// The bytes a Connection has queued for the transport, handed out as a
+// scatter-gather list. Frames written by this side are framed into one
+// reusable arena; prepared messages shared between connections are queued by
+// reference. Once warm (the arena and the segment list have grown to their
+// working size) queueing a frame allocates nothing.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "base/byte_buffer.hpp"
+#include "ws/base/bytes.hpp"
+#include "ws/frame/frame_header.hpp"
+#include "ws/message/prepared_message.hpp"
+#include "ws/output_buffer.hpp"
+
+namespace ws::detail {
+
+class OutputQueue {
+ public:
+  /// Where a frame goes in the queue.
+  enum class Placement : bool {
+    // After everything queued: data frames and close.
+    back,
+    // Ahead of data frames not yet started, behind earlier such frames:
+    // pings and pongs, so they need not wait for a long message. Never inside
+    // a frame that has begun to go out.
+    ahead_of_data,
+  };
+
+  /// Queues `header` followed by `payload`. When header.masked, the payload
+  /// is masked with header.mask_key while it is copied.
+  void push_frame(const FrameHeader& header, ByteView payload, Placement placement);
+  /// Queues a reference to a frame framed elsewhere.
+  void push_prepared(std::shared_ptr<const PreparedMessage> message);
+
+  /// The queued bytes in order. Valid until the next non-const call.
+  std::span<const OutputBuffer> buffers();
+  /// Drops the first n queued bytes (n <= size()).
+  void consume(std::size_t n) noexcept;
+  std::size_t size() const noexcept { return queued_bytes_; }
+  bool empty() const noexcept { return queued_bytes_ == 0; }
+
+ private:
+  struct Segment {
+    std::size_t arena_offset = 0;  // used when prepared is null
+    std::size_t size = 0;
+    std::shared_ptr<const PreparedMessage> prepared;
+    bool jumps_data = false;  // queued with Placement::ahead_of_data
+  };
+
+  std::size_t insertion_index(Placement placement) const noexcept;
+  const std::byte* segment_data(const Segment& segment) const noexcept;
+  void compact_arena();
+
+  ByteBuffer arena_;
+  std::vector<Segment> segments_;
+  std::size_t head_ = 0;         // first segment not fully consumed
+  std::size_t head_offset_ = 0;  // bytes of segments_[head_] already consumed
+  std::size_t queued_bytes_ = 0;
+  std::vector<OutputBuffer> view_;
+};
+
+}  // namespace ws::detail

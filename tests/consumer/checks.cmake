@@ -1,0 +1,21 @@
+# Checks shared by the consumer projects: ws's warnings must stay private, and
+# as a subproject ws must build nothing but the library.
+function(ws_consumer_check_target target)
+  get_target_property(options ${target} INTERFACE_COMPILE_OPTIONS)
+  if(options)
+    message(FATAL_ERROR "${target} leaks compile options to its users: ${options}")
+  endif()
+endfunction()
+
+function(ws_consumer_check_subproject_defaults)
+  foreach(option WS_BUILD_TESTS WS_BUILD_EXAMPLES WS_BUILD_BENCHMARKS WS_BUILD_FUZZERS WS_INSTALL)
+    if(${option})
+      message(FATAL_ERROR "${option} is ON in a subproject build; it must default to OFF")
+    endif()
+  endforeach()
+  foreach(target ws_protocol_tests ws_test_support ws-demo ws_bench)
+    if(TARGET ${target})
+      message(FATAL_ERROR "ws created target ${target} as a subproject")
+    endif()
+  endforeach()
+endfunction()
