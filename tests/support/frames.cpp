@@ -78,6 +78,15 @@ std::ostream& operator<<(std::ostream& out, const OwnedEvent& event) {
     case OwnedEvent::Type::pong:
       out << "Pong(" << event.payload.size() << " bytes)";
       break;
+    case OwnedEvent::Type::upgrade_requested:
+      out << "UpgradeRequested(" << event.subprotocol << ")";
+      break;
+    case OwnedEvent::Type::opened:
+      out << "Opened(" << event.subprotocol << ")";
+      break;
+    case OwnedEvent::Type::rejected:
+      out << "Rejected(" << event.status << ")";
+      break;
     case OwnedEvent::Type::closed:
       out << "Closed(code " << static_cast<unsigned>(event.code) << ", sent "
           << static_cast<unsigned>(event.sent_code) << ", error '" << event.error.message() << "')";
@@ -103,6 +112,18 @@ OwnedEvent own(const Event& event) {
         } else if constexpr (std::is_same_v<T, Pong>) {
           owned.type = OwnedEvent::Type::pong;
           owned.payload.assign(e.payload.begin(), e.payload.end());
+        } else if constexpr (std::is_same_v<T, UpgradeRequested>) {
+          owned.type = OwnedEvent::Type::upgrade_requested;
+          owned.subprotocol = e.request->path;
+        } else if constexpr (std::is_same_v<T, Opened>) {
+          owned.type = OwnedEvent::Type::opened;
+          owned.subprotocol = std::string(e.subprotocol);
+          owned.payload = bytes_of(e.extensions);
+        } else if constexpr (std::is_same_v<T, Rejected>) {
+          owned.type = OwnedEvent::Type::rejected;
+          owned.status = e.status;
+          for (const HttpHeader& h : e.headers) owned.headers.emplace_back(h.name, h.value);
+          owned.payload.assign(e.body.begin(), e.body.end());
         } else {
           owned.type = OwnedEvent::Type::closed;
           owned.code = e.code;

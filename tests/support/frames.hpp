@@ -43,7 +43,15 @@ Bytes concat(std::initializer_list<Bytes> parts);
 
 /// An event with its payload copied out of the Connection.
 struct OwnedEvent {
-  enum class Type { message, ping, pong, closed } type = Type::message;
+  enum class Type {
+    message,
+    ping,
+    pong,
+    closed,
+    upgrade_requested,
+    opened,
+    rejected
+  } type = Type::message;
   MessageKind kind = MessageKind::binary;  // for messages
   Bytes payload;                           // message/ping/pong payload or close reason
   bool is_first = true;
@@ -51,6 +59,9 @@ struct OwnedEvent {
   CloseCode code = CloseCode::abnormal;  // for closed
   CloseCode sent_code = CloseCode::abnormal;
   std::error_code error;
+  int status = 0;           // rejected: the HTTP status
+  std::string subprotocol;  // opened: agreed subprotocol; upgrade_requested: the path
+  std::vector<std::pair<std::string, std::string>> headers;  // rejected
 
   std::string text() const { return text_of(payload); }
   friend bool operator==(const OwnedEvent&, const OwnedEvent&) = default;

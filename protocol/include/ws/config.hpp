@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "ws/base/random_source.hpp"
+#include "ws/handshake/http_head_parser.hpp"
 
 namespace ws {
 
@@ -64,6 +65,8 @@ struct Config {
   /// Source of client masking keys and handshake keys. Empty means
   /// system_random_source().
   RandomSource random{};
+  /// Bounds on the HTTP head of the opening handshake (431 past them).
+  HttpLimits http_limits{};
 };
 
 }  // namespace ws

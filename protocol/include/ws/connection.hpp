@@ -28,10 +28,13 @@
 
 #include "ws/base/bytes.hpp"
 #include "ws/base/error.hpp"
+#include "ws/base/result.hpp"
 #include "ws/config.hpp"
 #include "ws/connection_state.hpp"
 #include "ws/event.hpp"
 #include "ws/frame/close_code.hpp"
+#include "ws/handshake/client_handshake.hpp"
+#include "ws/handshake/server_handshake.hpp"
 #include "ws/message/prepared_message.hpp"
 #include "ws/output_buffer.hpp"
 
@@ -42,6 +45,39 @@ enum class Fin : bool { no = false, yes = true };
 
 class Connection {
  public:
+  // ---- Creating --------------------------------------------------------
+
+  /// A server that reads the upgrade request from the bytes it receives.
+  /// It emits UpgradeRequested for a valid request (answer with accept() or
+  /// reject()), or answers an invalid one itself (400, 426 with
+  /// Sec-WebSocket-Version: 13, 431) and ends with a Closed event whose error
+  /// has condition::handshake_failed.
+  static Connection server(const Config& config = {});
+
+  /// A server for a request head the application already read (its own HTTP
+  /// server saw is_upgrade() be true). `request_head` is the head up to and
+  /// including the empty line; `bytes_after_head` are bytes read past it:
+  /// they are the first frame bytes, not a body, and are all kept even past
+  /// Limits::max_buffered_input. The 101 response is queued and the first
+  /// event is Opened. Errors: the head's parse or validation error (answer it
+  /// with build_error_response(error)), or build_accept_response's.
+  static Result<Connection> accept_upgrade(std::string_view request_head, ByteView bytes_after_head,
+                                           const AcceptOptions& options = {},
+                                           const Config& config = {});
+  /// The same for a request the application has already validated.
+  static Result<Connection> accept_upgrade(const UpgradeRequest& request, ByteView bytes_after_head,
+                                           const AcceptOptions& options = {},
+                                           const Config& config = {});
+
+  /// A client for `url` (ws:// or wss://; TLS is the transport's business).
+  /// The upgrade request is queued at once with a fresh key from
+  /// Config::random. The first event is Opened, or Rejected then Closed when
+  /// the server answers with another status, or Closed with the validation
+  /// error (errc::accept_mismatch, errc::unexpected_subprotocol, ...).
+  /// Errors: errc::invalid_url.
+  static Result<Connection> client(std::string_view url, const ClientHandshakeOptions& options = {},
+                                   const Config& config = {});
+
   /// A connection whose opening handshake was done elsewhere (for example by
   /// an HTTP server that answered the upgrade itself). It starts open.
   static Connection after_handshake(Role role, const Config& config = {});
@@ -53,6 +89,25 @@ class Connection {
   Role role() const noexcept;
   State state() const noexcept;
   const Config& config() const noexcept;
+
+  // ---- Opening handshake ----------------------------------------------------
+
+  /// Server, after UpgradeRequested: sends the 101 response; Opened follows.
+  /// errc::not_open when no request is waiting for an answer; errors of
+  /// build_accept_response leave the request waiting.
+  std::error_code accept(const AcceptOptions& options = {});
+  /// Server, after UpgradeRequested: answers with `status` (a 4xx or 5xx,
+  /// say), `body` and extra headers, and ends with Closed
+  /// (errc::rejected_by_application).
+  std::error_code reject(int status, std::string_view body = {},
+                         std::span<const HeaderField> headers = {});
+  /// Server: the upgrade request (target, path, query, Origin, headers,
+  /// offered subprotocols), once it has arrived; null before. Lives as long
+  /// as the Connection.
+  const UpgradeRequest* request() const noexcept;
+  /// The agreed subprotocol and extensions; empty before Opened or when none.
+  std::string_view subprotocol() const noexcept;
+  std::string_view extensions() const noexcept;
 
   // ---- Receiving ----------------------------------------------------------
 

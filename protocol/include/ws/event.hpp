@@ -4,12 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <variant>
 
 #include "ws/base/bytes.hpp"
 #include "ws/frame/close_code.hpp"
+#include "ws/handshake/http_head.hpp"
+#include "ws/handshake/server_handshake.hpp"
 
 namespace ws {
 
@@ -54,6 +57,33 @@ struct Closed {
   CloseCode sent_code = CloseCode::abnormal;
 };
 
-using Event = std::variant<Message, Ping, Pong, Closed>;
+/// Server: a valid upgrade request arrived. Answer it with
+/// Connection::accept() or Connection::reject(); until then no further event
+/// comes. `request` points into the Connection and lives as long as it.
+struct UpgradeRequested {
+  const UpgradeRequest* request = nullptr;
+};
+
+/// The opening handshake completed; data may flow. `subprotocol` is the one
+/// agreed (empty when none), `extensions` the Sec-WebSocket-Extensions value
+/// agreed (empty when none). Both view strings the Connection keeps for its
+/// whole life.
+struct Opened {
+  std::string_view subprotocol{};
+  std::string_view extensions{};
+};
+
+/// Client: the server answered the upgrade with another status (a 401 asking
+/// for credentials, a 302 with Location, ...). `body` holds the bytes after
+/// the head, up to Content-Length (bounded by Limits::max_buffered_input).
+/// A Closed event with errc::unexpected_status follows.
+struct Rejected {
+  int status = 0;
+  std::string_view reason{};
+  std::span<const HttpHeader> headers{};
+  ByteView body{};
+};
+
+using Event = std::variant<Message, Ping, Pong, Closed, UpgradeRequested, Opened, Rejected>;
 
 }  // namespace ws

@@ -107,6 +107,7 @@ std::uint64_t run_dfa(std::uint64_t state, const unsigned char* p,
       p += kBlock;
       continue;
     }
+#pragma GCC unroll 16
     for (std::ptrdiff_t i = 0; i < kBlock; ++i) state = step(state, p[i]);
     state &= kStateMask;
     p += kBlock;
@@ -142,6 +143,12 @@ std::uint64_t run_accelerated(std::uint64_t state, const unsigned char* p,
                               const unsigned char* end) noexcept {
   while (state != kAccept && state != kError && p < end) state = step(state, *p++) & kStateMask;
   if (state == kError) return kError;
+  // Leading ASCII: the scalar test beats the accelerator's call overhead on
+  // short runs; past kAsciiLead bytes the accelerator is faster.
+  constexpr std::ptrdiff_t kAsciiLead = 256;
+  const unsigned char* const ascii_limit = end - p > kAsciiLead ? p + kAsciiLead : end;
+  while (ascii_limit - p >= 16 && all_ascii_16(p)) p += 16;
+  if (end - p < 16) return run_dfa(kAccept, p, end);
   const unsigned char* tail = incomplete_tail(p, end);
   if (!detail::simdjson_validate_utf8(reinterpret_cast<const char*>(p),
                                       static_cast<std::size_t>(tail - p))) {

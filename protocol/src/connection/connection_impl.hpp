@@ -10,6 +10,9 @@
 #include "ws/base/utf8_validator.hpp"
 #include "ws/connection.hpp"
 #include "ws/frame/frame_header.hpp"
+#include "ws/handshake/client_handshake.hpp"
+#include "ws/handshake/http_head_parser.hpp"
+#include "ws/handshake/server_handshake.hpp"
 
 namespace ws {
 
@@ -41,8 +44,7 @@ struct Connection::Impl {
   detail::ByteBuffer message;      // whole-message mode: fragments joined here
   bool message_delivered = false;  // `message` was handed out; clear it next call
 
-  std::optional<Closed> pending_closed;  // delivered by the next next_event()
-  bool closed_delivered = false;
+  std::optional<Event> pending_event;  // delivered by the next next_event()
 
   std::size_t input_limit() const noexcept;
   void compact_input() noexcept;
@@ -52,6 +54,27 @@ struct Connection::Impl {
   std::optional<Event> handle_close_frame(ByteView payload);
   std::optional<Event> end_of_input();
   std::optional<Event> fail(std::error_code error);
+
+  // ---- opening handshake (connection_handshake.cpp) ----
+  // Present while the handshake runs; freed when it ends.
+  struct Handshake {
+    explicit Handshake(HttpHeadKind kind, HttpLimits limits) : parser(kind, limits) {}
+    HttpHeadParser parser;
+    bool awaiting_decision = false;       // server: UpgradeRequested went out
+    std::optional<ClientHandshake> sent;  // client: what was asked for
+    bool rejected = false;                // client: non-101 head parsed, body pending
+  };
+  std::unique_ptr<Handshake> handshake;
+  std::unique_ptr<UpgradeRequest> request;  // server: kept for the application
+  std::string subprotocol;
+  std::string extensions;
+
+  std::optional<Event> advance_handshake();
+  std::optional<Event> advance_server_handshake();
+  std::optional<Event> advance_client_handshake();
+  std::optional<Event> finish_rejection();
+  std::optional<Event> fail_handshake(std::error_code error, bool answer_with_http);
+  void open_with(std::optional<std::string> agreed_subprotocol, std::string agreed_extensions);
 
   // ---- send path (connection_send.cpp) ----
   detail::OutputQueue output;

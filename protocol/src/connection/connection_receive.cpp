@@ -77,16 +77,20 @@ std::optional<Event> Connection::next_event() {
     c.message.clear();
     c.message_delivered = false;
   }
-  if (c.pending_closed) {
-    Closed closed = *c.pending_closed;
-    c.pending_closed.reset();
-    return closed;
+  if (c.state == State::closed && c.handshake) {
+    c.handshake.reset();  // the views of a Rejected event died with this call
+  }
+  if (c.pending_event) {
+    std::optional<Event> event = std::move(c.pending_event);
+    c.pending_event.reset();
+    return event;
   }
   if (c.state == State::closed) {
     c.input.clear();
     c.input_begin = 0;
     return std::nullopt;
   }
+  if (c.state == State::handshaking) return c.advance_handshake();
   return c.parse_next();
 }
 

@@ -57,16 +57,18 @@ void Connection::advance_time(TimePoint now) {
     c.input_since_tick = false;
   }
   const std::optional<TimePoint> due = c.deadline();
-  if (!due || now < *due || c.pending_closed) return;
+  if (!due || now < *due || c.pending_event) return;
 
   const Timeouts& timeouts = c.config.timeouts;
   switch (c.state) {
     case State::handshaking:
-      if (auto event = c.fail(errc::handshake_timeout)) c.pending_closed = std::get<Closed>(*event);
+      if (std::optional<Event> event = c.fail(errc::handshake_timeout))
+        c.pending_event = std::move(event);
       break;
     case State::open:
       if (enabled(timeouts.idle_timeout) && now >= c.last_input + timeouts.idle_timeout) {
-        if (auto event = c.fail(errc::idle_timeout)) c.pending_closed = std::get<Closed>(*event);
+        if (std::optional<Event> event = c.fail(errc::idle_timeout))
+          c.pending_event = std::move(event);
       } else if (c.check_can_send(max_frame_header_size) == std::error_code{}) {
         c.queue_frame(Opcode::ping, true, {}, detail::OutputQueue::Placement::ahead_of_data);
         c.last_keepalive = now;
@@ -75,7 +77,8 @@ void Connection::advance_time(TimePoint now) {
       }
       break;
     case State::closing:
-      if (auto event = c.fail(errc::close_timeout)) c.pending_closed = std::get<Closed>(*event);
+      if (std::optional<Event> event = c.fail(errc::close_timeout))
+        c.pending_event = std::move(event);
       break;
     case State::closed:
       c.peer_ended = true;  // the client stops waiting for the server's end of stream

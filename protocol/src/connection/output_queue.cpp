@@ -40,6 +40,17 @@ void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placem
   queued_bytes_ += total;
 }
 
+void OutputQueue::push_raw(ByteView bytes) {
+  const std::size_t offset = arena_.size();
+  arena_.resize(offset + bytes.size());
+  if (!bytes.empty()) std::memcpy(arena_.data() + offset, bytes.data(), bytes.size());
+  Segment segment;
+  segment.arena_offset = offset;
+  segment.size = bytes.size();
+  segments_.push_back(std::move(segment));
+  queued_bytes_ += bytes.size();
+}
+
 void OutputQueue::push_prepared(std::shared_ptr<const PreparedMessage> message) {
   Segment segment;
   segment.size = message->frame().size();

@@ -33,6 +33,8 @@ class OutputQueue {
   /// Queues `header` followed by `payload`. When header.masked, the payload
   /// is masked with header.mask_key while it is copied.
   void push_frame(const FrameHeader& header, ByteView payload, Placement placement);
+  /// Queues bytes as they are (the HTTP head of the opening handshake).
+  void push_raw(ByteView bytes);
   /// Queues a reference to a frame framed elsewhere.
   void push_prepared(std::shared_ptr<const PreparedMessage> message);
 

@@ -57,8 +57,10 @@ HttpFeedResult HttpHeadParser::feed(ByteView bytes) {
                            : available;
     if (buffer_.size() + take > limits_.max_head_size) {
       // The head cannot end within the limit: with a line end in `take` it
-      // would end past it, without one it has not ended yet.
-      return fail(errc::head_too_large, used);
+      // would end past it, without one it has not ended yet. The bytes up
+      // to the limit count as consumed, so the count does not depend on
+      // how the input was split.
+      return fail(errc::head_too_large, used + (limits_.max_head_size - buffer_.size()));
     }
     append(piece, take);
     used += take;

@@ -20,7 +20,9 @@
 //   which versions it takes.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
@@ -42,7 +44,10 @@ enum class HttpParseState { need_more, complete, error };
 
 /// What one HttpHeadParser::feed() call did.
 struct HttpFeedResult {
-  std::size_t consumed = 0;  // bytes of the input that belong to the head
+  /// Bytes of the input that belong to the head. On an error: the bytes up
+  /// to and including the faulty line, or up to the size limit; the same
+  /// total whichever way the input was split.
+  std::size_t consumed = 0;
   HttpParseState state = HttpParseState::need_more;
   std::error_code error;  // set when state == error
 };
@@ -56,6 +61,12 @@ struct HttpFeedResult {
 /// missing. Errors: those of HttpHeadParser::feed().
 Result<HttpHead> parse_http_head(std::string_view text, HttpHeadKind kind = HttpHeadKind::request,
                                  HttpLimits limits = {});
+
+/// Refused at compile time: the views would point into a temporary string.
+template <class Text>
+requires std::same_as<Text, std::string> Result<HttpHead> parse_http_head(
+    Text&& text, HttpHeadKind kind = HttpHeadKind::request, HttpLimits limits = {})
+= delete;
 
 /// Parses one head from bytes that arrive in pieces.
 ///
