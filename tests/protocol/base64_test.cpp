@@ -100,13 +100,26 @@ RC_GTEST_PROP(Base64, DecodeOfEncodeIsIdentity, (const std::vector<std::uint8_t>
 }
 
 // Canonical decoding: whatever is accepted is exactly what encode produces,
-// so no two texts decode to the same bytes.
+// so no two texts decode to the same bytes. The last group is often padded,
+// with random bits where padding discards them.
 RC_GTEST_PROP(Base64, AcceptsOnlyTheCanonicalEncoding, ()) {
-  const auto groups = *rc::gen::inRange<std::size_t>(0, 6);
-  const auto text = *rc::gen::container<std::string>(
-      groups * 4, rc::gen::elementOf(std::string_view(
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/====")));
+  const auto symbol = rc::gen::elementOf(
+      std::string_view("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"));
+  std::string text =
+      *rc::gen::container<std::string>(*rc::gen::inRange<std::size_t>(0, 4) * 4, symbol);
+  switch (*rc::gen::inRange(0, 3)) {
+    case 0:
+      text += *rc::gen::container<std::string>(4, symbol);
+      break;
+    case 1:
+      text += *rc::gen::container<std::string>(3, symbol) + "=";
+      break;
+    default:
+      text += *rc::gen::container<std::string>(2, symbol) + "==";
+      break;
+  }
   const auto decoded = ws::base64_decode(text);
+  RC_CLASSIFY(decoded.has_value(), "accepted");
   if (decoded) RC_ASSERT(ws::base64_encode(*decoded) == text);
 }
 

@@ -321,7 +321,8 @@ TEST(ClientHandshake, ReportsTheChosenSubprotocolAndExtensions) {
 }
 
 TEST(ClientHandshake, RejectsARequestHeadAsAResponse) {
-  const auto head = ws::parse_http_head(ws::test::valid_upgrade_request());
+  const std::string text = ws::test::valid_upgrade_request();
+  const auto head = ws::parse_http_head(text);
   ASSERT_TRUE(head.has_value());
   EXPECT_EQ(ws::validate_server_response(*head, handshake()).error(), errc::malformed_status_line);
 }

@@ -34,12 +34,15 @@ UpgradeRequest valid_request(std::vector<HeaderField> fields = upgrade_fields())
   return request.has_value() ? std::move(request).value() : UpgradeRequest{};
 }
 
-// The head of `response` (a 101 or a rejection) parsed back.
+// The head of `response` (a 101 or a rejection) parsed back; its views
+// point into `response`.
 ws::HttpHead parse_response(const std::string& response) {
   auto head = ws::parse_http_head(response, ws::HttpHeadKind::response);
   EXPECT_TRUE(head.has_value()) << head.error().message();
   return head.has_value() ? std::move(head).value() : ws::HttpHead{};
 }
+
+ws::HttpHead parse_response(std::string&&) = delete;  // the views would dangle
 
 // ---------------------------------------------------------------------------
 // Sec-WebSocket-Accept (RFC 6455 1.3, 4.2.2)
@@ -214,6 +217,13 @@ TEST(ServerHandshake, DetectsUpgradeRequests) {
                      "UPGRADE: WebSocket\r\n\r\n"));
 }
 
+TEST(ServerHandshake, DetectsAnOversizedUpgradeSoItsValidationCanAnswer431) {
+  const std::string text =
+      head_text("GET / HTTP/1.1", with(upgrade_fields(), "Cookie", std::string(20000, 'c')));
+  EXPECT_TRUE(ws::is_upgrade(text));
+  EXPECT_EQ(ws::parse_http_head(text).error(), errc::head_too_large);
+}
+
 TEST(ServerHandshake, DoesNotDetectOtherRequests) {
   EXPECT_FALSE(ws::is_upgrade("GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n"));
   EXPECT_FALSE(ws::is_upgrade(head_text("GET / HTTP/1.1", without(upgrade_fields(), "Upgrade"))));
@@ -232,7 +242,8 @@ TEST(ServerHandshake, DoesNotDetectOtherRequests) {
 }
 
 TEST(ServerHandshake, DetectsUpgradeOnAParsedHead) {
-  const auto head = ws::parse_http_head(valid_upgrade_request());
+  const std::string text = valid_upgrade_request();
+  const auto head = ws::parse_http_head(text);
   ASSERT_TRUE(head.has_value());
   EXPECT_TRUE(ws::is_upgrade(*head));
 }
@@ -498,7 +509,8 @@ TEST(ServerHandshake, ErrorResponsesCarryTheStatusAndAShortReason) {
     EXPECT_EQ(response.substr(head.size), ws::make_error_code(c.error).message() + "\n");
     EXPECT_EQ(ws::find_header(head, "connection"), "close");
   }
-  const ws::HttpHead head = parse_response(ws::build_error_response(errc::method_not_get));
+  const std::string not_get = ws::build_error_response(errc::method_not_get);
+  const ws::HttpHead head = parse_response(not_get);
   EXPECT_EQ(ws::find_header(head, "allow"), "GET");
 }
 

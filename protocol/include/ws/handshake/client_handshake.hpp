@@ -1,9 +1,8 @@
 // The client side of the opening handshake (RFC 6455 3, 4.1): parse a ws://
 // or wss:// URL, build the upgrade request, validate the server's answer.
 //
-// Pure functions: the caller supplies the 16 random key bytes, so requests
-// are reproducible in tests (ws::Connection draws them from its random
-// source).
+// Pure functions, safe to call from any thread. The caller supplies the 16 random key bytes, so
+// requests are reproducible in tests (ws::Connection draws them from its random source).
 #pragma once
 
 #include <cstddef>

@@ -2,8 +2,8 @@
 // request, validate it, and build the 101 answer or a rejection.
 //
 // These are pure functions over an HttpHead; they do no I/O and keep no
-// state, so an HTTP server that read the request itself can use them as
-// well as ws::Connection.
+// state (so they are safe to call from any thread), and an HTTP server that
+// read the request itself can use them as well as ws::Connection.
 #pragma once
 
 #include <functional>
@@ -25,7 +25,8 @@ namespace ws {
 /// and its Connection field the token "upgrade". It does not check the
 /// method, version or key: validate_upgrade_request() does, so a faulty
 /// upgrade gets its precise error response instead of being served as
-/// plain HTTP. False for garbage; never throws.
+/// plain HTTP. No size limit applies (the head is already in memory).
+/// False for garbage; never throws.
 bool is_upgrade(std::string_view request_head) noexcept;
 bool is_upgrade(const HttpHead& head) noexcept;
 

@@ -1,0 +1,50 @@
+#include "ws/channels/subscriber_queue.hpp"
+
+namespace ws::channels {
+
+SubscriberQueue::PushResult SubscriberQueue::push(
+    const std::shared_ptr<const PreparedMessage>& message) {
+  const std::size_t size = message->frame().size();
+  std::lock_guard lock(mutex_);
+  if (closed_ || over_limit_.load(std::memory_order_relaxed)) return PushResult::closed;
+  const std::size_t backlog = queued_bytes_ + owner_pending_.load(std::memory_order_relaxed);
+  if (backlog + size > limits_.high_water && backlog > 0) {
+    if (limits_.policy == SlowSubscriberPolicy::drop_messages) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return PushResult::dropped;
+    }
+    over_limit_.store(true, std::memory_order_release);
+    return PushResult::over_limit;
+  }
+  const bool was_empty = queue_.empty();
+  queue_.push_back(message);
+  queued_bytes_ += size;
+  return was_empty ? PushResult::queued_wake : PushResult::queued;
+}
+
+void SubscriberQueue::take_all(std::vector<std::shared_ptr<const PreparedMessage>>& out) {
+  out.clear();
+  std::lock_guard lock(mutex_);
+  out.swap(queue_);
+  queued_bytes_ = 0;
+}
+
+void SubscriberQueue::close() {
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+}
+
+CloseCode SubscriberQueue::close_code() const noexcept {
+  return limits_.policy == SlowSubscriberPolicy::close_policy_violation
+             ? CloseCode::policy_violation
+             : CloseCode::try_again_later;
+}
+
+std::size_t SubscriberQueue::queued_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queued_bytes_;
+}
+
+}  // namespace ws::channels
