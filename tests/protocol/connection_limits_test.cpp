@@ -295,9 +295,21 @@ TEST(ConnectionLimits, SendWorksAgainOnceQueuedOutputIsConsumed) {
   EXPECT_EQ(frames[0].payload, Bytes(900, std::byte{2}));
 }
 
+TEST(ConnectionLimits, SendThatExactlyFillsMaxQueuedOutputIsQueued) {
+  // Only a send that would go past the limit fails: a server's binary frame
+  // of 996 bytes has a 4-byte header (RFC 6455 5.2) and fills 1000 exactly.
+  Connection c = Connection::after_handshake(Role::server, small_output());
+  ASSERT_FALSE(c.send_binary(Bytes(996, std::byte{1})));
+  EXPECT_EQ(c.pending_output_size(), 1000U);
+  EXPECT_EQ(c.send_binary(Bytes{}), ws::errc::output_queue_full);
+  EXPECT_EQ(c.pending_output_size(), 1000U);
+}
+
 TEST(ConnectionLimits, CloseIsQueuedEvenWhenOutputIsFull) {
   Connection c = Connection::after_handshake(Role::server, small_output());
-  ASSERT_FALSE(c.send_binary(Bytes(990, std::byte{1})));
+  ASSERT_FALSE(c.send_binary(Bytes(900, std::byte{1})));
+  ASSERT_EQ(c.send_binary(Bytes(200, std::byte{1})), ws::errc::output_queue_full);
+  ASSERT_EQ(c.ping(ws::test::bytes_of(std::string(125, 'p'))), ws::errc::output_queue_full);
   EXPECT_FALSE(c.close(CloseCode::going_away, "bye"));
   const std::vector<ws::test::ParsedFrame> frames =
       ws::test::parse_frames(ws::test::take_output(c));

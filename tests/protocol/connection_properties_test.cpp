@@ -11,12 +11,15 @@
 #include <cstring>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <random>
 #include <vector>
 
 #include "support/frames.hpp"
+#include "ws/base/utf8_validator.hpp"
 #include "ws/connection.hpp"
+#include "ws/message/prepared_message.hpp"
 
 namespace {
 
@@ -247,12 +250,30 @@ std::size_t next_cut(Cuts cuts, Rng& rng) {
   return 1;
 }
 
+/// Like ws::test::feed, through receive_buffer() and commit_received().
+std::vector<OwnedEvent> feed_zero_copy(Connection& c, ByteView bytes) {
+  std::vector<OwnedEvent> events;
+  while (!bytes.empty()) {
+    const ws::MutableByteView space = c.receive_buffer();
+    const std::size_t n = std::min(space.size(), bytes.size());
+    std::copy_n(bytes.begin(), n, space.begin());
+    c.commit_received(n);
+    bytes = bytes.subspan(n);
+    const std::vector<OwnedEvent> more = ws::test::drain(c);
+    events.insert(events.end(), more.begin(), more.end());
+    RC_ASSERT((n > 0 || !more.empty()));  // no room and nothing to say: stuck
+  }
+  return events;
+}
+
 /// Feeds `bytes` in reads cut at random points, draining events after each.
-std::vector<OwnedEvent> feed_in_pieces(Connection& c, ByteView bytes, Cuts cuts, Rng& rng) {
+std::vector<OwnedEvent> feed_in_pieces(Connection& c, ByteView bytes, Cuts cuts, bool zero_copy,
+                                       Rng& rng) {
   std::vector<OwnedEvent> events;
   while (!bytes.empty()) {
     const ByteView piece = bytes.first(std::min(bytes.size(), next_cut(cuts, rng)));
-    const std::vector<OwnedEvent> more = ws::test::feed(c, piece);
+    const std::vector<OwnedEvent> more =
+        zero_copy ? feed_zero_copy(c, piece) : ws::test::feed(c, piece);
     events.insert(events.end(), more.begin(), more.end());
     bytes = bytes.subspan(piece.size());
   }
@@ -312,23 +333,56 @@ void check_any_chunking_gives_same_events(Role role, Delivery delivery) {
   }
   const Cuts cuts = gen_cuts();
   RC_TAG(static_cast<int>(cuts));
+  const bool zero_copy = *rc::gen::arbitrary<bool>();
+  // Optionally the stream ends after the input. Bytes buffered when it ends
+  // are still processed; a stream that ends without a close handshake is
+  // abnormal (RFC 6455 7.1.5, 7.4.1: 1006).
+  const bool eof = *rc::gen::arbitrary<bool>();
+  std::vector<OwnedEvent> expected = scenario.expected;
+  if (eof && (expected.empty() || expected.back().type != OwnedEvent::Type::closed)) {
+    OwnedEvent abnormal;
+    abnormal.type = OwnedEvent::Type::closed;
+    abnormal.code = CloseCode::abnormal;
+    abnormal.error = ws::errc::unexpected_eof;
+    abnormal.sent_code = CloseCode::abnormal;
+    expected.push_back(abnormal);
+  }
 
   Connection whole = Connection::after_handshake(role, config_for(delivery));
-  const std::vector<OwnedEvent> whole_events = ws::test::feed(whole, input);
+  std::vector<OwnedEvent> whole_events;
+  if (eof && input.size() <= whole.config().limits.max_buffered_input) {
+    // All of it buffered, then the end of stream, then the events.
+    RC_ASSERT(whole.receive(input) == input.size());
+    whole.receive_eof();
+    whole_events = ws::test::drain(whole);
+  } else {
+    whole_events = ws::test::feed(whole, input);
+    if (eof) {
+      whole.receive_eof();
+      const std::vector<OwnedEvent> more = ws::test::drain(whole);
+      whole_events.insert(whole_events.end(), more.begin(), more.end());
+    }
+  }
   Connection pieces = Connection::after_handshake(role, config_for(delivery));
-  const std::vector<OwnedEvent> piece_events = feed_in_pieces(pieces, input, cuts, rng);
+  std::vector<OwnedEvent> piece_events = feed_in_pieces(pieces, input, cuts, zero_copy, rng);
+  if (eof) {
+    pieces.receive_eof();
+    const std::vector<OwnedEvent> more = ws::test::drain(pieces);
+    piece_events.insert(piece_events.end(), more.begin(), more.end());
+  }
 
   if (delivery == Delivery::whole_messages) {
     RC_ASSERT(piece_events == whole_events);
-    RC_ASSERT(without_clean_sent_code(whole_events) == scenario.expected);
+    RC_ASSERT(without_clean_sent_code(whole_events) == expected);
   } else {
     // Streamed pieces may be cut differently; each message joins up the same.
-    RC_ASSERT(without_clean_sent_code(join_pieces(whole_events)) == scenario.expected);
-    RC_ASSERT(without_clean_sent_code(join_pieces(piece_events)) == scenario.expected);
+    RC_ASSERT(without_clean_sent_code(join_pieces(whole_events)) == expected);
+    RC_ASSERT(without_clean_sent_code(join_pieces(piece_events)) == expected);
   }
   // What the connection answers (pongs, the close reply) is the same too.
   RC_ASSERT(ws::test::take_output(pieces) == ws::test::take_output(whole));
   RC_ASSERT(pieces.state() == whole.state());
+  RC_ASSERT(pieces.should_close_transport() == whole.should_close_transport());
 }
 
 RC_GTEST_PROP(ConnectionProperties, ServerEventsDoNotDependOnHowInputIsCut, ()) {
@@ -458,6 +512,20 @@ void send_message(Peer& self, Peer& other, Rng& rng) {
   self.sent_messages.push_back(message_event(kind, payload));
 }
 
+/// A message framed once and queued, twice, by reference (server only).
+void send_prepared(Peer& server, Rng& rng) {
+  const MessageKind kind = *rc::gen::element(MessageKind::text, MessageKind::binary);
+  const std::size_t size = gen_message_size();
+  const Bytes payload =
+      kind == MessageKind::text ? random_utf8(rng, size) : random_bytes(rng, size);
+  const std::shared_ptr<const ws::PreparedMessage> prepared =
+      ws::PreparedMessage::make(kind, payload);
+  for (int i = 0; i < 2; ++i) {
+    RC_ASSERT(!server.connection.send_prepared(prepared));
+    server.sent_messages.push_back(message_event(kind, payload));
+  }
+}
+
 std::vector<OwnedEvent> of_type(const std::vector<OwnedEvent>& events, OwnedEvent::Type type) {
   std::vector<OwnedEvent> out;
   for (const OwnedEvent& e : events) {
@@ -499,13 +567,16 @@ RC_GTEST_PROP(ConnectionProperties,
     const bool by_client = *rc::gen::arbitrary<bool>();
     Peer& self = by_client ? client : server;
     Peer& other = by_client ? server : client;
-    switch (*rc::gen::inRange(0, 5)) {
+    switch (*rc::gen::inRange(0, 6)) {
       case 0:
       case 1:
         send_message(self, other, rng);
         break;
       case 2:
         send_ping(self, rng);
+        break;
+      case 3:
+        send_prepared(server, rng);
         break;
       default:
         transfer_some(client, server, rng);
@@ -516,6 +587,9 @@ RC_GTEST_PROP(ConnectionProperties,
 
   // RFC 6455 5.5.1, 7.1.2: either side starts the close, or both at once.
   const Closer closer = *rc::gen::element(Closer::client, Closer::server, Closer::both);
+  RC_TAG(closer == Closer::client   ? "client closes"
+         : closer == Closer::server ? "server closes"
+                                    : "both close");
   const std::uint16_t client_code = gen_close_code();
   const std::uint16_t server_code = gen_close_code();
   const Bytes client_reason = random_utf8(rng, *rc::gen::inRange<std::size_t>(0, 100));
@@ -647,6 +721,7 @@ void check_broken_input_fails_cleanly(Role role) {
   std::size_t taken_since_drain = 0;  // bytes accepted since next_event() last ran dry
   std::size_t streamed_size = 0;      // of the streamed message in progress
   bool closed_seen = false;
+  ws::Utf8Validator utf8;
   const auto drain = [&] {
     while (std::optional<ws::Event> event = c.next_event()) {
       const OwnedEvent e = ws::test::own(*event);
@@ -656,7 +731,13 @@ void check_broken_input_fails_cleanly(Role role) {
       if (e.type == OwnedEvent::Type::message) {
         streamed_size += e.payload.size();
         RC_ASSERT(streamed_size <= small_message);
-        if (e.is_last) streamed_size = 0;
+        // Text handed out is UTF-8, up to a code point a later piece ends.
+        if (e.kind == MessageKind::text) RC_ASSERT(utf8.feed(e.payload));
+        if (e.is_last) {
+          RC_ASSERT((e.kind != MessageKind::text || utf8.is_complete()));
+          streamed_size = 0;
+          utf8.reset();
+        }
       }
       events.push_back(e);
     }

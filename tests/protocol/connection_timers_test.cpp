@@ -75,6 +75,16 @@ TEST(ConnectionTimers, NothingHappensWithoutAdvanceTime) {
 
 // ---- next_deadline --------------------------------------------------------
 
+TEST(ConnectionTimers, NoTimerRunsBeforeTheFirstAdvanceTime) {
+  // docs/protocol.md: the first advance_time() starts the timers.
+  Connection c = Connection::after_handshake(Role::server, timers(1s, 2s));
+  EXPECT_FALSE(c.next_deadline().has_value());
+  c.advance_time(t0 + 1h);  // the first time given is the start, not a timeout
+  EXPECT_EQ(c.pending_output_size(), 0U);
+  EXPECT_FALSE(c.next_event().has_value());
+  EXPECT_EQ(c.next_deadline(), t0 + 1h + 1s);
+}
+
 TEST(ConnectionTimers, NoDeadlineWhenNoTimerRuns) {
   Connection c = Connection::after_handshake(Role::server, timers(0ms, 0ms));
   c.advance_time(t0);

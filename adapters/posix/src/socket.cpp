@@ -191,7 +191,7 @@ Result<std::size_t> write_some(int fd, std::span<const OutputBuffer> buffers) no
   message.msg_iov = vectors;
   message.msg_iovlen = count;
   for (;;) {
-    const ssize_t written = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    const ssize_t written = ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (written >= 0) return static_cast<std::size_t>(written);
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return std::size_t{0};

@@ -117,6 +117,8 @@ class ErrorCategory final : public std::error_category {
         return "close reason is not UTF-8";
       case errc::invalid_handshake_option:
         return "handshake header, status or token from the application is not valid HTTP";
+      case errc::connection_closed:
+        return "connection closed by the close handshake";
     }
     return "unknown ws error";
   }

@@ -88,6 +88,7 @@ struct Connection::Impl {
 
   std::error_code check_can_send(std::size_t payload_size) const noexcept;
   std::error_code send_data(MessageKind kind, ByteView payload, Fin fin);
+  std::error_code send_control(Opcode opcode, ByteView payload);
   void queue_frame(Opcode opcode, bool fin, ByteView payload,
                    detail::OutputQueue::Placement placement);
   void queue_close(CloseCode code, std::string_view reason);

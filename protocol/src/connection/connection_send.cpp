@@ -48,10 +48,13 @@ std::error_code Connection::Impl::send_data(MessageKind kind, ByteView payload, 
   const std::size_t fragment = config.auto_fragment_size;
   const std::size_t frames =
       fragment == 0 || payload.empty() ? 1 : (payload.size() + fragment - 1) / fragment;
-  if (const std::error_code error =
-          check_can_send(payload.size() + frames * max_frame_header_size)) {
-    return error;
-  }
+  const bool masked = role == Role::client;
+  // The exact bytes these frames take: full fragments, then the last one.
+  const std::size_t last_piece =
+      frames == 1 ? payload.size() : payload.size() - (frames - 1) * fragment;
+  const std::size_t queued = payload.size() + (frames - 1) * frame_header_size(fragment, masked) +
+                             frame_header_size(last_piece, masked);
+  if (const std::error_code error = check_can_send(queued)) return error;
   if (send_message_open && send_kind != kind) return errc::message_in_progress;
   Opcode opcode = send_message_open           ? Opcode::continuation
                   : kind == MessageKind::text ? Opcode::text
@@ -87,24 +90,21 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
   return {};
 }
 
-std::error_code Connection::ping(ByteView payload) {
-  Impl& c = *impl_;
-  if (payload.size() > 125) return errc::control_payload_too_long;
-  if (const std::error_code error = c.check_can_send(payload.size() + max_frame_header_size)) {
-    return error;
-  }
-  c.queue_frame(Opcode::ping, true, payload, Placement::ahead_of_data);
+std::error_code Connection::Impl::send_control(Opcode opcode, ByteView payload) {
+  if (payload.size() > 125) return errc::control_payload_too_long;  // RFC 6455 5.5
+  const std::size_t queued =
+      payload.size() + frame_header_size(payload.size(), role == Role::client);
+  if (const std::error_code error = check_can_send(queued)) return error;
+  queue_frame(opcode, true, payload, Placement::ahead_of_data);
   return {};
 }
 
+std::error_code Connection::ping(ByteView payload) {
+  return impl_->send_control(Opcode::ping, payload);
+}
+
 std::error_code Connection::pong(ByteView payload) {
-  Impl& c = *impl_;
-  if (payload.size() > 125) return errc::control_payload_too_long;
-  if (const std::error_code error = c.check_can_send(payload.size() + max_frame_header_size)) {
-    return error;
-  }
-  c.queue_frame(Opcode::pong, true, payload, Placement::ahead_of_data);
-  return {};
+  return impl_->send_control(Opcode::pong, payload);
 }
 
 std::error_code Connection::close(CloseCode code, std::string_view reason) {

@@ -81,6 +81,9 @@ enum class errc : int {
   // Application misuse: a header, status or token it gave for a handshake
   // message is not valid HTTP (it would break the message or inject lines).
   invalid_handshake_option,
+  // The connection ended with a clean close handshake: an adapter's read
+  // that waited for a message gets this. Not a failure.
+  connection_closed,
 };
 
 /// Groups of errors, to test "what kind of failure" without listing codes.

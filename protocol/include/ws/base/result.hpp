@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cassert>
+#include <cstdlib>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -43,18 +44,11 @@ class [[nodiscard]] Result {
     return error != nullptr ? *error : std::error_code{};
   }
 
-  T& value() & noexcept {
-    assert(has_value());
-    return *std::get_if<0>(&storage_);
-  }
-  const T& value() const& noexcept {
-    assert(has_value());
-    return *std::get_if<0>(&storage_);
-  }
-  T&& value() && noexcept {
-    assert(has_value());
-    return std::move(*std::get_if<0>(&storage_));
-  }
+  /// The value. Calling it on an error is a bug: the program aborts (in
+  /// every build, so it never reads a value that is not there).
+  T& value() & noexcept { return *checked_value(); }
+  const T& value() const& noexcept { return *checked_value(); }
+  T&& value() && noexcept { return std::move(*checked_value()); }
 
   T& operator*() & noexcept { return value(); }
   const T& operator*() const& noexcept { return value(); }
@@ -63,6 +57,17 @@ class [[nodiscard]] Result {
   const T* operator->() const noexcept { return &value(); }
 
  private:
+  T* checked_value() noexcept {
+    T* value = std::get_if<0>(&storage_);
+    if (value == nullptr) std::abort();
+    return value;
+  }
+  const T* checked_value() const noexcept {
+    const T* value = std::get_if<0>(&storage_);
+    if (value == nullptr) std::abort();
+    return value;
+  }
+
   std::variant<T, std::error_code> storage_;
 };
 

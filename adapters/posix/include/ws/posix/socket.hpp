@@ -76,10 +76,11 @@ std::error_code set_nodelay(int fd) noexcept;
 std::error_code write_all(int fd, const void* data, std::size_t size) noexcept;
 
 /// One gathered write of `buffers` (a Connection's pending_output()) with
-/// sendmsg(MSG_NOSIGNAL): no copy, no SIGPIPE. Writes at most 64
-/// buffers per call. Returns the bytes written, which may be fewer than
-/// asked; 0 when a non-blocking socket would block (EAGAIN/EWOULDBLOCK).
-/// Retries on EINTR. Errors: errno (EPIPE, ECONNRESET, ...).
+/// sendmsg(MSG_NOSIGNAL | MSG_DONTWAIT): no copy, no SIGPIPE, and it never
+/// blocks, even on a blocking socket. Writes at most 64 buffers per call.
+/// Returns the bytes written, which may be fewer than asked; 0 when the
+/// socket buffer is full (EAGAIN/EWOULDBLOCK). Retries on EINTR.
+/// Errors: errno (EPIPE, ECONNRESET, ...).
 Result<std::size_t> write_some(int fd, std::span<const OutputBuffer> buffers) noexcept;
 
 }  // namespace ws::posix

@@ -1,0 +1,188 @@
+// The transport-independent heart of a ws::asio::Stream: it owns the
+// Connection, the pending operations and the Session queue, and decides
+// when to read, write, time out and close. The TCP and TLS transports
+// (tcp_engine, tls_engine) only move bytes for it. No Asio here, so the
+// logic compiles once, in src/engine.cpp.
+//
+// Every member except the Session ones runs on the stream's executor.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "ws/asio/options.hpp"
+#include "ws/asio/session.hpp"
+#include "ws/channels/subscriber_queue.hpp"
+#include "ws/connection.hpp"
+
+namespace ws::asio::detail {
+
+/// A pending operation's handler with its type erased (completion.hpp makes
+/// them). invoke() hands the result to the handler on the handler's own
+/// executor; `kind` matters to reads only.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  virtual void invoke(std::error_code error, MessageKind kind) = 0;
+};
+using CompletionPtr = std::unique_ptr<Completion>;
+
+class Engine : public Session, public std::enable_shared_from_this<Engine> {
+ public:
+  ~Engine() override;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- Session: any thread ----
+  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override;
+  bool send_text(std::string_view text) override;
+  bool send_binary(ByteView data) override;
+  void close(CloseCode code, std::string_view reason) override;
+  void abort() override;
+  std::uint64_t dropped_count() const noexcept override;
+
+  // ---- Operations: on the executor ----
+  void start_accept(AcceptHandler decide, CompletionPtr done);
+  void start_accept_upgrade(const std::string& request_head, const std::vector<std::byte>& after,
+                            const AcceptOptions& options, CompletionPtr done);
+  void start_handshake(const std::string& url, const ClientHandshakeOptions& options,
+                       CompletionPtr done);
+  void start_read(std::string* out, CompletionPtr done);
+  void start_write(MessageKind kind, ByteView payload, CompletionPtr done);
+  void start_ping(const std::vector<std::byte>& payload, CompletionPtr done);
+  void start_close(CloseCode code, const std::string& reason, CompletionPtr done);
+  void abort_now();
+
+  // ---- Accessors: on the executor ----
+  bool is_open() const noexcept;
+  const CloseInfo& close_info() const noexcept { return close_info_; }
+  const UpgradeRequest* request() const noexcept;
+  std::string_view subprotocol() const noexcept;
+  int rejection_status() const noexcept { return rejection_status_; }
+  void set_control_callback(ControlCallback callback) { control_ = std::move(callback); }
+
+ protected:
+  explicit Engine(StreamOptions options);
+
+  // ---- For the transport: on the executor ----
+  /// Free space in the Connection's input buffer, read straight into it.
+  MutableByteView input_space();
+  void input_committed(std::size_t n);
+  /// Copies bytes read elsewhere; returns how many were taken.
+  std::size_t input_offered(ByteView bytes);
+  /// The read started by transport_read() ended: with data (no error), at
+  /// the end of the stream, or with a transport error.
+  void read_finished(std::error_code error, bool end_of_stream);
+  /// The bytes to write; output_sent(n) after the first n went to the
+  /// layer below, write_finished() when the write started by
+  /// transport_write() ended.
+  std::span<const OutputBuffer> output();
+  void output_sent(std::size_t n);
+  void write_finished(std::error_code error);
+  /// transport_start() ended (TLS handshake done, or failed).
+  void transport_ready(std::error_code error);
+  /// transport_shutdown() or transport_abort() closed the socket.
+  void transport_closed();
+  /// The deadline of the last schedule_timer() call was reached.
+  void timer_fired();
+  /// Free room in the input buffer (for a transport that reads elsewhere).
+  std::size_t input_room();
+
+ private:
+  enum class Phase : std::uint8_t {
+    idle,           // no Connection yet
+    starting,       // transport_start() in progress (TLS handshake)
+    running,        // bytes flow
+    shutting_down,  // transport_shutdown()/abort() in progress
+    closed,         // the socket is closed
+  };
+  struct PendingWrite {
+    std::uint64_t end = 0;  // written_ once its bytes are out
+    CompletionPtr done;
+  };
+  struct CloseRequest {
+    CloseCode code = CloseCode::normal;
+    std::string reason;
+  };
+
+  // ---- Transport hooks ----
+  virtual void transport_start(Role role, const std::string& host) = 0;
+  virtual void transport_read() = 0;
+  virtual void transport_write() = 0;
+  virtual void transport_shutdown(bool peer_ended) = 0;
+  virtual void transport_abort() = 0;
+  virtual void schedule_timer(std::optional<TimePoint> when) = 0;
+  /// Any thread: run pump() on the executor soon.
+  virtual void post_pump() = 0;
+
+  void begin(Connection connection, CompletionPtr done);
+  void pump();
+  void step();
+  void apply_requests();
+  void process_events();
+  void handle(const Event& event);
+  void drain_queue();
+  bool wants_input();
+  void update_timer();
+  void start_shutdown();
+  void fail_transport(std::error_code error);
+  void end_channels();
+  void finish();
+  void complete(CompletionPtr& done, std::error_code error, MessageKind kind = {});
+  std::error_code end_error() const;
+  bool queue_for_session(std::shared_ptr<const PreparedMessage> message);
+
+  StreamOptions options_;
+  std::optional<Connection> connection_;
+  Phase phase_ = Phase::idle;
+  bool reading_ = false;
+  bool writing_ = false;
+  bool peer_ended_ = false;
+  bool closed_seen_ = false;
+  bool paused_ = false;
+  bool channels_ended_ = false;
+  bool over_limit_handled_ = false;
+  bool pumping_ = false;
+  bool pump_again_ = false;
+  std::error_code transport_error_;
+  TimePoint last_write_progress_{};
+  std::optional<TimePoint> shutdown_deadline_;
+  std::uint64_t written_ = 0;
+  int rejection_status_ = 0;
+  std::string host_;  // client: the URL's host, for TLS SNI
+  CloseInfo close_info_;
+
+  AcceptHandler decide_;
+  ControlCallback control_;
+  CompletionPtr handshake_done_;
+  CompletionPtr read_done_;
+  std::string* read_out_ = nullptr;
+  std::deque<PendingWrite> writes_;
+  CompletionPtr close_done_;
+
+  struct Ready {
+    CompletionPtr done;
+    std::error_code error;
+    MessageKind kind;
+  };
+  std::vector<Ready> ready_;
+
+  // Shared with other threads.
+  channels::SubscriberQueue queue_;
+  std::vector<std::shared_ptr<const PreparedMessage>> batch_;
+  std::atomic<std::uint64_t> dropped_{0};
+  std::mutex requests_mutex_;
+  std::optional<CloseRequest> close_request_;
+  bool abort_request_ = false;
+};
+
+}  // namespace ws::asio::detail

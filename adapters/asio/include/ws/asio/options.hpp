@@ -1,0 +1,93 @@
+// Plain types the Asio adapter is configured with and reports through. No
+// Asio here: this header is cheap to include.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "ws/base/bytes.hpp"
+#include "ws/channels/subscriber_queue.hpp"
+#include "ws/config.hpp"
+#include "ws/frame/close_code.hpp"
+#include "ws/handshake/server_handshake.hpp"
+
+namespace ws::channels {
+class Registry;
+}
+
+namespace ws::asio {
+
+/// How one Stream behaves. The protocol settings are ws::Config's; the rest
+/// bounds what the adapter itself holds.
+struct StreamOptions {
+  /// Limits and timers of the Connection. The Stream always delivers whole
+  /// messages (Config::delivery is ignored).
+  Config config{};
+  /// async_write and async_ping calls that may wait for their bytes at once.
+  /// One more fails with errc::output_queue_full (so does a message that
+  /// would take the queued output past Limits::max_queued_output).
+  std::size_t max_queued_writes = 64;
+  /// The transport is closed (operations fail with std::errc::timed_out)
+  /// when output is pending and none of it could be written for this long:
+  /// a peer that stops reading cannot hold a connection forever. Zero turns
+  /// it off.
+  Duration write_timeout{std::chrono::seconds(30)};
+  /// Bounds the Session's queue (messages from other threads and channels)
+  /// and pauses reading from the peer while the unwritten output is above
+  /// high_water, until it drops below low_water.
+  channels::BackpressureLimits backpressure{};
+  /// When set, the connection leaves every channel of this registry when it
+  /// ends. The registry must outlive the Stream.
+  channels::Registry* registry = nullptr;
+};
+
+/// A server's answer to an upgrade request: accept with options, or reject
+/// with an HTTP status (a 4xx or 5xx), a body and extra headers.
+struct AcceptDecision {
+  bool accept = true;
+  AcceptOptions options{};
+  int status = 403;
+  std::string body{};
+  std::vector<HeaderField> headers{};
+
+  static AcceptDecision accept_with(AcceptOptions options = {}) {
+    AcceptDecision decision;
+    decision.options = std::move(options);
+    return decision;
+  }
+  static AcceptDecision reject(int status, std::string body = {}) {
+    AcceptDecision decision;
+    decision.accept = false;
+    decision.status = status;
+    decision.body = std::move(body);
+    return decision;
+  }
+};
+
+/// Called on the stream's executor with the validated request; routes by
+/// path, checks Origin (ws::origin_allowed), chooses subprotocols.
+using AcceptHandler = std::function<AcceptDecision(const UpgradeRequest& request)>;
+
+/// How a connection ended, copied from the Connection's Closed event.
+/// `error` is empty after a clean close handshake; otherwise it says what
+/// went wrong (a protocol error, ws::errc::unexpected_eof, a timeout...).
+struct CloseInfo {
+  CloseCode code = CloseCode::abnormal;
+  std::string reason{};
+  std::error_code error{};
+  CloseCode sent_code = CloseCode::abnormal;
+};
+
+enum class ControlKind : std::uint8_t { ping, pong };
+
+/// Sees pings and pongs from the peer (pings are already answered). Called
+/// on the stream's executor while a read is pending; `payload` is valid
+/// during the call only.
+using ControlCallback = std::function<void(ControlKind kind, ByteView payload)>;
+
+}  // namespace ws::asio

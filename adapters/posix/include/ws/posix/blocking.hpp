@@ -1,0 +1,149 @@
+// The blocking, thread-per-connection POSIX adapter.
+//
+// Each call below runs one WebSocket connection on the calling thread until
+// it ends: it polls the socket and the session's eventfd, feeds the
+// ws::Connection, calls the handler, and writes with non-blocking sends. It
+// suits servers that already give each request a thread (the HTTP server
+// reads the head, sees ws::is_upgrade(head) and calls serve_upgraded), and
+// simple clients. docs/adapters.md ("POSIX, blocking") has an example.
+//
+// Threading contract:
+//   - the handler is called only on the thread that runs the connection;
+//   - any thread may use the BlockingSession (send, close, channels) at any
+//     time; sends never block on the socket;
+//   - a peer that does not read for BlockingOptions::write_timeout while
+//     output waits is dropped (Closed with std::errc::timed_out).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "ws/base/bytes.hpp"
+#include "ws/channels/registry.hpp"
+#include "ws/channels/subscriber_queue.hpp"
+#include "ws/config.hpp"
+#include "ws/event.hpp"
+#include "ws/handshake/client_handshake.hpp"
+#include "ws/handshake/server_handshake.hpp"
+#include "ws/posix/blocking_session.hpp"
+
+namespace ws::posix {
+
+using BlockingSessionPtr = std::shared_ptr<BlockingSession>;
+
+/// A server's answer to an upgrade request.
+struct UpgradeDecision {
+  bool accept = true;
+  /// When accepting: subprotocols, extra headers ...
+  AcceptOptions options{};
+  /// When rejecting: the HTTP status (4xx/5xx), body and extra headers.
+  int status = 403;
+  std::string body{};
+  std::vector<HeaderField> headers{};
+
+  static UpgradeDecision accept_with(AcceptOptions options = {});
+  static UpgradeDecision reject(int status, std::string body = {},
+                                std::vector<HeaderField> headers = {});
+};
+
+/// What the application does with a connection. Every member is called on
+/// the thread that runs the connection, never two at once. Views inside the
+/// events are valid only during the call; copy what you keep. The session
+/// may be kept and used from other threads.
+///
+/// on_open is called once when the handshake completes; on_close exactly
+/// once after it (a clean close, a protocol error, the end of the stream, a
+/// write timeout or an abort), and nothing after on_close.
+class BlockingHandler {
+ public:
+  virtual ~BlockingHandler() = default;
+
+  /// Server: decides on a valid upgrade request. The default accepts with
+  /// the options given to the serve call.
+  virtual UpgradeDecision on_upgrade(const UpgradeRequest& request, const AcceptOptions& defaults);
+  virtual void on_open(const BlockingSessionPtr& session) = 0;
+  virtual void on_message(const BlockingSessionPtr& session, const Message& message) = 0;
+  virtual void on_close(const BlockingSessionPtr& session, const Closed& closed) = 0;
+  /// The pong is already queued when Config::auto_pong is on.
+  virtual void on_ping(const BlockingSessionPtr& session, const Ping& ping);
+  virtual void on_pong(const BlockingSessionPtr& session, const Pong& pong);
+};
+
+/// A BlockingHandler made of std::functions; empty ones do nothing (an
+/// empty on_upgrade accepts).
+struct BlockingCallbacks final : BlockingHandler {
+  std::function<UpgradeDecision(const UpgradeRequest&, const AcceptOptions&)> upgrade;
+  std::function<void(const BlockingSessionPtr&)> open;
+  std::function<void(const BlockingSessionPtr&, const Message&)> message;
+  std::function<void(const BlockingSessionPtr&, const Closed&)> close;
+  std::function<void(const BlockingSessionPtr&, const Ping&)> ping;
+  std::function<void(const BlockingSessionPtr&, const Pong&)> pong;
+
+  UpgradeDecision on_upgrade(const UpgradeRequest& request, const AcceptOptions& defaults) override;
+  void on_open(const BlockingSessionPtr& session) override;
+  void on_message(const BlockingSessionPtr& session, const Message& message) override;
+  void on_close(const BlockingSessionPtr& session, const Closed& closed) override;
+  void on_ping(const BlockingSessionPtr& session, const Ping& ping) override;
+  void on_pong(const BlockingSessionPtr& session, const Pong& pong) override;
+};
+
+/// Settings shared by the server and the client.
+struct BlockingCommonOptions {
+  Config config{};
+  /// High- and low-water marks and the slow-subscriber policy of the
+  /// session's queue. Reading from the peer pauses while the connection's
+  /// unwritten output is above high_water and resumes below low_water.
+  channels::BackpressureLimits backpressure{};
+  /// Output that makes no progress for this long ends the connection
+  /// (Closed with std::errc::timed_out, code 1006). Zero: no limit.
+  Duration write_timeout{std::chrono::seconds(30)};
+  /// When set, the session leaves every channel of it when the
+  /// connection ends (registry.leave_all). Must outlive the call.
+  channels::Registry* registry = nullptr;
+};
+
+struct BlockingOptions : BlockingCommonOptions {
+  /// How to answer upgrades; passed to BlockingHandler::on_upgrade.
+  AcceptOptions accept{};
+};
+
+struct BlockingClientOptions : BlockingCommonOptions {
+  ClientHandshakeOptions handshake{};
+};
+
+/// Serves a connection whose HTTP request head the caller already read:
+/// `request_head` up to and including the empty line, `bytes_after_head`
+/// whatever was read past it (the first frame bytes). Validates the head,
+/// asks handler.on_upgrade, writes the 101 (or the rejection, or
+/// build_error_response(error) for an invalid head) and runs the
+/// connection on this thread until it ends.
+///
+/// `fd` is a connected stream socket, blocking or not; it is borrowed: its
+/// file status flags are left alone (TCP_NODELAY is set) and the caller closes it after the call
+/// returns (the adapter only shuts it down). Returns why the connection ended: empty after a clean
+/// close handshake, else the Closed event's error, the handshake error (for example
+/// errc::method_not_get or errc::rejected_by_application), or a socket error.
+std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView bytes_after_head,
+                               BlockingHandler& handler, const BlockingOptions& options = {});
+
+/// The same for a socket from which nothing was read: the Connection reads
+/// the upgrade request itself (answering invalid ones with 400/426/431), and
+/// handler.on_upgrade decides. Bounded by Timeouts::handshake_timeout.
+std::error_code serve(int fd, BlockingHandler& handler, const BlockingOptions& options = {});
+
+/// A client: connects to a ws:// URL (wss:// is refused with
+/// errc::invalid_url: TLS is not this adapter's business), performs the
+/// handshake and runs the connection on this thread until it ends. Returns
+/// as serve does; errc::unexpected_status when the server refused the
+/// upgrade, or the connect error.
+std::error_code connect(std::string_view url, BlockingHandler& handler,
+                        const BlockingClientOptions& options = {});
+
+}  // namespace ws::posix

@@ -1,0 +1,51 @@
+// EpollClient: WebSocket client connections on an EpollLoop (ws:// only;
+// TLS is not part of this adapter). The TCP connect is non-blocking.
+//
+// Threading contract: connect() may be called from any thread; the
+// handler's callbacks run on the loop thread (ws/posix/epoll_loop.hpp).
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "ws/base/result.hpp"
+#include "ws/channels/registry.hpp"
+#include "ws/channels/subscriber_queue.hpp"
+#include "ws/config.hpp"
+#include "ws/handshake/client_handshake.hpp"
+#include "ws/posix/epoll_loop.hpp"
+#include "ws/posix/epoll_session.hpp"
+
+namespace ws::posix {
+
+struct EpollClientOptions {
+  /// Origin, subprotocols, extra headers of the upgrade request.
+  ClientHandshakeOptions handshake{};
+  /// Limits, timeouts (the handshake timeout also bounds the TCP connect).
+  Config config{};
+  channels::BackpressureLimits backpressure{};
+  /// Optional. Sessions leave every channel when their connection ends.
+  channels::Registry* registry = nullptr;
+};
+
+class EpollClient {
+ public:
+  /// The loop must outlive the client object; sessions may outlive both.
+  explicit EpollClient(EpollLoop& loop, EpollClientOptions options = {});
+
+  /// Starts connecting to `url` ("ws://host[:port]/path?query"). The host is
+  /// a numeric address or a name resolved with getaddrinfo on the calling
+  /// thread (the first address is used). Returns the session at once; its
+  /// on_open (or on_close with the failure: std::errc::connection_refused,
+  /// errc::handshake_timeout ...) follows on the loop thread. Messages may
+  /// be sent before on_open: they wait for the handshake.
+  /// Errors: errc::invalid_url (also for wss://), the resolver's and the
+  /// socket's system errors.
+  Result<EpollSessionPtr> connect(std::string_view url, EpollHandler handler) const;
+
+ private:
+  std::shared_ptr<detail::EpollLoopCore> loop_;
+  EpollClientOptions options_;
+};
+
+}  // namespace ws::posix

@@ -1,0 +1,58 @@
+#include <utility>
+
+#include "ws/posix/blocking.hpp"
+
+namespace ws::posix {
+
+UpgradeDecision UpgradeDecision::accept_with(AcceptOptions options) {
+  UpgradeDecision decision;
+  decision.accept = true;
+  decision.options = std::move(options);
+  return decision;
+}
+
+UpgradeDecision UpgradeDecision::reject(int status, std::string body,
+                                        std::vector<HeaderField> headers) {
+  UpgradeDecision decision;
+  decision.accept = false;
+  decision.status = status;
+  decision.body = std::move(body);
+  decision.headers = std::move(headers);
+  return decision;
+}
+
+UpgradeDecision BlockingHandler::on_upgrade(const UpgradeRequest& /*request*/,
+                                            const AcceptOptions& defaults) {
+  return UpgradeDecision::accept_with(defaults);
+}
+
+void BlockingHandler::on_ping(const BlockingSessionPtr& /*session*/, const Ping& /*ping*/) {}
+
+void BlockingHandler::on_pong(const BlockingSessionPtr& /*session*/, const Pong& /*pong*/) {}
+
+UpgradeDecision BlockingCallbacks::on_upgrade(const UpgradeRequest& request,
+                                              const AcceptOptions& defaults) {
+  return upgrade ? upgrade(request, defaults) : UpgradeDecision::accept_with(defaults);
+}
+
+void BlockingCallbacks::on_open(const BlockingSessionPtr& session) {
+  if (open) open(session);
+}
+
+void BlockingCallbacks::on_message(const BlockingSessionPtr& session, const Message& received) {
+  if (message) message(session, received);
+}
+
+void BlockingCallbacks::on_close(const BlockingSessionPtr& session, const Closed& closed) {
+  if (close) close(session, closed);
+}
+
+void BlockingCallbacks::on_ping(const BlockingSessionPtr& session, const Ping& received) {
+  if (ping) ping(session, received);
+}
+
+void BlockingCallbacks::on_pong(const BlockingSessionPtr& session, const Pong& received) {
+  if (pong) pong(session, received);
+}
+
+}  // namespace ws::posix

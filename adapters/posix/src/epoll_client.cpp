@@ -1,0 +1,77 @@
+#include "ws/posix/epoll_client.hpp"
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <string>
+#include <utility>
+
+#include "epoll_connection.hpp"
+#include "epoll_loop_core.hpp"
+
+namespace ws::posix {
+
+namespace {
+
+struct AddrinfoList {
+  addrinfo* list = nullptr;
+  ~AddrinfoList() {
+    if (list != nullptr) ::freeaddrinfo(list);
+  }
+};
+
+// Starts a non-blocking connect to the first address of host:port. The
+// outcome of an EINPROGRESS connect is read when the socket turns writable.
+Result<FileDescriptor> start_connect(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_protocol = IPPROTO_TCP;
+  hints.ai_flags = AI_NUMERICSERV;
+  AddrinfoList addresses;
+  const std::string service = std::to_string(port);
+  const int code = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses.list);
+  if (code != 0) {
+    if (code == EAI_SYSTEM) return last_system_error();
+    return std::make_error_code(std::errc::address_not_available);
+  }
+  const addrinfo* address = addresses.list;
+  FileDescriptor socket(::socket(address->ai_family,
+                                 address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                                 address->ai_protocol));
+  if (!socket) return last_system_error();
+  if (::connect(socket.get(), address->ai_addr, address->ai_addrlen) != 0 && errno != EINPROGRESS &&
+      errno != EINTR) {
+    return last_system_error();
+  }
+  return socket;
+}
+
+}  // namespace
+
+EpollClient::EpollClient(EpollLoop& loop, EpollClientOptions options)
+    : loop_(loop.core_), options_(std::move(options)) {}
+
+Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler handler) const {
+  if (const std::error_code error = loop_->creation_error()) return error;
+  Result<WsUrl> parsed = parse_ws_url(url);
+  if (!parsed) return parsed.error();
+  if (parsed->secure) return errc::invalid_url;  // no TLS in this adapter
+  Result<Connection> connection = Connection::client(url, options_.handshake, options_.config);
+  if (!connection) return connection.error();
+  Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
+  if (!socket) return socket.error();
+
+  auto endpoint = std::make_shared<detail::EpollEndpoint>();
+  endpoint->handler = std::move(handler);
+  endpoint->backpressure = options_.backpressure;
+  endpoint->registry = options_.registry;
+  auto client = detail::EpollConnection::create(loop_, std::move(*socket), std::move(*connection),
+                                                std::move(endpoint), nullptr, true);
+  EpollSessionPtr session = client->session();
+  loop_->post([client] { client->start(); });
+  return session;
+}
+
+}  // namespace ws::posix

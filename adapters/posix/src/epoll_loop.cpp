@@ -1,0 +1,268 @@
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+
+#include "epoll_loop_core.hpp"
+#include "ws/posix/epoll_loop.hpp"
+
+namespace ws::posix {
+
+namespace detail {
+
+namespace {
+constexpr std::size_t max_events_per_wait = 1024;
+// Even with no timer pending the loop wakes now and then; harmless, and it
+// keeps a clock jump from stalling anything for long.
+constexpr int max_wait_ms = 60 * 60 * 1000;
+}  // namespace
+
+EpollLoopCore::EpollLoopCore()
+    : events_(max_events_per_wait), iovecs_(static_cast<std::size_t>(IOV_MAX)) {
+  epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_fd_) {
+    creation_error_ = last_system_error();
+    return;
+  }
+  wake_fd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_fd_) {
+    creation_error_ = last_system_error();
+    return;
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &event) != 0) {
+    creation_error_ = last_system_error();
+  }
+}
+
+EpollLoopCore::~EpollLoopCore() = default;
+
+void EpollLoopCore::signal_locked() noexcept {
+  if (signalled_ || !wake_fd_) return;
+  signalled_ = true;
+  const std::uint64_t one = 1;
+  // The counter cannot overflow: the loop reads it before it is signalled again.
+  [[maybe_unused]] const ssize_t written = ::write(wake_fd_.get(), &one, sizeof one);
+}
+
+void EpollLoopCore::post(std::function<void()> task) {
+  if (in_loop_thread()) {
+    local_tasks_.push_back(std::move(task));
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (!alive_) return;
+  tasks_.push_back(std::move(task));
+  signal_locked();
+}
+
+void EpollLoopCore::dispatch(std::function<void()> task) {
+  if (in_loop_thread()) {
+    task();
+  } else {
+    post(std::move(task));
+  }
+}
+
+void EpollLoopCore::wake(std::weak_ptr<EpollWatcher> watcher) {
+  if (in_loop_thread()) {
+    local_wakes_.push_back(std::move(watcher));
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (!alive_) return;
+  wakes_.push_back(std::move(watcher));
+  signal_locked();
+}
+
+void EpollLoopCore::stop() noexcept {
+  stop_requested_.store(true, std::memory_order_release);
+  if (in_loop_thread()) return;
+  std::lock_guard lock(mutex_);
+  signal_locked();
+}
+
+std::error_code EpollLoopCore::add(const std::shared_ptr<EpollWatcher>& watcher, int fd,
+                                   std::uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = watcher.get();
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &event) != 0) return last_system_error();
+  watcher->registered_ = true;
+  watchers_.emplace(watcher.get(), watcher);
+  return {};
+}
+
+std::error_code EpollLoopCore::modify(EpollWatcher& watcher, int fd, std::uint32_t events) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = &watcher;
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &event) != 0) return last_system_error();
+  return {};
+}
+
+void EpollLoopCore::remove(EpollWatcher& watcher, int fd) {
+  if (!watcher.registered_) return;
+  watcher.registered_ = false;
+  if (fd >= 0) ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  const auto it = watchers_.find(&watcher);
+  if (it == watchers_.end()) return;
+  // Events for it may still be in the current batch: keep it alive until the
+  // batch is done (run() skips unregistered watchers).
+  graveyard_.push_back(std::move(it->second));
+  watchers_.erase(it);
+}
+
+void EpollLoopCore::schedule(EpollWatcher& watcher, std::optional<TimePoint> when) {
+  if (!when) {
+    watcher.armed_.reset();  // entries left in the heap are skipped when they come up
+    return;
+  }
+  // Only an earlier time needs a new entry: when the armed one comes up, the
+  // watcher asks again for its (later) time. This keeps the heap near one
+  // entry per watcher although deadlines move on every message.
+  if (watcher.armed_ && *watcher.armed_ <= *when) return;
+  watcher.armed_ = when;
+  timers_.push_back(TimerEntry{*when, watcher.weak_from_this()});
+  std::push_heap(timers_.begin(), timers_.end(), Later{});
+}
+
+int EpollLoopCore::wait_timeout_ms() const {
+  if (!local_tasks_.empty() || !local_wakes_.empty()) return 0;
+  if (stop_requested_.load(std::memory_order_acquire)) return 0;
+  if (timers_.empty()) return max_wait_ms;
+  const auto left = timers_.front().when - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  // Round up: waking a little late is fine, waking early spins.
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::min<std::int64_t>(ms, max_wait_ms));
+}
+
+void EpollLoopCore::drain_wake_fd() noexcept {
+  std::uint64_t count = 0;
+  [[maybe_unused]] const ssize_t got = ::read(wake_fd_.get(), &count, sizeof count);
+}
+
+void EpollLoopCore::run_timers() {
+  if (timers_.empty() || timers_.front().when > now_) return;
+  // Take the due entries first: a watcher that asks again for a time already
+  // past waits for the next round instead of spinning here.
+  std::vector<TimerEntry> due;
+  while (!timers_.empty() && timers_.front().when <= now_) {
+    std::pop_heap(timers_.begin(), timers_.end(), Later{});
+    due.push_back(std::move(timers_.back()));
+    timers_.pop_back();
+  }
+  for (TimerEntry& entry : due) {
+    const std::shared_ptr<EpollWatcher> watcher = entry.watcher.lock();
+    if (!watcher || !watcher->armed_ || *watcher->armed_ != entry.when) continue;  // stale
+    watcher->armed_.reset();
+    watcher->on_timer();
+  }
+}
+
+void EpollLoopCore::run_cross_thread_work() {
+  {
+    std::lock_guard lock(mutex_);
+    signalled_ = false;
+    running_tasks_.swap(tasks_);
+    running_wakes_.swap(wakes_);
+  }
+  for (const std::weak_ptr<EpollWatcher>& weak : running_wakes_) {
+    if (const std::shared_ptr<EpollWatcher> watcher = weak.lock()) watcher->on_wake();
+  }
+  running_wakes_.clear();
+  for (std::function<void()>& task : running_tasks_) task();
+  running_tasks_.clear();
+}
+
+void EpollLoopCore::run_local_work() {
+  // One round: work queued by these callbacks waits for the next round, so
+  // sockets and timers are not starved.
+  running_wakes_.swap(local_wakes_);
+  for (const std::weak_ptr<EpollWatcher>& weak : running_wakes_) {
+    if (const std::shared_ptr<EpollWatcher> watcher = weak.lock()) watcher->on_wake();
+  }
+  running_wakes_.clear();
+  running_tasks_.swap(local_tasks_);
+  for (std::function<void()>& task : running_tasks_) task();
+  running_tasks_.clear();
+}
+
+std::error_code EpollLoopCore::run() {
+  if (creation_error_) return creation_error_;
+  loop_thread_.store(std::this_thread::get_id(), std::memory_order_release);
+  now_ = Clock::now();
+  std::error_code result;
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    const int ready = ::epoll_wait(epoll_fd_.get(), events_.data(),
+                                   static_cast<int>(events_.size()), wait_timeout_ms());
+    if (ready < 0 && errno != EINTR) {
+      result = last_system_error();
+      break;
+    }
+    now_ = Clock::now();
+    bool woken = false;
+    for (int i = 0; i < ready; ++i) {
+      const epoll_event& event = events_[static_cast<std::size_t>(i)];
+      auto* watcher = static_cast<EpollWatcher*>(event.data.ptr);
+      if (watcher == nullptr) {
+        drain_wake_fd();
+        woken = true;
+      } else if (watcher->registered_) {
+        watcher->on_events(event.events);
+      }
+    }
+    run_timers();
+    if (woken) run_cross_thread_work();
+    run_local_work();
+    graveyard_.clear();
+  }
+  stop_requested_.store(false, std::memory_order_release);
+  loop_thread_.store(std::thread::id{}, std::memory_order_release);
+  return result;
+}
+
+void EpollLoopCore::destroy() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    alive_ = false;
+    tasks.swap(tasks_);
+    wakes_.clear();
+  }
+  tasks.clear();  // may release connections that were never registered
+  local_tasks_.clear();
+  local_wakes_.clear();
+  std::vector<std::shared_ptr<EpollWatcher>> watchers;
+  watchers.reserve(watchers_.size());
+  for (auto& [raw, watcher] : watchers_) watchers.push_back(watcher);
+  for (const std::shared_ptr<EpollWatcher>& watcher : watchers) watcher->on_loop_destroyed();
+  watchers.clear();
+  watchers_.clear();
+  graveyard_.clear();
+  timers_.clear();
+  epoll_fd_.reset();
+}
+
+}  // namespace detail
+
+EpollLoop::EpollLoop() : core_(std::make_shared<detail::EpollLoopCore>()) {}
+
+EpollLoop::~EpollLoop() { core_->destroy(); }
+
+std::error_code EpollLoop::run() { return core_->run(); }
+
+void EpollLoop::stop() noexcept { core_->stop(); }
+
+void EpollLoop::post(std::function<void()> task) { core_->post(std::move(task)); }
+
+bool EpollLoop::in_loop_thread() const noexcept { return core_->in_loop_thread(); }
+
+}  // namespace ws::posix

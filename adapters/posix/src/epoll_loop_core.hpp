@@ -1,0 +1,136 @@
+// The inside of an EpollLoop: the epoll instance, the wake-up eventfd, the
+// cross-thread task and wake lists, and the timer heap. Shared (by
+// std::shared_ptr) with the sessions, so a session that outlives its loop
+// can still be used safely (its sends then fail).
+#pragma once
+
+#include <sys/epoll.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "ws/config.hpp"
+#include "ws/message/prepared_message.hpp"
+#include "ws/posix/socket.hpp"
+
+namespace ws::posix::detail {
+
+/// Something the loop drives: a socket (events), a timer and cross-thread
+/// wake-ups. Every virtual runs on the loop thread.
+class EpollWatcher : public std::enable_shared_from_this<EpollWatcher> {
+ public:
+  virtual ~EpollWatcher() = default;
+  /// epoll reported `events` (EPOLLIN, EPOLLOUT, EPOLLHUP, EPOLLERR).
+  virtual void on_events(std::uint32_t events) = 0;
+  /// The time set with EpollLoopCore::schedule() has come.
+  virtual void on_timer() {}
+  /// Some thread called EpollLoopCore::wake() for this watcher.
+  virtual void on_wake() {}
+  /// The loop is being destroyed: release the socket, make no callbacks.
+  virtual void on_loop_destroyed() {}
+
+ private:
+  friend class EpollLoopCore;
+  std::optional<TimePoint> armed_;  // earliest live entry in the timer heap
+  bool registered_ = false;         // in the epoll set
+};
+
+class EpollLoopCore {
+ public:
+  EpollLoopCore();
+  ~EpollLoopCore();
+  EpollLoopCore(const EpollLoopCore&) = delete;
+  EpollLoopCore& operator=(const EpollLoopCore&) = delete;
+
+  /// The error that prevented creating the epoll instance or the eventfd.
+  std::error_code creation_error() const noexcept { return creation_error_; }
+
+  // ---- Any thread -----------------------------------------------------------
+  void post(std::function<void()> task);
+  /// Calls watcher->on_wake() on the loop thread (dropped if it is gone).
+  void wake(std::weak_ptr<EpollWatcher> watcher);
+  void stop() noexcept;
+  bool in_loop_thread() const noexcept {
+    return loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
+  }
+  /// Runs `task` now when on the loop thread, else posts it.
+  void dispatch(std::function<void()> task);
+
+  // ---- Loop thread (or while run() is not executing) ------------------------
+  std::error_code run();
+  /// Adds `fd` to the epoll set; the loop keeps `watcher` alive until remove().
+  std::error_code add(const std::shared_ptr<EpollWatcher>& watcher, int fd, std::uint32_t events);
+  std::error_code modify(EpollWatcher& watcher, int fd, std::uint32_t events);
+  /// Takes `fd` out of the epoll set; `watcher` stays alive until the
+  /// current batch of events is handled, but gets no more events.
+  void remove(EpollWatcher& watcher, int fd);
+  /// Calls watcher.on_timer() at `when` (replacing an earlier request);
+  /// nothing: no timer.
+  void schedule(EpollWatcher& watcher, std::optional<TimePoint> when);
+  /// The time read after the last epoll_wait returned.
+  TimePoint now() const noexcept { return now_; }
+  /// Scratch iovecs (IOV_MAX of them) for gathered writes on the loop thread.
+  std::span<iovec> iovecs() noexcept { return iovecs_; }
+  /// Scratch list for the messages a connection takes from its queue.
+  std::vector<std::shared_ptr<const PreparedMessage>>& message_scratch() noexcept {
+    return message_scratch_;
+  }
+  /// Called by ~EpollLoop: drops every watcher (on_loop_destroyed) and
+  /// every queued task; later posts and wakes are ignored.
+  void destroy();
+
+ private:
+  struct TimerEntry {
+    TimePoint when;
+    std::weak_ptr<EpollWatcher> watcher;
+  };
+  struct Later {
+    bool operator()(const TimerEntry& a, const TimerEntry& b) const noexcept {
+      return a.when > b.when;
+    }
+  };
+
+  void signal_locked() noexcept;
+  void drain_wake_fd() noexcept;
+  void run_timers();
+  void run_cross_thread_work();
+  void run_local_work();
+  int wait_timeout_ms() const;
+
+  std::error_code creation_error_;
+  FileDescriptor epoll_fd_;
+  FileDescriptor wake_fd_;
+  std::atomic<std::thread::id> loop_thread_{};
+  std::atomic<bool> stop_requested_{false};
+
+  std::mutex mutex_;  // guards the cross-thread lists and flags below
+  bool alive_ = true;
+  bool signalled_ = false;  // an eventfd write is pending
+  std::vector<std::function<void()>> tasks_;
+  std::vector<std::weak_ptr<EpollWatcher>> wakes_;
+
+  // Loop thread only.
+  std::vector<std::function<void()>> local_tasks_;
+  std::vector<std::weak_ptr<EpollWatcher>> local_wakes_;
+  std::vector<std::function<void()>> running_tasks_;
+  std::vector<std::weak_ptr<EpollWatcher>> running_wakes_;
+  std::unordered_map<EpollWatcher*, std::shared_ptr<EpollWatcher>> watchers_;
+  std::vector<std::shared_ptr<EpollWatcher>> graveyard_;
+  std::vector<TimerEntry> timers_;
+  std::vector<epoll_event> events_;
+  std::vector<iovec> iovecs_;
+  std::vector<std::shared_ptr<const PreparedMessage>> message_scratch_;
+  TimePoint now_{};
+};
+
+}  // namespace ws::posix::detail
