@@ -326,7 +326,7 @@ void check_any_chunking_gives_same_events(Role role, Delivery delivery) {
   Rng rng = seeded_rng();
   const Scenario scenario = gen_scenario(rng, 300, 5, true);
   Bytes input = encode(scenario.frames, role, rng);
-  // RFC 6455 7.1.7 / 1.4: bytes after a close frame are not data.
+  // RFC 6455 5.5.1: nothing follows a close frame; what does is ignored.
   if (!scenario.frames.empty() && scenario.frames.back().opcode == Opcode::close) {
     const Bytes trailing = random_bytes(rng, *rc::gen::inRange<std::size_t>(0, 40));
     input.insert(input.end(), trailing.begin(), trailing.end());

@@ -304,6 +304,25 @@ TEST(ConnectionTimers, ClientAfterCleanCloseWaitsForTheServerToEndTheStream) {
   EXPECT_FALSE(c.next_deadline().has_value());
 }
 
+TEST(ConnectionTimers, ClientWhoseStreamEndedRightAfterTheServersCloseNeedsNoTimer) {
+  // The server's close and its end of stream arrive in one read, before
+  // next_event() has parsed the close (connection.hpp: "Buffered bytes are
+  // still processed"). The end of stream the client waits for (RFC 6455
+  // 7.1.1) has already come: nothing is left to wait for.
+  Connection c = Connection::after_handshake(Role::client, timers(0ms, 0ms, 5s));
+  c.advance_time(t0);
+  const Bytes close = close_from_peer(Role::client, 1000);
+  ASSERT_EQ(c.receive(close), close.size());
+  c.receive_eof();
+  const std::vector<OwnedEvent> events = ws::test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_FALSE(events[0].error);
+  EXPECT_EQ(events[0].code, CloseCode::normal);
+  ws::test::take_output(c);  // the reply, written or not: the stream is gone
+  EXPECT_TRUE(c.should_close_transport());
+  EXPECT_FALSE(c.next_deadline().has_value());
+}
+
 TEST(ConnectionTimers, ClientAfterCleanCloseGivesUpWaitingAtTheCloseTimeout) {
   Connection c = Connection::after_handshake(Role::client, timers(0ms, 0ms, 5s));
   c.advance_time(t0);

@@ -56,7 +56,9 @@ BlockingLoop::BlockingLoop(int fd, Connection connection, BlockingHandler& handl
       handler_(handler),
       options_(options),
       accept_defaults_(accept_defaults),
-      session_(make_session(connection_.role(), options.backpressure)) {}
+      session_(make_session(connection_.role(), options.backpressure)) {
+  session_->attach(this);
+}
 
 BlockingLoop::~BlockingLoop() { finish(); }
 
@@ -175,9 +177,7 @@ void BlockingLoop::apply_session_requests() {
     return;
   }
   // Messages first: a close requested after them goes out after them.
-  session_->queue_.take_all(batch_);
-  for (const auto& message : batch_) send_queued(message);
-  batch_.clear();
+  send_queued_messages();
   if (!policy_close_sent_ && (session_->queue_.over_limit() || connection_queue_full_)) {
     policy_close_sent_ = true;
     session_->mark_closing();
@@ -186,19 +186,36 @@ void BlockingLoop::apply_session_requests() {
   if (requests.close) (void)connection_.close(requests.close->code, requests.close->reason);
 }
 
-void BlockingLoop::send_queued(const std::shared_ptr<const PreparedMessage>& message) {
-  std::error_code error;
-  if (connection_.role() == Role::server) {
-    error = connection_.send_prepared(message);
-  } else {
-    // A client masks each frame with a fresh key, so it cannot reuse the
-    // prepared bytes: it sends the payload, the last payload_size() bytes.
-    const ByteView payload = message->frame().last(message->payload_size());
-    error = message->kind() == MessageKind::text ? connection_.send_text(as_text(payload))
-                                                 : connection_.send_binary(payload);
+void BlockingLoop::send_queued_messages() {
+  session_->queue_.take_all(batch_);
+  for (const auto& message : batch_) {
+    // Connection's own output limit: the backlog is too large, same policy.
+    if (send_one(message) == errc::output_queue_full) connection_queue_full_ = true;
   }
-  // Connection's own output limit: the backlog is too large, same policy.
-  if (error == errc::output_queue_full) connection_queue_full_ = true;
+  if (!batch_.empty()) session_->publish_owner_pending(connection_.pending_output_size());
+  batch_.clear();
+}
+
+std::error_code BlockingLoop::send_one(const std::shared_ptr<const PreparedMessage>& message) {
+  if (connection_.role() == Role::server) return connection_.send_prepared(message);
+  // A client masks each frame with a fresh key, so it cannot reuse the
+  // prepared bytes: it sends the payload, the last payload_size() bytes.
+  const ByteView payload = message->frame().last(message->payload_size());
+  return message->kind() == MessageKind::text ? connection_.send_text(as_text(payload))
+                                              : connection_.send_binary(payload);
+}
+
+std::error_code BlockingLoop::send_now(MessageKind kind, ByteView payload) {
+  if (closed_) return errc::not_open;
+  send_queued_messages();
+  return kind == MessageKind::text ? connection_.send_text(as_text(payload))
+                                   : connection_.send_binary(payload);
+}
+
+std::error_code BlockingLoop::send_now(const std::shared_ptr<const PreparedMessage>& message) {
+  if (closed_) return errc::not_open;
+  send_queued_messages();
+  return send_one(message);
 }
 
 std::error_code BlockingLoop::flush(TimePoint now) {

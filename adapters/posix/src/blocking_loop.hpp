@@ -27,11 +27,18 @@ class BlockingLoop {
   static std::shared_ptr<BlockingSession> make_session(Role role,
                                                        const channels::BackpressureLimits& limits);
 
+  /// Sends from the owning thread (BlockingSession on that thread): what
+  /// other threads queued goes first, then this, straight into the
+  /// Connection. Connection::send_* errors.
+  std::error_code send_now(MessageKind kind, ByteView payload);
+  std::error_code send_now(const std::shared_ptr<const PreparedMessage>& message);
+
  private:
   void dispatch_events();
   void answer_upgrade(const UpgradeRequest& request);
   void apply_session_requests();
-  void send_queued(const std::shared_ptr<const PreparedMessage>& message);
+  void send_queued_messages();
+  std::error_code send_one(const std::shared_ptr<const PreparedMessage>& message);
   std::error_code flush(TimePoint now);
   void read_some();
   void report_closed(const Closed& closed);

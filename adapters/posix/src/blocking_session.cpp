@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "blocking_loop.hpp"
 #include "ws/base/error.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/posix/blocking_session.hpp"
@@ -20,19 +21,41 @@ BlockingSession::BlockingSession(Key, Role role, const channels::BackpressureLim
 BlockingSession::~BlockingSession() = default;
 
 std::error_code BlockingSession::send_text(std::string_view text) {
+  if (detail::BlockingLoop* loop = owner_here()) {
+    if (!accepting_sends()) return errc::not_open;
+    return loop->send_now(MessageKind::text, as_bytes(text));
+  }
   return push(PreparedMessage::make(MessageKind::text, as_bytes(text)));
 }
 
 std::error_code BlockingSession::send_binary(ByteView data) {
+  if (detail::BlockingLoop* loop = owner_here()) {
+    if (!accepting_sends()) return errc::not_open;
+    return loop->send_now(MessageKind::binary, data);
+  }
   return push(PreparedMessage::make(MessageKind::binary, data));
 }
 
 std::error_code BlockingSession::send(const std::shared_ptr<const PreparedMessage>& message) {
+  if (detail::BlockingLoop* loop = owner_here()) {
+    if (!accepting_sends()) return errc::not_open;
+    return loop->send_now(message);
+  }
   return push(message);
 }
 
+detail::BlockingLoop* BlockingSession::owner_here() const noexcept {
+  // loop_ is touched only by the owning thread, so reading it there is safe.
+  return std::this_thread::get_id() == owner_thread_ ? loop_ : nullptr;
+}
+
+bool BlockingSession::accepting_sends() const {
+  std::lock_guard lock(mutex_);
+  return !closing_ && !ended_;
+}
+
 bool BlockingSession::deliver(const std::shared_ptr<const PreparedMessage>& message) {
-  return !push(message);
+  return !send(message);
 }
 
 std::error_code BlockingSession::push(const std::shared_ptr<const PreparedMessage>& message) {
@@ -124,6 +147,7 @@ void BlockingSession::mark_closing() {
 }
 
 void BlockingSession::mark_ended() {
+  loop_ = nullptr;
   open_.store(false, std::memory_order_release);
   queue_.close();
   std::lock_guard lock(mutex_);

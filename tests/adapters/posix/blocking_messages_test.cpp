@@ -47,7 +47,7 @@ TEST_P(BlockingMessageSizes, EchoArrivesIntactBetweenBlockingClientAndServer) {
 
 // Around every length encoding boundary (RFC 6455 5.2: 7 bits, 16 bits,
 // 64 bits), the input buffer size, and the 16 MiB default message limit.
-INSTANTIATE_TEST_SUITE_P(Sizes, BlockingMessageSizes,
+INSTANTIATE_TEST_SUITE_P(Blocking, BlockingMessageSizes,
                          ::testing::Values(0U, 1U, 125U, 126U, 65535U, 65536U, 65537U,
                                            1024U * 1024U, 16U * 1024U * 1024U));
 

@@ -90,8 +90,9 @@ class Recorder : public BlockingHandler {
     return decide ? decide(request, defaults) : UpgradeDecision::accept_with(defaults);
   }
   void on_open(const BlockingSessionPtr& session) override {
-    record(session, ws::test::own(Event{Opened{}}));
+    // The hook first, so that a test that saw the session knows it ran.
     if (opened_hook) opened_hook(session);
+    record(session, ws::test::own(Event{Opened{}}));
   }
   void on_message(const BlockingSessionPtr& session, const Message& message) override {
     record(session, ws::test::own(Event{message}));
@@ -277,6 +278,19 @@ class RawClient {
   std::string handshake() {
     send(ws::test::valid_upgrade_request());
     return read_response_head();
+  }
+  /// The same for another request-target.
+  std::string handshake(std::string_view target) {
+    send(ws::test::head_text("GET " + std::string(target) + " HTTP/1.1",
+                             ws::test::upgrade_fields()));
+    return read_response_head();
+  }
+
+  /// Shrinks the kernel's buffers for this socket, so that a peer that does
+  /// not read fills them quickly.
+  void shrink_socket_buffers(int bytes) {
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
 
   /// The next event from the server, or nothing after kWait or at the end

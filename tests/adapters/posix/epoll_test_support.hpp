@@ -288,8 +288,8 @@ class RawPeer {
 /// construction so tests can adjust nothing racy.
 struct ServerFixture {
   explicit ServerFixture(EpollServerOptions options = {}, bool echo = true) {
-    Result<EpollServer> created = EpollServer::listen(runner.loop(), std::move(options),
-                                                      recorder.handler(echo));
+    Result<EpollServer> created =
+        EpollServer::listen(runner.loop(), std::move(options), recorder.handler(echo));
     if (created) server.emplace(std::move(*created));
     runner.start();
   }

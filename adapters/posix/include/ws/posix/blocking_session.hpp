@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 
 #include "ws/base/bytes.hpp"
 #include "ws/channels/subscriber.hpp"
@@ -34,17 +35,23 @@ class BlockingLoop;
 /// Thread-safety: send_text, send_binary, send, close, deliver and the
 /// observers may be called from any thread at any time, also after the
 /// connection ended (they then fail with errc::not_open). They never block
-/// on the socket: a message is framed (server) and put into the session's
-/// bounded SubscriberQueue, and the owning thread is woken through an
-/// eventfd to write it. Messages sent from one thread go out in the order
-/// they were sent. request() and subprotocol() are set before on_open and
-/// never change afterwards.
+/// on the socket. From another thread a message is framed (server) and put
+/// into the session's bounded SubscriberQueue, and the owning thread is
+/// woken through an eventfd to write it. On the owning thread (inside the
+/// handler) a send goes straight into the ws::Connection, after whatever
+/// other threads queued before it. Messages sent from one thread go out in
+/// the order they were sent. request() and subprotocol() are set before
+/// on_open and never change afterwards.
 ///
-/// Backpressure: the queue plus the connection's unwritten output are judged
-/// against BackpressureLimits::high_water. Past it the slow-subscriber
-/// policy applies: drop_messages makes sends fail with
-/// errc::output_queue_full (counted in dropped_count()); a close policy
-/// makes them fail the same way and closes the connection with 1013 or 1008.
+/// Backpressure: for sends from other threads (and channel deliveries) the
+/// queue plus the connection's unwritten output are judged against
+/// BackpressureLimits::high_water. Past it the slow-subscriber policy
+/// applies: drop_messages makes sends fail with errc::output_queue_full
+/// (counted in dropped_count()); a close policy makes them fail the same way
+/// and closes the connection with 1013 or 1008. Sends on the owning thread
+/// are bounded by Limits::max_queued_output instead (errc::output_queue_full
+/// past it); they are answers to what was read, and the adapter stops
+/// reading while the unwritten output is above high_water.
 class BlockingSession final : public channels::Subscriber,
                               public std::enable_shared_from_this<BlockingSession> {
   struct Key {
@@ -122,8 +129,12 @@ class BlockingSession final : public channels::Subscriber,
 
   std::error_code push(const std::shared_ptr<const PreparedMessage>& message);
   void wake();
+  /// The loop, when called on the owning thread while it runs; else null.
+  detail::BlockingLoop* owner_here() const noexcept;
+  bool accepting_sends() const;
 
   // Owner side (detail::BlockingLoop).
+  void attach(detail::BlockingLoop* loop) noexcept { loop_ = loop; }
   int wake_fd() const noexcept { return wake_fd_.get(); }
   OwnerRequests take_requests();
   void mark_open(std::optional<UpgradeRequest> request, std::string subprotocol);
@@ -132,6 +143,8 @@ class BlockingSession final : public channels::Subscriber,
   void publish_owner_pending(std::size_t bytes) noexcept;
 
   const Role role_;
+  const std::thread::id owner_thread_ = std::this_thread::get_id();
+  detail::BlockingLoop* loop_ = nullptr;  // read and written on the owning thread only
   channels::SubscriberQueue queue_;
   std::atomic<bool> open_{false};
   std::atomic<std::size_t> owner_pending_{0};

@@ -96,6 +96,9 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   void timer_fired();
   /// Free room in the input buffer (for a transport that reads elsewhere).
   std::size_t input_room();
+  /// Runs the engine until nothing more can be done now, then calls the
+  /// completed operations' handlers.
+  void pump();
 
  private:
   enum class Phase : std::uint8_t {
@@ -125,7 +128,6 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   virtual void post_pump() = 0;
 
   void begin(Connection connection, CompletionPtr done);
-  void pump();
   void step();
   void apply_requests();
   void process_events();
@@ -158,6 +160,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   std::optional<TimePoint> shutdown_deadline_;
   std::uint64_t written_ = 0;
   int rejection_status_ = 0;
+  std::error_code handshake_error_;  // why our own answer to the upgrade failed
   std::string host_;  // client: the URL's host, for TLS SNI
   CloseInfo close_info_;
 

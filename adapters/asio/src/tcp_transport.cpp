@@ -1,0 +1,188 @@
+#include <array>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include "ws/asio/detail/transport.hpp"
+
+namespace ws::asio::detail {
+namespace {
+
+bool would_block(const std::error_code& error) {
+  return error == ::asio::error::would_block || error == ::asio::error::try_again;
+}
+
+// writev takes at most this many buffers at once (IOV_MAX is larger, but
+// Asio gathers 64).
+constexpr std::size_t max_gather = 64;
+// Bytes read and thrown away per turn while lingering after the close.
+constexpr std::size_t drain_turn_reads = 16;
+
+}  // namespace
+
+// ---- AsioEngine -----------------------------------------------------------------
+
+AsioEngine::AsioEngine(const ::asio::any_io_executor& executor, StreamOptions options)
+    : Engine(std::move(options)), executor_(executor), timer_(executor) {}
+
+void AsioEngine::schedule_timer(std::optional<TimePoint> when) {
+  if (!when) {
+    if (armed_) cancel_timer();
+    return;
+  }
+  // A timer set earlier fires early: timer_fired() then asks again.
+  if (armed_ && *armed_ <= *when) return;
+  armed_ = when;
+  const std::uint64_t generation = ++timer_generation_;
+  timer_.expires_at(*when);
+  timer_.async_wait([self = std::static_pointer_cast<AsioEngine>(shared_from_this()),
+                     generation](std::error_code error) {
+    if (error || generation != self->timer_generation_ || self->socket_closed_) return;
+    self->armed_.reset();
+    self->timer_fired();
+  });
+}
+
+void AsioEngine::cancel_timer() {
+  armed_.reset();
+  ++timer_generation_;
+  timer_.cancel();
+}
+
+void AsioEngine::post_pump() {
+  ::asio::post(executor_, [self = shared_from_this()] { self->pump(); });
+}
+
+// ---- TcpEngine --------------------------------------------------------------------
+
+TcpEngine::TcpEngine(socket_type socket, StreamOptions options)
+    : AsioEngine(socket.get_executor(), std::move(options)), socket_(std::move(socket)) {}
+
+std::shared_ptr<TcpEngine> TcpEngine::self() {
+  return std::static_pointer_cast<TcpEngine>(shared_from_this());
+}
+
+void TcpEngine::transport_start(Role, const std::string&) {
+  std::error_code error;
+  socket_.non_blocking(true, error);
+  transport_ready(error);
+}
+
+void TcpEngine::transport_read() { read_now(); }
+
+void TcpEngine::read_now() {
+  for (;;) {
+    const MutableByteView space = input_space();
+    std::error_code error;
+    const std::size_t n = socket_.read_some(::asio::buffer(space.data(), space.size()), error);
+    if (error == ::asio::error::interrupted) continue;
+    if (would_block(error)) {
+      wait_readable();
+    } else if (error == ::asio::error::eof) {
+      read_finished({}, true);
+    } else if (error) {
+      read_finished(error, false);
+    } else {
+      input_committed(n);
+      read_finished({}, false);
+    }
+    return;
+  }
+}
+
+void TcpEngine::wait_readable() {
+  read_waiting_ = true;
+  socket_.async_wait(socket_type::wait_read, [self = self()](std::error_code error) {
+    self->read_waiting_ = false;
+    if (self->socket_closed_) return;
+    if (self->shutting_down_) {
+      if (error) {
+        self->close_now();
+      } else {
+        self->drain();
+      }
+    } else if (error) {
+      self->read_finished(error, false);
+    } else {
+      self->read_now();
+    }
+  });
+}
+
+void TcpEngine::transport_write() { write_now(); }
+
+void TcpEngine::write_now() {
+  gather_.clear();
+  for (const OutputBuffer& buffer : output()) {
+    gather_.emplace_back(buffer.data, buffer.size);
+    if (gather_.size() == max_gather) break;
+  }
+  for (;;) {
+    std::error_code error;
+    const std::size_t n = socket_.write_some(gather_, error);
+    if (error == ::asio::error::interrupted) continue;
+    if (would_block(error)) {
+      socket_.async_wait(socket_type::wait_write, [self = self()](std::error_code wait_error) {
+        if (self->socket_closed_) return;
+        if (wait_error) {
+          self->write_finished(wait_error);
+        } else {
+          self->write_now();  // takes the output afresh: it may have changed
+        }
+      });
+    } else if (error) {
+      write_finished(error);
+    } else {
+      output_sent(n);
+      write_finished({});
+    }
+    return;
+  }
+}
+
+void TcpEngine::transport_shutdown(bool peer_ended) {
+  shutting_down_ = true;
+  if (peer_ended) {
+    close_now();
+    return;
+  }
+  // Send our FIN and read until the peer's, so that data it still sends
+  // does not make our close a reset that could destroy our last frames in
+  // its receive buffer.
+  std::error_code ignored;
+  socket_.shutdown(socket_type::shutdown_send, ignored);
+  if (!read_waiting_) drain();
+}
+
+void TcpEngine::drain() {
+  std::array<std::byte, 4096> scratch;
+  for (std::size_t turn = 0; turn < drain_turn_reads; ++turn) {
+    std::error_code error;
+    socket_.read_some(::asio::buffer(scratch), error);
+    if (error == ::asio::error::interrupted) continue;
+    if (would_block(error)) {
+      wait_readable();
+    } else if (error) {
+      close_now();  // the end of the stream, or a reset: done either way
+    }
+    if (error) return;
+  }
+  ::asio::post(get_executor(), [self = self()] {
+    if (!self->socket_closed_) self->drain();
+  });
+}
+
+void TcpEngine::transport_abort() {
+  shutting_down_ = true;
+  close_now();
+}
+
+void TcpEngine::close_now() {
+  if (socket_closed_) return;
+  socket_closed_ = true;
+  std::error_code ignored;
+  socket_.close(ignored);
+  cancel_timer();
+  transport_closed();
+}
+
+}  // namespace ws::asio::detail
