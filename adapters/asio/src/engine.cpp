@@ -105,8 +105,8 @@ void Engine::start_accept(AcceptHandler decide, CompletionPtr done) {
 }
 
 void Engine::start_accept_upgrade(const std::string& request_head,
-                                  const std::vector<std::byte>& after,
-                                  const AcceptOptions& options, CompletionPtr done) {
+                                  const std::vector<std::byte>& after, const AcceptOptions& options,
+                                  CompletionPtr done) {
   if (phase_ != Phase::idle) {
     complete(done, std::make_error_code(std::errc::already_connected));
     pump();
@@ -448,8 +448,8 @@ void Engine::handle(const Event& event) {
     if (control_) control_(ControlKind::pong, pong->payload);
   } else if (const auto* closed = std::get_if<Closed>(&event)) {
     closed_seen_ = true;
-    close_info_ = CloseInfo{closed->code, std::string(closed->reason), closed->error,
-                            closed->sent_code};
+    close_info_ =
+        CloseInfo{closed->code, std::string(closed->reason), closed->error, closed->sent_code};
     if (handshake_done_) {
       complete(handshake_done_, handshake_error_ ? handshake_error_ : end_error());
     }

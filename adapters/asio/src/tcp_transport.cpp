@@ -49,7 +49,8 @@ void AsioEngine::cancel_timer() {
 }
 
 void AsioEngine::post_pump() {
-  ::asio::post(executor_, [self = shared_from_this()] { self->pump(); });
+  ::asio::post(executor_,
+               [self = std::static_pointer_cast<AsioEngine>(shared_from_this())] { self->pump(); });
 }
 
 // ---- TcpEngine --------------------------------------------------------------------

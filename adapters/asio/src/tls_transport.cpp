@@ -52,27 +52,27 @@ void TlsEngine::transport_read() {
   }
   const std::size_t room = std::min(in_.size(), input_room());
   read_in_flight_ = true;
-  stream_.async_read_some(
-      ::asio::buffer(in_.data(), room), [self = self()](std::error_code error, std::size_t n) {
-        self->read_in_flight_ = false;
-        if (self->socket_closed_) return;
-        if (self->shutting_down_) {
-          self->shutdown_tls();  // the read was cancelled for the shutdown
-          return;
-        }
-        if (n > 0) {
-          self->in_begin_ = self->input_offered(ByteView(self->in_.data(), n));
-          self->in_end_ = n;
-        }
-        if (error == ::asio::error::eof) {
-          self->peer_sent_close_notify_ = true;
-          self->read_finished({}, true);
-        } else if (error == ::asio::ssl::error::stream_truncated) {
-          self->read_finished({}, true);  // no close_notify: an ordinary end
-        } else {
-          self->read_finished(error, false);
-        }
-      });
+  stream_.async_read_some(::asio::buffer(in_.data(), room),
+                          [self = self()](std::error_code error, std::size_t n) {
+                            self->read_in_flight_ = false;
+                            if (self->socket_closed_) return;
+                            if (self->shutting_down_) {
+                              self->shutdown_tls();  // the read was cancelled for the shutdown
+                              return;
+                            }
+                            if (n > 0) {
+                              self->in_begin_ = self->input_offered(ByteView(self->in_.data(), n));
+                              self->in_end_ = n;
+                            }
+                            if (error == ::asio::error::eof) {
+                              self->peer_sent_close_notify_ = true;
+                              self->read_finished({}, true);
+                            } else if (error == ::asio::ssl::error::stream_truncated) {
+                              self->read_finished({}, true);  // no close_notify: an ordinary end
+                            } else {
+                              self->read_finished(error, false);
+                            }
+                          });
 }
 
 void TlsEngine::transport_write() {

@@ -337,9 +337,15 @@ void EpollConnection::update_backpressure() {
   session_->owner_pending_.store(pending, std::memory_order_relaxed);
   session_->queue_.set_owner_pending(pending);
   if (closed_seen_) return;  // nothing is reported after on_close
+  // Pause halfway between the marks, so the application hears of the backlog
+  // (and the peer is slowed) before the slow-subscriber policy applies at
+  // high_water.
   const channels::BackpressureLimits& limits = endpoint_->backpressure;
+  const std::size_t pause_mark = limits.low_water < limits.high_water
+                                     ? limits.low_water + (limits.high_water - limits.low_water) / 2
+                                     : limits.high_water;
   bool changed = false;
-  if (!paused_ && pending > limits.high_water) {
+  if (!paused_ && pending > pause_mark) {
     paused_ = changed = true;
   } else if (paused_ && pending <= limits.low_water) {
     paused_ = false;

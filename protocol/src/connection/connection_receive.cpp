@@ -218,6 +218,8 @@ std::optional<Event> Connection::Impl::handle_close_frame(ByteView payload) {
     queue_close(parsed.code, {});
   }
   transition(detail::StateInput::close_received);
+  // The end of stream may have been reported before this close was parsed.
+  peer_ended = peer_ended || eof_received;
   start_close_wait();
   input_begin = input.size();
   return Closed{parsed.code, parsed.reason, {}, sent_close_code};

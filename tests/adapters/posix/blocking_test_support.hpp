@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -242,10 +243,27 @@ class ServerThread {
 /// Connection (auto_pong off, so the test sees exactly what came).
 class RawClient {
  public:
-  explicit RawClient(std::uint16_t port) {
-    Result<FileDescriptor> connected = connect_tcp("127.0.0.1", port);
-    EXPECT_TRUE(connected.has_value()) << connected.error().message();
-    if (connected) fd_ = std::move(*connected);
+  /// Connects to 127.0.0.1:`port`. A non-zero `socket_buffer_bytes` shrinks
+  /// the kernel's send and receive buffers first (before the connect, so
+  /// that the window is negotiated small), so that a peer that does not read
+  /// fills them quickly.
+  explicit RawClient(std::uint16_t port, int socket_buffer_bytes = 0) {
+    if (socket_buffer_bytes == 0) {
+      Result<FileDescriptor> connected = connect_tcp("127.0.0.1", port);
+      EXPECT_TRUE(connected.has_value()) << connected.error().message();
+      if (connected) fd_ = std::move(*connected);
+      return;
+    }
+    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &socket_buffer_bytes,
+                 sizeof socket_buffer_bytes);
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &socket_buffer_bytes,
+                 sizeof socket_buffer_bytes);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
   }
 
   int fd() const { return fd_.get(); }
@@ -284,13 +302,6 @@ class RawClient {
     send(ws::test::head_text("GET " + std::string(target) + " HTTP/1.1",
                              ws::test::upgrade_fields()));
     return read_response_head();
-  }
-
-  /// Shrinks the kernel's buffers for this socket, so that a peer that does
-  /// not read fills them quickly.
-  void shrink_socket_buffers(int bytes) {
-    ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
-    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
 
   /// The next event from the server, or nothing after kWait or at the end

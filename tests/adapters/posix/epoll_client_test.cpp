@@ -4,7 +4,7 @@
 
 #include "epoll_test_support.hpp"
 
-namespace ws::posix::test {
+namespace ws::posix::epoll_test {
 namespace {
 
 Bytes pattern(std::size_t size) {
@@ -190,4 +190,4 @@ TEST(EpollClient, SessionOutlivesItsLoop) {
 }
 
 }  // namespace
-}  // namespace ws::posix::test
+}  // namespace ws::posix::epoll_test

@@ -10,7 +10,7 @@
 
 #include "epoll_test_support.hpp"
 
-namespace ws::posix::test {
+namespace ws::posix::epoll_test {
 namespace {
 
 using ws::test::client_frame;
@@ -343,4 +343,4 @@ TEST(EpollServer, AdoptLeavesTheSocketWithTheCallerOnABadHead) {
 }
 
 }  // namespace
-}  // namespace ws::posix::test
+}  // namespace ws::posix::epoll_test

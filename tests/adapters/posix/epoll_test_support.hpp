@@ -25,7 +25,7 @@
 #include "ws/posix/epoll_session.hpp"
 #include "ws/posix/socket.hpp"
 
-namespace ws::posix::test {
+namespace ws::posix::epoll_test {
 
 using namespace std::chrono_literals;
 using ws::test::Bytes;
@@ -303,4 +303,4 @@ struct ServerFixture {
   std::optional<EpollServer> server;
 };
 
-}  // namespace ws::posix::test
+}  // namespace ws::posix::epoll_test

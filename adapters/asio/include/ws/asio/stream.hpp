@@ -63,9 +63,7 @@ struct Initiation {
     const ::asio::any_io_executor& executor = engine->get_executor();
     CompletionPtr done = make_completion<WithKind>(std::forward<Handler>(handler), executor);
     ::asio::post(executor, [engine = engine, start = std::move(start),
-                            done = std::move(done)]() mutable {
-      start(*engine, std::move(done));
-    });
+                            done = std::move(done)]() mutable { start(*engine, std::move(done)); });
   }
 };
 
@@ -131,8 +129,8 @@ class Stream {
   /// copied. An invalid request is answered with its error response and
   /// the handshake fails with the validation error.
   template <class Token>
-  auto async_accept(std::string_view request_head, ByteView bytes_after_head,
-                    AcceptOptions options, Token&& token) {
+  auto async_accept(std::string_view request_head, ByteView bytes_after_head, AcceptOptions options,
+                    Token&& token) {
     return initiate<VoidSignature>(
         std::forward<Token>(token),
         [head = std::string(request_head),
@@ -152,12 +150,11 @@ class Stream {
   }
   template <class Token>
   auto async_handshake(std::string_view url, ClientHandshakeOptions options, Token&& token) {
-    return initiate<VoidSignature>(
-        std::forward<Token>(token),
-        [url = std::string(url), options = std::move(options)](EngineType& engine,
-                                                               detail::CompletionPtr done) {
-          engine.start_handshake(url, options, std::move(done));
-        });
+    return initiate<VoidSignature>(std::forward<Token>(token),
+                                   [url = std::string(url), options = std::move(options)](
+                                       EngineType& engine, detail::CompletionPtr done) {
+                                     engine.start_handshake(url, options, std::move(done));
+                                   });
   }
 
   // ---- Messages ---------------------------------------------------------------
@@ -170,10 +167,11 @@ class Stream {
   /// protocol error, std::errc::timed_out ...); close_info() has the details.
   template <class Token>
   auto async_read(std::string& payload, Token&& token) {
-    return initiate<ReadSignature>(std::forward<Token>(token),
-                                   [out = &payload](EngineType& engine, detail::CompletionPtr done) {
-                                     engine.start_read(out, std::move(done));
-                                   });
+    return initiate<ReadSignature>(
+        std::forward<Token>(token),
+        [out = &payload](EngineType& engine, detail::CompletionPtr done) {
+          engine.start_read(out, std::move(done));
+        });
   }
 
   /// Queues a message; completes with void(std::error_code) once its bytes
@@ -182,11 +180,10 @@ class Stream {
   /// errc::not_open, the transport's error.
   template <class Token>
   auto async_write(MessageKind kind, ByteView payload, Token&& token) {
-    return initiate<VoidSignature>(
-        std::forward<Token>(token),
-        [kind, payload](EngineType& engine, detail::CompletionPtr done) {
-          engine.start_write(kind, payload, std::move(done));
-        });
+    return initiate<VoidSignature>(std::forward<Token>(token),
+                                   [kind, payload](EngineType& engine, detail::CompletionPtr done) {
+                                     engine.start_write(kind, payload, std::move(done));
+                                   });
   }
   template <class Token>
   auto async_write_text(std::string_view text, Token&& token) {

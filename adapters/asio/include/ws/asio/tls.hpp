@@ -42,7 +42,7 @@ class TlsEngine final : public AsioEngine {
   std::shared_ptr<TlsEngine> self();
 
   socket_type stream_;
-  std::vector<std::byte> in_;   // decrypted bytes not yet taken by the Connection
+  std::vector<std::byte> in_;  // decrypted bytes not yet taken by the Connection
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
   std::vector<std::byte> out_;  // bytes handed to the TLS engine

@@ -55,10 +55,12 @@ enum class SessionState : std::uint8_t {
 /// slow-subscriber policy applies: drop_messages makes the send fail with
 /// errc::output_queue_full and counts it (dropped_count()); a close policy
 /// fails the send the same way and closes the connection with 1013 or 1008.
-/// Separately, the loop calls EpollHandler::on_backpressure(session, true)
-/// and stops reading from the peer when the unwritten output passes
-/// high_water, and on_backpressure(session, false) and resumes reading when
-/// it falls to low_water.
+/// Before that, the loop calls EpollHandler::on_backpressure(session, true)
+/// and stops reading from the peer when the unwritten output passes the
+/// midpoint between low_water and high_water (so an application that
+/// listens can slow down before the policy applies), and calls
+/// on_backpressure(session, false) and resumes reading when it falls to
+/// low_water.
 class EpollSession final : public channels::Subscriber,
                            public std::enable_shared_from_this<EpollSession> {
   struct Key {
@@ -163,8 +165,9 @@ struct EpollHandler {
   std::function<void(const EpollSessionPtr&)> on_open;
   std::function<void(const EpollSessionPtr&, const Message&)> on_message;
   std::function<void(const EpollSessionPtr&, const Closed&)> on_close;
-  /// true: the unwritten output passed high_water and reading from the peer
-  /// stopped; false: it fell to low_water and reading resumed.
+  /// true: the unwritten output passed the midpoint of low_water and
+  /// high_water and reading from the peer stopped; false: it fell to
+  /// low_water and reading resumed.
   std::function<void(const EpollSessionPtr&, bool high)> on_backpressure;
   /// The pong is already queued when Config::auto_pong is on.
   std::function<void(const EpollSessionPtr&, const Ping&)> on_ping;

@@ -161,7 +161,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   std::uint64_t written_ = 0;
   int rejection_status_ = 0;
   std::error_code handshake_error_;  // why our own answer to the upgrade failed
-  std::string host_;  // client: the URL's host, for TLS SNI
+  std::string host_;                 // client: the URL's host, for TLS SNI
   CloseInfo close_info_;
 
   AcceptHandler decide_;

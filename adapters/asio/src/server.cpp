@@ -1,0 +1,249 @@
+#include "ws/asio/server.hpp"
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "ws/asio/stream.hpp"
+#include "ws/asio/tls.hpp"
+
+namespace ws::asio {
+
+namespace {
+// After a failed accept (out of descriptors, say) wait before the next.
+constexpr std::chrono::milliseconds accept_retry_delay{100};
+}  // namespace
+
+struct Server::State : std::enable_shared_from_this<State> {
+  State(const ::asio::any_io_executor& executor_in, ServerOptions options_in,
+        ServerHandlers handlers_in)
+      : executor(executor_in),
+        options(std::move(options_in)),
+        handlers(std::move(handlers_in)),
+        acceptor(executor_in),
+        accept_retry(executor_in),
+        shutdown_timer(executor_in) {}
+
+  // A connection and its read buffer, kept alive by its pending operation.
+  template <class NextLayer>
+  struct Link {
+    Stream<NextLayer> stream;
+    std::string buffer;
+    std::shared_ptr<Session> session;
+  };
+
+  void accept_next();
+  template <class NextLayer>
+  void serve(Stream<NextLayer> stream);
+  template <class NextLayer>
+  void read_loop(const std::shared_ptr<Link<NextLayer>>& link);
+  template <class NextLayer>
+  void end(const std::shared_ptr<Link<NextLayer>>& link, bool opened);
+  bool add(const std::shared_ptr<Session>& session);
+  void remove(const Session* session);
+  std::vector<std::shared_ptr<Session>> sessions() const;
+  void finish_shutdown_if_done();
+
+  // Used on `executor` only.
+  ::asio::any_io_executor executor;
+  const ServerOptions options;
+  const ServerHandlers handlers;
+  ::asio::ip::tcp::acceptor acceptor;
+  ::asio::steady_timer accept_retry;
+  ::asio::steady_timer shutdown_timer;
+
+  // Shared with the connections' strands.
+  mutable std::mutex mutex;
+  std::unordered_map<const Session*, std::shared_ptr<Session>> live;
+  bool stopping = false;
+  bool timed_out = false;
+  detail::CompletionPtr shutdown_done;
+};
+
+void Server::State::accept_next() {
+  acceptor.async_accept(
+      ::asio::make_strand(executor),
+      [self = shared_from_this()](std::error_code error, ::asio::ip::tcp::socket socket) {
+        if (!self->acceptor.is_open()) return;
+        if (error) {
+          self->accept_retry.expires_after(accept_retry_delay);
+          self->accept_retry.async_wait([self](std::error_code wait_error) {
+            if (!wait_error && self->acceptor.is_open()) self->accept_next();
+          });
+          return;
+        }
+        std::error_code ignored;
+        socket.set_option(::asio::ip::tcp::no_delay(true), ignored);
+        if (self->options.tls != nullptr) {
+          self->serve(TlsStream(TlsStream::next_layer_type(std::move(socket), *self->options.tls),
+                                self->options.stream));
+        } else {
+          self->serve(TcpStream(std::move(socket), self->options.stream));
+        }
+        self->accept_next();
+      });
+}
+
+template <class NextLayer>
+void Server::State::serve(Stream<NextLayer> stream) {
+  auto link = std::make_shared<Link<NextLayer>>(Link<NextLayer>{std::move(stream), {}, nullptr});
+  link->session = link->stream.session();
+  if (!add(link->session)) return;  // shutting down: dropping the link drops the connection
+  link->stream.async_accept(options.accept,
+                            [self = shared_from_this(), link](std::error_code error) {
+                              if (error) {
+                                self->end(link, false);
+                                return;
+                              }
+                              if (self->handlers.on_open)
+                                self->handlers.on_open(link->session, *link->stream.request());
+                              self->read_loop(link);
+                            });
+}
+
+template <class NextLayer>
+void Server::State::read_loop(const std::shared_ptr<Link<NextLayer>>& link) {
+  link->stream.async_read(
+      link->buffer, [self = shared_from_this(), link](std::error_code error, MessageKind kind) {
+        if (error) {
+          self->end(link, true);
+          return;
+        }
+        if (self->handlers.on_message) {
+          self->handlers.on_message(link->session, kind, link->buffer);
+        } else if (kind == MessageKind::text) {
+          link->session->send_text(link->buffer);
+        } else {
+          link->session->send_binary(as_bytes(link->buffer));
+        }
+        self->read_loop(link);
+      });
+}
+
+template <class NextLayer>
+void Server::State::end(const std::shared_ptr<Link<NextLayer>>& link, bool opened) {
+  if (opened && handlers.on_close) handlers.on_close(link->session, link->stream.close_info());
+  // Keep the stream until its socket is closed, so the last frames and the
+  // TCP or TLS goodbye go out before the connection counts as gone.
+  link->stream.async_close(CloseCode::normal, [self = shared_from_this(), link](std::error_code) {
+    self->remove(link->session.get());
+  });
+}
+
+bool Server::State::add(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mutex);
+  if (stopping) return false;
+  live.emplace(session.get(), session);
+  return true;
+}
+
+void Server::State::remove(const Session* session) {
+  {
+    std::lock_guard lock(mutex);
+    live.erase(session);
+  }
+  finish_shutdown_if_done();
+}
+
+std::vector<std::shared_ptr<Session>> Server::State::sessions() const {
+  std::lock_guard lock(mutex);
+  std::vector<std::shared_ptr<Session>> all;
+  all.reserve(live.size());
+  for (const auto& [key, session] : live) all.push_back(session);
+  return all;
+}
+
+void Server::State::finish_shutdown_if_done() {
+  detail::CompletionPtr done;
+  std::error_code result;
+  {
+    std::lock_guard lock(mutex);
+    if (!stopping || !live.empty() || !shutdown_done) return;
+    done = std::move(shutdown_done);
+    if (timed_out) result = std::make_error_code(std::errc::timed_out);
+  }
+  ::asio::post(executor, [self = shared_from_this()] { self->shutdown_timer.cancel(); });
+  done->invoke(result, MessageKind::binary);
+}
+
+Server::Server(::asio::any_io_executor executor, ServerOptions options, ServerHandlers handlers)
+    : state_(std::make_shared<State>(executor, std::move(options), std::move(handlers))) {}
+
+Server::~Server() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+  }
+  for (const std::shared_ptr<Session>& session : state_->sessions()) session->abort();
+  ::asio::post(state_->executor, [state = state_] {
+    std::error_code ignored;
+    state->acceptor.close(ignored);
+    state->accept_retry.cancel();
+  });
+}
+
+std::error_code Server::listen(const ::asio::ip::tcp::endpoint& endpoint) {
+  ::asio::ip::tcp::acceptor& acceptor = state_->acceptor;
+  std::error_code error;
+  acceptor.open(endpoint.protocol(), error);
+  if (!error) acceptor.set_option(::asio::socket_base::reuse_address(true), error);
+  if (!error) acceptor.bind(endpoint, error);
+  if (!error) acceptor.listen(state_->options.backlog, error);
+  if (error) {
+    std::error_code ignored;
+    acceptor.close(ignored);
+    return error;
+  }
+  state_->accept_next();
+  return {};
+}
+
+::asio::ip::tcp::endpoint Server::local_endpoint() const {
+  std::error_code ignored;
+  return state_->acceptor.local_endpoint(ignored);
+}
+
+std::size_t Server::connection_count() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->live.size();
+}
+
+const ::asio::any_io_executor& Server::executor_of(const State& state) { return state.executor; }
+
+void Server::start_shutdown(const std::shared_ptr<State>& state, Duration timeout,
+                            detail::CompletionPtr done) {
+  ::asio::post(state->executor, [state, timeout, done = std::move(done)]() mutable {
+    {
+      std::unique_lock lock(state->mutex);
+      if (state->shutdown_done) {
+        lock.unlock();
+        done->invoke(std::make_error_code(std::errc::operation_in_progress), MessageKind::binary);
+        return;
+      }
+      state->stopping = true;
+      state->shutdown_done = std::move(done);
+    }
+    std::error_code ignored;
+    state->acceptor.close(ignored);
+    state->accept_retry.cancel();
+    // RFC 6455 7.4.1: 1001, the endpoint is going away.
+    for (const std::shared_ptr<Session>& session : state->sessions()) {
+      session->close(CloseCode::going_away, "server shutting down");
+    }
+    state->shutdown_timer.expires_after(timeout);
+    state->shutdown_timer.async_wait([state](std::error_code error) {
+      if (error) return;
+      {
+        std::lock_guard lock(state->mutex);
+        state->timed_out = true;
+      }
+      for (const std::shared_ptr<Session>& session : state->sessions()) session->abort();
+    });
+    state->finish_shutdown_if_done();
+  });
+}
+
+}  // namespace ws::asio
