@@ -233,6 +233,24 @@ std::string_view Engine::subprotocol() const noexcept {
   return connection_ ? connection_->subprotocol() : std::string_view{};
 }
 
+void Engine::orphan_operations(Orphans& into) {
+  const auto take = [&into](CompletionPtr& done) {
+    if (done) into.completions.push_back(std::move(done));
+  };
+  take(handshake_done_);
+  take(read_done_);
+  read_out_ = nullptr;
+  for (PendingWrite& write : writes_) take(write.done);
+  writes_.clear();
+  take(close_done_);
+  for (Ready& item : ready_) take(item.done);
+  ready_.clear();
+  into.decide = std::move(decide_);
+  decide_ = nullptr;
+  into.control = std::move(control_);
+  control_ = nullptr;
+}
+
 // ---- For the transport ----------------------------------------------------------
 
 MutableByteView Engine::input_space() { return connection_->receive_buffer(); }
@@ -530,6 +548,9 @@ void Engine::end_channels() {
 
 void Engine::finish() {
   end_channels();
+  // The application's callbacks may own the Stream: let go of them.
+  decide_ = nullptr;
+  control_ = nullptr;
   const std::error_code end = end_error();
   if (handshake_done_) complete(handshake_done_, handshake_error_ ? handshake_error_ : end);
   if (read_done_) {

@@ -19,10 +19,48 @@ constexpr std::size_t drain_turn_reads = 16;
 
 }  // namespace
 
+// ---- EngineService ----------------------------------------------------------------
+
+::asio::execution_context::id EngineService::id;
+
+EngineService::EngineService(::asio::execution_context& context)
+    : ::asio::execution_context::service(context) {}
+
+void EngineService::add(Engine* engine) {
+  std::lock_guard lock(mutex_);
+  engines_.insert(engine);
+}
+
+void EngineService::remove(Engine* engine) noexcept {
+  std::lock_guard lock(mutex_);
+  engines_.erase(engine);
+}
+
+void EngineService::shutdown() {
+  std::vector<Engine::Orphans> orphans;
+  {
+    std::lock_guard lock(mutex_);
+    for (Engine* engine : engines_) {
+      orphans.emplace_back();
+      engine->orphan_operations(orphans.back());
+    }
+  }
+  // Destroying them may destroy engines, which remove themselves.
+  orphans.clear();
+}
+
 // ---- AsioEngine -----------------------------------------------------------------
 
 AsioEngine::AsioEngine(const ::asio::any_io_executor& executor, StreamOptions options)
-    : Engine(std::move(options)), executor_(executor), timer_(executor) {}
+    : Engine(std::move(options)),
+      executor_(executor),
+      service_(
+          ::asio::use_service<EngineService>(::asio::query(executor, ::asio::execution::context))),
+      timer_(executor) {
+  service_.add(this);
+}
+
+AsioEngine::~AsioEngine() { service_.remove(this); }
 
 void AsioEngine::schedule_timer(std::optional<TimePoint> when) {
   if (!when) {

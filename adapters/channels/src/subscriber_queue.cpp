@@ -26,6 +26,10 @@ void SubscriberQueue::take_all(std::vector<std::shared_ptr<const PreparedMessage
   out.clear();
   std::lock_guard lock(mutex_);
   out.swap(queue_);
+  // The bytes move from this queue to the owner's output in one step, so a
+  // publisher never sees them in neither place (the owner then reports the
+  // exact figure with set_owner_pending).
+  owner_pending_.fetch_add(queued_bytes_, std::memory_order_relaxed);
   queued_bytes_ = 0;
 }
 

@@ -73,7 +73,7 @@ std::error_code BlockingLoop::run() {
   connection_.advance_time(now);
   for (;;) {
     dispatch_events();
-    if (!closed_) apply_session_requests();
+    apply_session_requests();
     if (aborted_) break;
     if (const std::error_code error = flush(now)) {
       fail_transport(error);
@@ -150,6 +150,10 @@ void BlockingLoop::dispatch_events() {
       if (const UpgradeRequest* seen = connection_.request()) request = *seen;
       session_->mark_open(std::move(request), std::string(connection_.subprotocol()));
       opened_ = true;
+      if (options_.connections != nullptr && !options_.connections->add(session_)) {
+        // Opened while the server shuts down: say goodbye at once.
+        (void)session_->close(CloseCode::going_away);
+      }
       handler_.on_open(session_);
     }
     // Rejected (client): the Closed with errc::unexpected_status follows.
@@ -157,6 +161,10 @@ void BlockingLoop::dispatch_events() {
 }
 
 void BlockingLoop::answer_upgrade(const UpgradeRequest& request) {
+  if (options_.connections != nullptr && options_.connections->shutting_down()) {
+    (void)connection_.reject(503, "shutting down");
+    return;
+  }
   const AcceptOptions defaults = accept_defaults_ != nullptr ? *accept_defaults_ : AcceptOptions{};
   const UpgradeDecision decision = handler_.on_upgrade(request, defaults);
   std::error_code error;
@@ -172,10 +180,12 @@ void BlockingLoop::answer_upgrade(const UpgradeRequest& request) {
 void BlockingLoop::apply_session_requests() {
   const BlockingSession::OwnerRequests requests = session_->take_requests();
   if (requests.abort) {
+    // Also after Closed: output stuck behind a peer that does not read.
     fail_transport(std::make_error_code(std::errc::operation_canceled));
     aborted_ = true;
     return;
   }
+  if (closed_) return;
   // Messages first: a close requested after them goes out after them.
   send_queued_messages();
   if (!policy_close_sent_ && (session_->queue_.over_limit() || connection_queue_full_)) {
@@ -277,6 +287,7 @@ void BlockingLoop::finish() {
   finished_ = true;
   session_->mark_ended();
   if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+  if (options_.connections != nullptr) options_.connections->remove(session_.get());
   // The caller owns the descriptor; shutting it down sends our FIN now (a
   // server closes first, RFC 6455 7.1.1) and wakes anyone else blocked on it.
   ::shutdown(fd_, SHUT_RDWR);

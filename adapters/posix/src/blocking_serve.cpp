@@ -64,6 +64,10 @@ std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView b
     return answer_and_end(fd, build_error_response(request.error()), request.error(),
                           options.write_timeout);
   }
+  if (options.connections != nullptr && options.connections->shutting_down()) {
+    Result<std::string> unavailable = build_rejection_response(503, "shutting down");
+    return answer_and_end(fd, *unavailable, errc::rejected_by_application, options.write_timeout);
+  }
   const UpgradeDecision decision = handler.on_upgrade(*request, options.accept);
   if (!decision.accept) {
     Result<std::string> rejection =

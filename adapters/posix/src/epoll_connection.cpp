@@ -236,7 +236,9 @@ void EpollConnection::report_closed(const Closed& closed) {
 }
 
 void EpollConnection::take_requests() {
-  session_->wake_pending_.store(false, std::memory_order_release);
+  // An exchange, not a store: a sender whose exchange saw `true` (and so did
+  // not wake us) is then ordered before everything read below.
+  session_->wake_pending_.exchange(false, std::memory_order_acq_rel);
   std::optional<EpollSession::CloseRequest> close_request;
   bool abort_requested = false;
   {
@@ -255,6 +257,9 @@ void EpollConnection::take_requests() {
     // broke the policy (here: it reads too slowly).
     policy_close_sent_ = true;
     connection_->close(session_->queue_.close_code());
+    // It hears nothing more: out of its channels now, not after the close
+    // handshake with a peer that does not read.
+    if (endpoint_->registry != nullptr) endpoint_->registry->leave_all(session_.get());
   }
   if (close_request) {
     if (connection_->state() == State::handshaking) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -102,12 +103,20 @@ inline OpenPair open_pair(::asio::io_context& io, StreamOptions server_options =
   return pair;
 }
 
-/// Raw peer: writes the RFC-style upgrade request of tests/support and
-/// reads the response head. Returns the head (bytes after it stay in
-/// `extra`).
-inline std::string raw_client_handshake(::asio::io_context& io, tcp::socket& socket,
-                                        std::string& extra) {
-  ::asio::write(socket, ::asio::buffer(ws::test::valid_upgrade_request()));
+/// Raw peer: writes all of `bytes` (any Asio stream: TCP or TLS).
+template <class Socket>
+void raw_write(::asio::io_context& io, Socket& socket, std::string_view bytes) {
+  std::optional<std::error_code> written;
+  ::asio::async_write(socket, ::asio::buffer(bytes.data(), bytes.size()),
+                      [&](std::error_code error, std::size_t) { written = error; });
+  EXPECT_TRUE(run_until(io, [&] { return written.has_value(); }));
+  EXPECT_EQ(written.value_or(std::error_code{}), std::error_code{});
+}
+
+/// Raw peer: reads up to and with the empty line that ends an HTTP head.
+/// Returns the head; bytes read past it stay in `extra`.
+template <class Socket>
+std::string raw_read_head(::asio::io_context& io, Socket& socket, std::string& extra) {
   std::optional<std::error_code> read;
   std::size_t head_size = 0;
   ::asio::async_read_until(socket, ::asio::dynamic_buffer(extra), "\r\n\r\n",
@@ -121,10 +130,18 @@ inline std::string raw_client_handshake(::asio::io_context& io, tcp::socket& soc
   return head;
 }
 
+/// Raw peer: writes the upgrade request of tests/support and reads the
+/// response head.
+template <class Socket>
+std::string raw_client_handshake(::asio::io_context& io, Socket& socket, std::string& extra) {
+  raw_write(io, socket, ws::test::valid_upgrade_request());
+  return raw_read_head(io, socket, extra);
+}
+
 /// Raw peer: reads until `bytes` hold at least `count` whole frames.
-inline std::vector<ws::test::ParsedFrame> raw_read_frames(::asio::io_context& io,
-                                                          tcp::socket& socket, Bytes& bytes,
-                                                          std::size_t count) {
+template <class Socket>
+std::vector<ws::test::ParsedFrame> raw_read_frames(::asio::io_context& io, Socket& socket,
+                                                   Bytes& bytes, std::size_t count) {
   std::vector<ws::test::ParsedFrame> frames;
   const auto parsed_enough = [&] {
     try {
@@ -151,7 +168,7 @@ inline std::vector<ws::test::ParsedFrame> raw_read_frames(::asio::io_context& io
   read_more();
   if (!run_until(io, [&] { return failed || parsed_enough(); })) {
     ADD_FAILURE() << "frames did not arrive in time";
-    socket.close();  // the pending read must not outlive this frame
+    socket.lowest_layer().close();  // the pending read must not outlive this frame
     io.restart();
     io.poll();
   }

@@ -7,7 +7,6 @@
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -210,8 +209,7 @@ TEST(AsioStream, JoinsFragmentsAndAnswersPingsBetweenThem) {
   EXPECT_EQ(message.kind, MessageKind::text);
   EXPECT_EQ(message.payload, "Hello, world");
 
-  ws::test::Bytes received(extra.size());
-  std::memcpy(received.data(), extra.data(), extra.size());
+  ws::test::Bytes received = ws::test::bytes_of(extra);
   const auto frames = raw_read_frames(io, sockets.client, received, 1);
   ASSERT_EQ(frames.size(), 1U);
   EXPECT_EQ(frames[0].header.opcode, Opcode::pong);
@@ -246,6 +244,40 @@ TEST(AsioStream, PingsAreAnsweredWhileAReadIsPending) {
   EXPECT_EQ(client_saw[0].second, "are you there");
   EXPECT_FALSE(server_read.done());
   EXPECT_FALSE(client_read.done());
+}
+
+TEST(AsioStream, KeepalivePingsGoOutWhileTheConnectionIsIdle) {
+  ::asio::io_context io;
+  StreamOptions server_options;
+  server_options.config.timeouts.keepalive_interval = std::chrono::milliseconds(30);
+  OpenPair pair = open_pair(io, server_options);
+  int pings = 0;
+  int pongs = 0;
+  pair.client.set_control_callback([&](ControlKind kind, ws::ByteView) {
+    if (kind == ControlKind::ping) ++pings;
+  });
+  pair.server.set_control_callback([&](ControlKind kind, ws::ByteView) {
+    if (kind == ControlKind::pong) ++pongs;
+  });
+  ReadOutcome server_read;
+  ReadOutcome client_read;
+  read_into(pair.server, server_read);
+  read_into(pair.client, client_read);
+  ASSERT_TRUE(run_until(io, [&] { return pings >= 2 && pongs >= 2; }));
+  EXPECT_FALSE(server_read.done());
+  EXPECT_FALSE(client_read.done());
+}
+
+TEST(AsioStream, IdleTimeoutEndsASilentConnection) {
+  ::asio::io_context io;
+  StreamOptions server_options;
+  server_options.config.timeouts.idle_timeout = std::chrono::milliseconds(50);
+  OpenPair pair = open_pair(io, server_options);
+  ReadOutcome server_read;
+  read_into(pair.server, server_read);  // the client stays silent and does not read
+  ASSERT_TRUE(run_until(io, [&] { return server_read.done(); }));
+  EXPECT_EQ(*server_read.error, errc::idle_timeout);
+  EXPECT_EQ(pair.server.close_info().sent_code, CloseCode::going_away);
 }
 
 TEST(AsioStream, ServerClosesAndTheClientSeesItsCode) {

@@ -39,9 +39,10 @@ class Session : public channels::Subscriber {
   virtual bool send_text(std::string_view text) = 0;
   virtual bool send_binary(ByteView data) = 0;
 
-  /// Starts the close handshake with `code` (an open connection) or drops
-  /// the connection (one still in its opening handshake). Reads pending on
-  /// the Stream then end with the close.
+  /// Starts the close handshake with `code` (an open connection; a code
+  /// that may not be sent, or a reason over 123 bytes, closes with 1000
+  /// instead) or drops the connection (one still in its opening handshake).
+  /// Reads pending on the Stream then end with the close.
   virtual void close(CloseCode code = CloseCode::normal, std::string_view reason = {}) = 0;
   /// Closes the transport at once; pending operations fail with
   /// std::errc::operation_canceled.

@@ -32,6 +32,7 @@
 #include "ws/event.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/handshake/server_handshake.hpp"
+#include "ws/posix/blocking_connection_set.hpp"
 #include "ws/posix/blocking_session.hpp"
 
 namespace ws::posix {
@@ -60,7 +61,10 @@ struct UpgradeDecision {
 ///
 /// on_open is called once when the handshake completes; on_close exactly
 /// once after it (a clean close, a protocol error, the end of the stream, a
-/// write timeout or an abort), and nothing after on_close.
+/// write timeout or an abort), and nothing after on_close. An exception
+/// thrown by a member ends the connection without on_close (the socket is
+/// shut down, the session ends and leaves its channels) and propagates out
+/// of the serve or connect call.
 class BlockingHandler {
  public:
   virtual ~BlockingHandler() = default;
@@ -107,6 +111,10 @@ struct BlockingCommonOptions {
   /// When set, the session leaves every channel of it when the
   /// connection ends (registry.leave_all). Must outlive the call.
   channels::Registry* registry = nullptr;
+  /// When set, the connection is tracked there from on_open until it ends,
+  /// so that BlockingConnectionSet::close_all can shut it down; upgrades
+  /// are refused with 503 once it is shutting down. Must outlive the call.
+  BlockingConnectionSet* connections = nullptr;
 };
 
 struct BlockingOptions : BlockingCommonOptions {

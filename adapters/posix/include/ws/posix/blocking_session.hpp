@@ -87,9 +87,11 @@ class BlockingSession final : public channels::Subscriber,
   std::error_code close(std::uint16_t code, std::string_view reason = {});
   std::error_code close(CloseCode code = CloseCode::normal, std::string_view reason = {});
 
-  /// Ends the connection now without a close handshake: the owning thread
-  /// wakes, closes the transport and reports Closed with
-  /// std::errc::operation_canceled. For shutdown paths that cannot wait.
+  /// Ends the connection now without a close handshake (also one whose
+  /// close handshake is done but whose output is stuck): the owning thread
+  /// wakes, shuts the transport down and, unless on_close was already
+  /// called, reports Closed with std::errc::operation_canceled. For
+  /// shutdown paths that cannot wait.
   void abort();
 
   /// channels::Subscriber: queues a published (prepared) message. False when

@@ -48,7 +48,8 @@ class FileDescriptor {
 std::error_code last_system_error() noexcept;
 
 /// Creates a TCP socket bound to `host` (a numeric IPv4 or IPv6 address such
-/// as "127.0.0.1" or "::1", or "localhost") and `port` (0 = pick a free one;
+/// as "127.0.0.1" or "::1", "localhost", or "" for every local address)
+/// and `port` (0 = pick a free one;
 /// read it back with local_port), with SO_REUSEADDR, listening with
 /// `backlog`. The socket is blocking and close-on-exec.
 Result<FileDescriptor> listen_tcp(std::string_view host, std::uint16_t port, int backlog);

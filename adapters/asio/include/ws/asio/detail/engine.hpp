@@ -70,6 +70,17 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   int rejection_status() const noexcept { return rejection_status_; }
   void set_control_callback(ControlCallback callback) { control_ = std::move(callback); }
 
+  /// What an engine still holds of the application when its execution
+  /// context shuts down: handlers of pending operations and callbacks.
+  /// Destroyed outside the engine, they break the cycles handlers make
+  /// (a handler that owns the Stream that owns the handler).
+  struct Orphans {
+    std::vector<CompletionPtr> completions;
+    AcceptHandler decide;
+    ControlCallback control;
+  };
+  void orphan_operations(Orphans& into);
+
  protected:
   explicit Engine(StreamOptions options);
 

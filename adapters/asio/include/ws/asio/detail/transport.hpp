@@ -13,15 +13,35 @@
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "ws/asio/detail/engine.hpp"
 
 namespace ws::asio::detail {
 
+/// Knows every engine of one execution context. When the context shuts down
+/// (io_context destroyed with operations pending) it destroys their pending
+/// handlers, as Asio does with its own operations, so that cycles through
+/// them are freed.
+class EngineService final : public ::asio::execution_context::service {
+ public:
+  static ::asio::execution_context::id id;
+  explicit EngineService(::asio::execution_context& context);
+  void add(Engine* engine);
+  void remove(Engine* engine) noexcept;
+
+ private:
+  void shutdown() override;
+  std::mutex mutex_;
+  std::unordered_set<Engine*> engines_;
+};
+
 class AsioEngine : public Engine {
  public:
+  ~AsioEngine() override;
   const ::asio::any_io_executor& get_executor() const noexcept { return executor_; }
 
  protected:
@@ -36,6 +56,7 @@ class AsioEngine : public Engine {
   void post_pump() final;
 
   ::asio::any_io_executor executor_;
+  EngineService& service_;
   ::asio::steady_timer timer_;
   std::optional<TimePoint> armed_;
   std::uint64_t timer_generation_ = 0;

@@ -1,0 +1,309 @@
+// ws-load: opens many WebSocket connections to an echo server (for example
+// ws-epoll-echo, in another process), holds them all at once, has each send
+// messages that must all come back exactly once, and reports connections
+// held, echoed messages per second and, given the server's pid, the
+// server's resident memory per connection (from /proc/PID/status).
+//
+//   ws-load --port PORT [--host 127.0.0.1] [--connections 10000]
+//           [--messages 100] [--size 64] [--ramp 1000] [--in-flight 2000]
+//           [--server-pid PID] [--timeout 120]
+//
+// Connects ramp up (--ramp per second, at most --in-flight handshakes at
+// once: the listen backlog is bounded). The client starts every close, and
+// the server, which closes the TCP connection first (RFC 6455 7.1.1), keeps
+// the TIME_WAIT state, so the client's ephemeral ports are free again.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ws/posix/epoll_client.hpp"
+#include "ws/posix/epoll_loop.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::size_t connections = 10000;
+  std::size_t messages = 100;
+  std::size_t size = 64;
+  std::size_t ramp_per_second = 1000;
+  std::size_t in_flight = 2000;
+  long server_pid = 0;
+  int timeout_seconds = 120;
+};
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: ws-load --port PORT [--host ADDRESS] [--connections N] [--messages M]\n"
+               "               [--size BYTES] [--ramp CONNECTS_PER_S] [--in-flight N]\n"
+               "               [--server-pid PID] [--timeout SECONDS]\n");
+  return 2;
+}
+
+bool parse(int argc, char** argv, Options& options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) return false;
+    const char* value = argv[++i];
+    const unsigned long number = std::strtoul(value, nullptr, 10);
+    if (arg == "--host") {
+      options.host = value;
+    } else if (arg == "--port") {
+      options.port = static_cast<std::uint16_t>(number);
+    } else if (arg == "--connections") {
+      options.connections = number;
+    } else if (arg == "--messages") {
+      options.messages = number;
+    } else if (arg == "--size") {
+      options.size = std::max<unsigned long>(number, 8);
+    } else if (arg == "--ramp") {
+      options.ramp_per_second = std::max<unsigned long>(number, 1);
+    } else if (arg == "--in-flight") {
+      options.in_flight = std::max<unsigned long>(number, 1);
+    } else if (arg == "--server-pid") {
+      options.server_pid = static_cast<long>(number);
+    } else if (arg == "--timeout") {
+      options.timeout_seconds = static_cast<int>(number);
+    } else {
+      return false;
+    }
+  }
+  return options.port != 0;
+}
+
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+// VmRSS of a process in KiB, or 0.
+std::size_t resident_kib(long pid) {
+  if (pid <= 0) return 0;
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoul(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+void put_u32(std::byte* out, std::uint32_t value) { std::memcpy(out, &value, sizeof value); }
+std::uint32_t get_u32(const std::byte* in) {
+  std::uint32_t value = 0;
+  std::memcpy(&value, in, sizeof value);
+  return value;
+}
+
+// Everything the callbacks touch. Vectors are used on the loop thread only;
+// the counters are read by the main thread.
+struct Run {
+  explicit Run(const Options& o)
+      : options(o), received(o.connections * o.messages), sessions(o.connections) {}
+
+  const Options& options;
+  std::vector<std::uint8_t> received;  // [connection * messages + seq]: times it came back
+  std::vector<ws::posix::EpollSessionPtr> sessions;
+  std::atomic<std::size_t> opened{0};
+  std::atomic<std::size_t> failed{0};  // ended before on_open
+  std::atomic<std::size_t> closed{0};
+  std::atomic<std::size_t> ended_early{0};  // ended after on_open, before the close phase
+  std::atomic<std::size_t> echoed{0};
+  std::atomic<std::size_t> duplicates{0};
+  std::atomic<std::size_t> foreign{0};  // malformed or for another connection
+  std::atomic<bool> closing{false};
+  std::mutex error_mutex;
+  std::string first_error;
+
+  ws::posix::EpollHandler handler(std::uint32_t index) {
+    ws::posix::EpollHandler h;
+    h.on_open = [this, index](const ws::posix::EpollSessionPtr& session) {
+      sessions[index] = session;
+      opened.fetch_add(1);
+    };
+    h.on_message = [this, index](const ws::posix::EpollSessionPtr&, const ws::Message& message) {
+      if (message.payload.size() != options.size || get_u32(message.payload.data()) != index) {
+        foreign.fetch_add(1);
+        return;
+      }
+      const std::uint32_t seq = get_u32(message.payload.data() + 4);
+      if (seq >= options.messages) {
+        foreign.fetch_add(1);
+        return;
+      }
+      std::uint8_t& times = received[index * options.messages + seq];
+      if (++times > 1) duplicates.fetch_add(1);
+      echoed.fetch_add(1, std::memory_order_relaxed);
+    };
+    h.on_close = [this, index](const ws::posix::EpollSessionPtr&, const ws::Closed& closed_event) {
+      if (!sessions[index]) {
+        failed.fetch_add(1);
+      } else if (!closing.load()) {
+        ended_early.fetch_add(1);
+      }
+      if (closed_event.error || !sessions[index]) {
+        std::lock_guard lock(error_mutex);
+        if (first_error.empty()) first_error = closed_event.error.message();
+      }
+      closed.fetch_add(1);
+    };
+    return h;
+  }
+};
+
+template <class Done>
+bool wait_for(Done done, Clock::time_point deadline) {
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  if (!parse(argc, argv, options)) return usage();
+  raise_open_file_limit();
+
+  ws::posix::EpollLoop loop;
+  ws::posix::EpollClientOptions client_options;
+  client_options.config.timeouts.handshake_timeout = std::chrono::seconds(60);
+  ws::posix::EpollClient client(loop, client_options);
+  Run run(options);
+  std::thread loop_thread([&] {
+    if (const std::error_code error = loop.run()) {
+      std::fprintf(stderr, "ws-load: loop: %s\n", error.message().c_str());
+    }
+  });
+
+  const std::size_t rss_before = resident_kib(options.server_pid);
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(options.timeout_seconds);
+  const std::string url = "ws://" + options.host + ":" + std::to_string(options.port) + "/load";
+
+  // 1. Ramp the connects up, bounded in rate and in handshakes under way.
+  const Clock::time_point connect_start = Clock::now();
+  std::size_t started = 0;
+  std::size_t refused_at_once = 0;
+  while (started < options.connections && Clock::now() < deadline) {
+    const double allowed_by_rate =
+        seconds_since(connect_start) * static_cast<double>(options.ramp_per_second);
+    const std::size_t settled = run.opened.load() + run.failed.load();
+    const bool rate_ok = static_cast<double>(started) < allowed_by_rate + 1;
+    const bool window_ok = started - std::min(started, settled) < options.in_flight;
+    if (!rate_ok || !window_ok) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    const auto index = static_cast<std::uint32_t>(started);
+    ws::Result<ws::posix::EpollSessionPtr> session = client.connect(url, run.handler(index));
+    ++started;
+    if (!session) {
+      ++refused_at_once;
+      run.failed.fetch_add(1);
+      std::lock_guard lock(run.error_mutex);
+      if (run.first_error.empty()) run.first_error = session.error().message();
+    }
+  }
+  wait_for([&] { return run.opened.load() + run.failed.load() >= started; }, deadline);
+  const double connect_seconds = seconds_since(connect_start);
+  // Open now: opened, minus those that ended since (failures end unopened).
+  const std::size_t held = run.opened.load() - (run.closed.load() - run.failed.load());
+  const std::size_t rss_held = resident_kib(options.server_pid);
+
+  // 2. Every connection sends all its messages; each must come back once.
+  const std::size_t expected = run.opened.load() * options.messages;
+  const Clock::time_point send_start = Clock::now();
+  loop.post([&] {
+    std::vector<std::byte> payload(options.size, std::byte{'x'});
+    for (std::uint32_t index = 0; index < run.sessions.size(); ++index) {
+      const ws::posix::EpollSessionPtr& session = run.sessions[index];
+      if (!session) continue;
+      put_u32(payload.data(), index);
+      for (std::uint32_t seq = 0; seq < options.messages; ++seq) {
+        put_u32(payload.data() + 4, seq);
+        session->send_binary(payload);
+      }
+    }
+  });
+  const bool all_back = wait_for([&] { return run.echoed.load() >= expected; }, deadline);
+  const double send_seconds = seconds_since(send_start);
+  const std::size_t rss_busy = resident_kib(options.server_pid);
+  // Late duplicates would show up here.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  // 3. Close everything; the server ends each TCP connection first.
+  run.closing = true;
+  loop.post([&] {
+    for (const ws::posix::EpollSessionPtr& session : run.sessions) {
+      if (session) session->close(ws::CloseCode::normal);
+    }
+  });
+  const bool all_closed = wait_for([&] { return run.closed.load() >= started - refused_at_once; },
+                                   Clock::now() + std::chrono::seconds(30));
+  loop.stop();
+  loop_thread.join();
+
+  std::size_t missing = 0;
+  for (std::size_t index = 0; index < options.connections; ++index) {
+    if (!run.sessions[index]) continue;
+    for (std::size_t seq = 0; seq < options.messages; ++seq) {
+      if (run.received[index * options.messages + seq] == 0) ++missing;
+    }
+  }
+
+  std::printf("ws-load against %s\n", url.c_str());
+  std::printf("  connections asked         %zu\n", options.connections);
+  std::printf("  connections opened        %zu (failed %zu)\n", run.opened.load(),
+              run.failed.load());
+  std::printf("  connections held at once  %zu\n", held);
+  std::printf("  connect phase             %.2f s (%.0f handshakes/s)\n", connect_seconds,
+              static_cast<double>(run.opened.load()) / connect_seconds);
+  std::printf("  messages sent             %zu x %zu bytes\n", expected, options.size);
+  std::printf("  messages echoed           %zu in %.2f s: %.0f messages/s round trip\n",
+              run.echoed.load(), send_seconds,
+              static_cast<double>(run.echoed.load()) / send_seconds);
+  std::printf("  missing / duplicated      %zu / %zu (foreign %zu)\n", missing,
+              run.duplicates.load(), run.foreign.load());
+  std::printf("  ended early               %zu\n", run.ended_early.load());
+  std::printf("  closed cleanly            %s\n", all_closed ? "yes" : "no (timeout)");
+  if (options.server_pid > 0) {
+    std::printf("  server RSS                %zu KiB idle, %zu KiB holding, %zu KiB after echo\n",
+                rss_before, rss_held, rss_busy);
+    if (run.opened.load() > 0) {
+      std::printf("  server RSS per connection %.1f KiB holding, %.1f KiB after echo\n",
+                  static_cast<double>(rss_held - std::min(rss_held, rss_before)) /
+                      static_cast<double>(run.opened.load()),
+                  static_cast<double>(rss_busy - std::min(rss_busy, rss_before)) /
+                      static_cast<double>(run.opened.load()));
+    }
+  }
+  if (!run.first_error.empty())
+    std::printf("  first error               %s\n", run.first_error.c_str());
+  const bool ok = all_back && missing == 0 && run.duplicates.load() == 0 &&
+                  run.foreign.load() == 0 && run.failed.load() == 0;
+  std::printf("  result                    %s\n", ok ? "PASS" : "FAIL");
+  return ok ? 0 : 1;
+}
