@@ -39,8 +39,8 @@ struct ChannelFixture {
 };
 
 TEST(EpollChannels, TwoChannelsNeverMix) {
+  Recorder meeting_a, meeting_b, hub;  // outlive the loops
   ChannelFixture fixture;
-  Recorder meeting_a, meeting_b, hub;
   ASSERT_TRUE(fixture.join("/meeting", meeting_a));
   ASSERT_TRUE(fixture.join("/meeting", meeting_b));
   ASSERT_TRUE(fixture.join("/hub", hub));
@@ -67,16 +67,16 @@ TEST(EpollChannels, TwoChannelsNeverMix) {
 }
 
 TEST(EpollChannels, ASessionLeavesItsChannelsWhenItEnds) {
-  ChannelFixture fixture;
   Recorder recorder;
+  ChannelFixture fixture;
   ASSERT_TRUE(fixture.join("/room", recorder));
   fixture.clients[0]->close();
   EXPECT_TRUE(eventually([&] { return fixture.registry.member_count("/room") == 0; }));
 }
 
 TEST(EpollChannelsThreads, EachPublishersOrderHoldsForEverySubscriber) {
-  ChannelFixture fixture;
   Recorder subscribers[3];
+  ChannelFixture fixture;
   for (Recorder& subscriber : subscribers) ASSERT_TRUE(fixture.join("/room", subscriber));
   constexpr int per_publisher = 300;
   std::vector<std::thread> publishers;
@@ -105,8 +105,8 @@ TEST(EpollChannels, ASubscriberThatNeverReadsIsClosedWith1013) {
   channels::BackpressureLimits limits;
   limits.high_water = 256 * 1024;
   limits.low_water = 64 * 1024;
-  ChannelFixture fixture(limits);
   Recorder fast;
+  ChannelFixture fixture(limits);
   ASSERT_TRUE(fixture.join("/news", fast));
   RawPeer slow(fixture.server->port());
   ASSERT_TRUE(slow.handshake("/news"));

@@ -17,6 +17,8 @@ Bytes pattern(std::size_t size) {
 struct ClientFixture : ServerFixture {
   explicit ClientFixture(EpollServerOptions options = {}, EpollClientOptions client_options = {})
       : ServerFixture(std::move(options)), client(runner.loop(), std::move(client_options)) {}
+  // The loop calls into client_recorder: stop it before that goes.
+  ~ClientFixture() { runner.stop(); }
 
   EpollSessionPtr connect(std::string_view path = "/chat") {
     Result<EpollSessionPtr> session = client.connect(url(path), client_recorder.handler());

@@ -13,10 +13,6 @@ namespace {
 TEST(EpollManyConnections, TwoHundredClientsEchoAtOnce) {
   constexpr std::size_t clients = 200;
   constexpr std::size_t messages_each = 50;
-  ServerFixture server;  // the server loop runs on its own thread
-  LoopThread client_loop;
-  client_loop.start();
-
   // Each client checks its echoes arrive in order: message n must be "c:n".
   std::mutex mutex;
   std::map<const EpollSession*, std::size_t> received;
@@ -40,6 +36,10 @@ TEST(EpollManyConnections, TwoHundredClientsEchoAtOnce) {
     ++next;
     total.fetch_add(1);
   };
+  // Declared after the state the callbacks use, so the loops stop first.
+  ServerFixture server;  // the server loop runs on its own thread
+  LoopThread client_loop;
+  client_loop.start();
   EpollClient client(client_loop.loop());
   std::vector<EpollSessionPtr> sessions;
   for (std::size_t i = 0; i < clients; ++i) {

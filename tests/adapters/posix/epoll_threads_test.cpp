@@ -20,8 +20,8 @@ std::pair<int, int> parse_tag(std::string_view text) {
 TEST(EpollSendThreads, ServerSendsFromManyThreadsArriveInOrderPerThread) {
   constexpr int threads = 4;
   constexpr int per_thread = 500;
+  Recorder client_recorder;  // outlives the loop
   ServerFixture fixture(EpollServerOptions{}, /*echo=*/false);
-  Recorder client_recorder;
   EpollClient client(fixture.runner.loop());
   ASSERT_TRUE(client.connect(fixture.url(), client_recorder.handler()));
   ASSERT_TRUE(eventually([&] { return fixture.recorder.open_count() == 1; }));
@@ -48,8 +48,8 @@ TEST(EpollSendThreads, ServerSendsFromManyThreadsArriveInOrderPerThread) {
 }
 
 TEST(EpollSendThreads, ClientSendsFromAnotherThreadWhileTheLoopReads) {
-  ServerFixture fixture;  // echoes
   Recorder client_recorder;
+  ServerFixture fixture;  // echoes
   EpollClient client(fixture.runner.loop());
   Result<EpollSessionPtr> session = client.connect(fixture.url(), client_recorder.handler());
   ASSERT_TRUE(session);
@@ -67,8 +67,8 @@ TEST(EpollSendThreads, ClientSendsFromAnotherThreadWhileTheLoopReads) {
 }
 
 TEST(EpollSendThreads, CloseFromAnotherThreadComesAfterTheMessagesSentBefore) {
+  Recorder client_recorder;  // outlives the loop
   ServerFixture fixture(EpollServerOptions{}, /*echo=*/false);
-  Recorder client_recorder;
   EpollClient client(fixture.runner.loop());
   ASSERT_TRUE(client.connect(fixture.url(), client_recorder.handler()));
   ASSERT_TRUE(eventually([&] { return fixture.recorder.open_count() == 1; }));
@@ -85,8 +85,8 @@ TEST(EpollSendThreads, CloseFromAnotherThreadComesAfterTheMessagesSentBefore) {
 }
 
 TEST(EpollSendThreads, AbortFromAnotherThreadEndsTheConnection) {
-  ServerFixture fixture;
   Recorder client_recorder;
+  ServerFixture fixture;
   EpollClient client(fixture.runner.loop());
   ASSERT_TRUE(client.connect(fixture.url(), client_recorder.handler()));
   ASSERT_TRUE(eventually([&] { return fixture.recorder.open_count() == 1; }));
