@@ -55,4 +55,11 @@ void BlockingCallbacks::on_pong(const BlockingSessionPtr& session, const Pong& r
   if (pong) pong(session, received);
 }
 
+void BlockingHandler::on_rejected(const BlockingSessionPtr& /*session*/,
+                                  const Rejected& /*rejected*/) {}
+
+void BlockingCallbacks::on_rejected(const BlockingSessionPtr& session, const Rejected& answer) {
+  if (rejected) rejected(session, answer);
+}
+
 }  // namespace ws::posix

@@ -155,8 +155,10 @@ void BlockingLoop::dispatch_events() {
         (void)session_->close(CloseCode::going_away);
       }
       handler_.on_open(session_);
+    } else if (const auto* rejected = std::get_if<Rejected>(&*event)) {
+      // Client: the Closed with errc::unexpected_status follows.
+      handler_.on_rejected(session_, *rejected);
     }
-    // Rejected (client): the Closed with errc::unexpected_status follows.
   }
 }
 

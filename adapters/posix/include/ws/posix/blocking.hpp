@@ -78,6 +78,10 @@ class BlockingHandler {
   /// The pong is already queued when Config::auto_pong is on.
   virtual void on_ping(const BlockingSessionPtr& session, const Ping& ping);
   virtual void on_pong(const BlockingSessionPtr& session, const Pong& pong);
+  /// Client: the server answered the upgrade with another status (a 401, a
+  /// 302 with Location ...); on_close follows with errc::unexpected_status.
+  /// The views in `rejected` live until the callback returns.
+  virtual void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected);
 };
 
 /// A BlockingHandler made of std::functions; empty ones do nothing (an
@@ -89,6 +93,7 @@ struct BlockingCallbacks final : BlockingHandler {
   std::function<void(const BlockingSessionPtr&, const Closed&)> close;
   std::function<void(const BlockingSessionPtr&, const Ping&)> ping;
   std::function<void(const BlockingSessionPtr&, const Pong&)> pong;
+  std::function<void(const BlockingSessionPtr&, const Rejected&)> rejected;
 
   UpgradeDecision on_upgrade(const UpgradeRequest& request, const AcceptOptions& defaults) override;
   void on_open(const BlockingSessionPtr& session) override;
@@ -96,6 +101,7 @@ struct BlockingCallbacks final : BlockingHandler {
   void on_close(const BlockingSessionPtr& session, const Closed& closed) override;
   void on_ping(const BlockingSessionPtr& session, const Ping& ping) override;
   void on_pong(const BlockingSessionPtr& session, const Pong& pong) override;
+  void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected) override;
 };
 
 /// Settings shared by the server and the client.

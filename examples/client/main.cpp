@@ -1,0 +1,240 @@
+// ws-client: a command-line WebSocket client, in the manner of websocat.
+// Each line of standard input goes out as a text message; received messages
+// are printed on standard output (text as is, binary as one line of hex).
+#include <charconv>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ws/posix/blocking.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "usage: ws-client [OPTIONS] URL\n"
+    "  Sends each line of standard input as a text message and prints each\n"
+    "  received message: text as it is, binary as one line of lowercase hex.\n"
+    "  At end of input it closes with 1000 and waits for the reply.\n"
+    "options (before or after URL):\n"
+    "  --subprotocol S    offer subprotocol S (repeatable)\n"
+    "  --header 'K: V'    send an extra request header (repeatable)\n"
+    "  --max-message N    largest message accepted (default 16777216 bytes)\n"
+    "  --insecure         accept any certificate for wss://\n"
+    "  --ca FILE          trust the certificates in FILE for wss://\n"
+    "  --autobahn         run the Autobahn client cases against the fuzzing server at URL\n"
+    "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
+
+struct ClientArguments {
+  std::string url;
+  std::vector<std::string> subprotocols;
+  std::vector<ws::HeaderField> headers;
+  std::uint64_t max_message = 16 * 1024 * 1024;
+  bool insecure = false;
+  std::string ca_file;
+  bool autobahn = false;
+};
+
+int bad_arguments(const std::string& error) {
+  std::fprintf(stderr, "ws-client: %s\n%s", error.c_str(), usage);
+  return 2;
+}
+
+// Returns 0 when parsed, 2 (after printing why) otherwise.
+int parse(int argc, char** argv, ClientArguments& out) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    const auto value = [&](std::string_view& into) {
+      if (i + 1 >= args.size()) return false;
+      into = args[++i];
+      return true;
+    };
+    std::string_view v;
+    if (arg == "--subprotocol") {
+      if (!value(v) || v.empty()) return bad_arguments("--subprotocol needs a value");
+      out.subprotocols.emplace_back(v);
+    } else if (arg == "--header") {
+      if (!value(v)) return bad_arguments("--header needs 'Name: value'");
+      const std::size_t colon = v.find(':');
+      if (colon == std::string_view::npos || colon == 0) {
+        return bad_arguments("--header needs 'Name: value'");
+      }
+      std::string_view header_value = v.substr(colon + 1);
+      while (!header_value.empty() &&
+             (header_value.front() == ' ' || header_value.front() == '\t')) {
+        header_value.remove_prefix(1);
+      }
+      out.headers.push_back({std::string(v.substr(0, colon)), std::string(header_value)});
+    } else if (arg == "--max-message") {
+      if (!value(v)) return bad_arguments("--max-message needs a number");
+      const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), out.max_message);
+      if (error != std::errc{} || end != v.data() + v.size() || out.max_message == 0) {
+        return bad_arguments("--max-message takes a positive number of bytes");
+      }
+    } else if (arg == "--insecure") {
+      out.insecure = true;
+    } else if (arg == "--ca") {
+      if (!value(v)) return bad_arguments("--ca needs a file");
+      out.ca_file = std::string(v);
+    } else if (arg == "--autobahn") {
+      out.autobahn = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else if (!arg.empty() && arg.front() == '-') {
+      return bad_arguments("unknown option '" + std::string(arg) + "'");
+    } else if (out.url.empty()) {
+      out.url = std::string(arg);
+    } else {
+      return bad_arguments("more than one URL");
+    }
+  }
+  if (out.url.empty()) return bad_arguments("a URL is required");
+  if (!ws::parse_ws_url(out.url))
+    return bad_arguments("'" + out.url + "' is not a ws:// or wss:// URL");
+  return 0;
+}
+
+void print_message(const ws::Message& message) {
+  if (message.kind == ws::MessageKind::text) {
+    std::fwrite(message.payload.data(), 1, message.payload.size(), stdout);
+  } else {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    hex.reserve(message.payload.size() * 2);
+    for (std::byte b : message.payload) {
+      hex.push_back(digits[std::to_integer<unsigned>(b) >> 4]);
+      hex.push_back(digits[std::to_integer<unsigned>(b) & 0xF]);
+    }
+    std::fwrite(hex.data(), 1, hex.size(), stdout);
+  }
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+ws::posix::BlockingClientOptions client_options(const ClientArguments& arguments) {
+  ws::posix::BlockingClientOptions options;
+  options.config.limits.max_message_size = arguments.max_message;
+  options.config.limits.max_frame_size = arguments.max_message;
+  options.config.limits.max_queued_output = 2 * arguments.max_message + 1024 * 1024;
+  options.handshake.subprotocols = arguments.subprotocols;
+  options.handshake.extra_headers = arguments.headers;
+  return options;
+}
+
+// What ended a connection, for the exit status.
+struct Outcome {
+  int rejected_status = 0;
+  std::optional<ws::Closed> closed;
+  std::string reason;
+};
+
+int exit_status(const Outcome& outcome, std::error_code error) {
+  if (outcome.rejected_status != 0) {
+    std::fprintf(stderr, "ws-client: the server refused the upgrade: HTTP %d\n",
+                 outcome.rejected_status);
+    return 1;
+  }
+  if (!outcome.closed) {
+    std::fprintf(stderr, "ws-client: %s\n", error ? error.message().c_str() : "connection ended");
+    return 1;
+  }
+  const ws::Closed& closed = *outcome.closed;
+  const auto code = static_cast<unsigned>(closed.code);
+  if (!closed.error &&
+      (closed.code == ws::CloseCode::normal || closed.code == ws::CloseCode::going_away)) {
+    return 0;
+  }
+  std::fprintf(stderr, "ws-client: closed with code %u%s%s%s%s\n", code,
+               outcome.reason.empty() ? "" : " reason '", outcome.reason.c_str(),
+               outcome.reason.empty() ? "" : "'",
+               closed.error ? (", " + closed.error.message()).c_str() : "");
+  return 1;
+}
+
+int run_interactive(const ClientArguments& arguments) {
+  Outcome outcome;
+  ws::posix::BlockingCallbacks callbacks;
+  callbacks.open = [](const ws::posix::BlockingSessionPtr& session) {
+    // Standard input is read on a thread of its own; sends are thread-safe.
+    std::thread([session] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (session->send_text(line)) break;
+      }
+      (void)session->close(ws::CloseCode::normal);
+    }).detach();
+  };
+  callbacks.message = [](const ws::posix::BlockingSessionPtr&, const ws::Message& message) {
+    print_message(message);
+  };
+  callbacks.rejected = [&outcome](const ws::posix::BlockingSessionPtr&,
+                                  const ws::Rejected& rejected) {
+    outcome.rejected_status = rejected.status;
+  };
+  callbacks.close = [&outcome](const ws::posix::BlockingSessionPtr&, const ws::Closed& closed) {
+    outcome.closed = closed;
+    outcome.reason = std::string(closed.reason);
+  };
+  const std::error_code error =
+      ws::posix::connect(arguments.url, callbacks, client_options(arguments));
+  return exit_status(outcome, error);
+}
+
+// Runs one connection that echoes everything back; returns the text of the
+// first message when `first_text` is set.
+std::error_code echo_connection(const std::string& url, const ClientArguments& arguments,
+                                std::string* first_text) {
+  ws::posix::BlockingCallbacks callbacks;
+  callbacks.open = [](const ws::posix::BlockingSessionPtr&) {};
+  callbacks.close = [](const ws::posix::BlockingSessionPtr&, const ws::Closed&) {};
+  callbacks.message = [first_text](const ws::posix::BlockingSessionPtr& session,
+                                   const ws::Message& message) {
+    if (first_text != nullptr) {
+      if (first_text->empty()) *first_text = std::string(message.text());
+      return;
+    }
+    if (message.kind == ws::MessageKind::text) {
+      (void)session->send_text(message.text());
+    } else {
+      (void)session->send_binary(message.payload);
+    }
+  };
+  return ws::posix::connect(url, callbacks, client_options(arguments));
+}
+
+int run_autobahn(const ClientArguments& arguments) {
+  std::string base = arguments.url;
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  std::string count_text;
+  (void)echo_connection(base + "/getCaseCount", arguments, &count_text);
+  int count = 0;
+  const auto [end, error] =
+      std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+  if (error != std::errc{} || count <= 0) {
+    std::fprintf(stderr, "ws-client: no case count from %s/getCaseCount\n", base.c_str());
+    return 1;
+  }
+  for (int n = 1; n <= count; ++n) {
+    std::fprintf(stderr, "ws-client: case %d of %d\n", n, count);
+    (void)echo_connection(base + "/runCase?case=" + std::to_string(n) + "&agent=ws", arguments,
+                          nullptr);
+  }
+  (void)echo_connection(base + "/updateReports?agent=ws", arguments, nullptr);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ClientArguments arguments;
+  if (const int status = parse(argc, argv, arguments); status != 0) return status;
+  if (ws::parse_ws_url(arguments.url)->secure) {
+    std::fprintf(stderr, "ws-client: wss:// is not supported by this build yet\n");
+    return 1;
+  }
+  return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);
+}
