@@ -213,11 +213,6 @@ void Engine::start_close(CloseCode code, const std::string& reason, CompletionPt
   pump();
 }
 
-void Engine::abort_now() {
-  fail_transport(canceled());
-  pump();
-}
-
 // ---- Accessors ----------------------------------------------------------------
 
 bool Engine::is_open() const noexcept {
@@ -495,6 +490,7 @@ void Engine::drain_queue() {
     if (error) dropped_.fetch_add(1, std::memory_order_relaxed);
   }
   batch_.clear();
+  queue_.set_owner_pending(connection_->pending_output_size());
 }
 
 bool Engine::wants_input() {

@@ -166,6 +166,7 @@ void EpollConnection::step() {
   update_backpressure();
   if (ended_) return;
   update_interest();
+  if (ended_) return;
   loop_->schedule(*this, connection_->next_deadline());
 }
 
@@ -253,6 +254,11 @@ void EpollConnection::take_requests() {
   }
   if (connection_->state() == State::open) send_queued();
   if (session_->queue_.over_limit() && !policy_close_sent_) {
+    if (connection_->state() == State::handshaking) {
+      // A client queued past the limit before it even opened.
+      finish(make_error_code(errc::output_queue_full));
+      return;
+    }
     // RFC 6455 7.4.1: 1013 asks the peer to try again later, 1008 says it
     // broke the policy (here: it reads too slowly).
     policy_close_sent_ = true;

@@ -60,6 +60,11 @@ class EpollLoopCore {
   /// Calls watcher->on_wake() on the loop thread (dropped if it is gone).
   void wake(std::weak_ptr<EpollWatcher> watcher);
   void stop() noexcept;
+  /// False once destroy() began.
+  bool alive() {
+    std::lock_guard lock(mutex_);
+    return alive_;
+  }
   bool in_loop_thread() const noexcept {
     return loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }

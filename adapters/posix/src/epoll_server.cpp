@@ -180,6 +180,10 @@ class EpollServerCore final : public EpollWatcher, public EpollConnectionTracker
   void complete_shutdown() {
     if (shutdown_done_) return;
     shutdown_done_ = true;
+    if (!loop_->alive()) {
+      on_done_ = nullptr;  // the loop is being destroyed: no callbacks
+      return;
+    }
     shutdown_deadline_.reset();
     arm_timer();
     if (std::function<void()> done = std::move(on_done_)) done();
@@ -251,6 +255,7 @@ std::size_t EpollServer::connection_count() const noexcept { return core_ ? core
 Result<EpollSessionPtr> EpollServer::adopt(FileDescriptor&& socket, std::string_view request_head,
                                            ByteView bytes_after_head,
                                            const AcceptOptions& options) {
+  if (!core_) return errc::not_open;  // moved from
   Result<Connection> connection =
       Connection::accept_upgrade(request_head, bytes_after_head, options, core_->config());
   if (!connection) return connection.error();

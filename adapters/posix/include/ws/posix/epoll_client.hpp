@@ -24,7 +24,8 @@ struct EpollClientOptions {
   /// Limits, timeouts (the handshake timeout also bounds the TCP connect).
   Config config{};
   channels::BackpressureLimits backpressure{};
-  /// Optional. Sessions leave every channel when their connection ends.
+  /// Optional; must outlive the loop. Sessions leave every channel when
+  /// their connection ends.
   channels::Registry* registry = nullptr;
 };
 

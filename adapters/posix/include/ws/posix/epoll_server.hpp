@@ -60,7 +60,8 @@ struct EpollServerOptions {
   Config config{};
   /// Per-connection backlog bound and slow-subscriber policy.
   channels::BackpressureLimits backpressure{};
-  /// Optional. Sessions leave every channel when their connection ends.
+  /// Optional; must outlive the loop. Sessions leave every channel when
+  /// their connection ends.
   channels::Registry* registry = nullptr;
   /// With a registry: each session joins the channel named by its request
   /// path ("/chat") before on_open. The application may join others.

@@ -60,7 +60,6 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   void start_write(MessageKind kind, ByteView payload, CompletionPtr done);
   void start_ping(const std::vector<std::byte>& payload, CompletionPtr done);
   void start_close(CloseCode code, const std::string& reason, CompletionPtr done);
-  void abort_now();
 
   // ---- Accessors: on the executor ----
   bool is_open() const noexcept;
