@@ -103,11 +103,12 @@ void EpollConnection::on_timer() {
 void EpollConnection::on_wake() {
   if (ended_) return;
   if (connecting_) {
-    // Only an abort or close can matter before the TCP connect completes.
+    // Only an abort or close can matter before the TCP connect completes
+    // (queued messages wait for the handshake).
+    session_->wake_pending_.exchange(false, std::memory_order_acq_rel);
     std::unique_lock lock(session_->mutex_);
     const bool stop = session_->abort_requested_ || session_->close_request_.has_value();
     lock.unlock();
-    session_->wake_pending_.store(false, std::memory_order_release);
     if (stop) finish(std::make_error_code(std::errc::operation_canceled));
     return;
   }
@@ -292,8 +293,8 @@ void EpollConnection::send_queued() {
                                                    : connection_->send_binary(payload);
     }
     if (error == errc::output_queue_full) {
-      // Limits::max_queued_output is below the high-water mark: apply the
-      // slow-subscriber policy here as the queue would have.
+      // The Connection's own bound (Limits::max_queued_output) was reached
+      // first, when it is set below high_water: apply the policy here.
       if (endpoint_->backpressure.policy != channels::SlowSubscriberPolicy::drop_messages &&
           !policy_close_sent_) {
         policy_close_sent_ = true;

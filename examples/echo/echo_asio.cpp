@@ -1,0 +1,64 @@
+// ws-echo --io asio: standalone Asio, with --tls for wss://.
+#include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/post.hpp>
+#include <asio/ssl/context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "common/shutdown_signal.hpp"
+#include "echo/echo_backends.hpp"
+#include "echo/echo_config.hpp"
+#include "ws/asio/server.hpp"
+
+namespace ws::examples {
+
+int run_echo_asio(const ServerOptions& options) {
+  ::asio::io_context io;
+  std::optional<::asio::ssl::context> tls;
+  if (options.tls_certificate) {
+    tls.emplace(::asio::ssl::context::tls_server);
+    std::error_code error;
+    tls->use_certificate_chain_file(*options.tls_certificate, error);
+    if (!error) tls->use_private_key_file(*options.tls_key, ::asio::ssl::context::pem, error);
+    if (error) {
+      std::fprintf(stderr, "ws-echo: cannot load the TLS certificate or key: %s\n",
+                   error.message().c_str());
+      return 1;
+    }
+  }
+  ws::asio::ServerOptions server_options;
+  server_options.stream.config = echo_config(options);
+  server_options.stream.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
+  server_options.tls = tls ? &*tls : nullptr;
+  ws::asio::ServerHandlers echo;
+  echo.on_message = [](const std::shared_ptr<ws::asio::Session>& session, MessageKind kind,
+                       std::string& payload) {
+    if (kind == MessageKind::text) {
+      (void)session->send_text(payload);
+    } else {
+      (void)session->send_binary(as_bytes(payload));
+    }
+  };
+  ws::asio::Server server(io.get_executor(), server_options, echo);
+  std::error_code error;
+  const ::asio::ip::address address = ::asio::ip::make_address(options.host, error);
+  if (!error) error = server.listen({address, options.port});
+  if (error) {
+    std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",
+                 host_port(options.host, options.port).c_str(), error.message().c_str());
+    return 1;
+  }
+  ShutdownSignal signal([&] {
+    ::asio::post(io, [&] {
+      server.async_shutdown(std::chrono::seconds(5), [&](std::error_code) { io.stop(); });
+    });
+  });
+  std::printf("listening on %s\n", host_port(options.host, server.local_endpoint().port()).c_str());
+  std::fflush(stdout);
+  io.run();
+  return 0;
+}
+
+}  // namespace ws::examples
