@@ -5,7 +5,7 @@
 // server's resident memory per connection (from /proc/PID/status).
 //
 //   ws-load --port PORT [--host 127.0.0.1] [--connections 10000]
-//           [--messages 100] [--size 64] [--ramp 1000] [--in-flight 2000]
+//           [--messages 100] [--size 64] [--ramp 2000] [--in-flight 2000]
 //           [--server-pid PID] [--timeout 120]
 //
 // Connects ramp up (--ramp per second, at most --in-flight handshakes at
@@ -41,7 +41,7 @@ struct Options {
   std::size_t connections = 10000;
   std::size_t messages = 100;
   std::size_t size = 64;
-  std::size_t ramp_per_second = 1000;
+  std::size_t ramp_per_second = 2000;
   std::size_t in_flight = 2000;
   long server_pid = 0;
   int timeout_seconds = 120;

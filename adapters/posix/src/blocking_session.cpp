@@ -133,7 +133,7 @@ BlockingSession::OwnerRequests BlockingSession::take_requests() {
 }
 
 void BlockingSession::mark_open(std::optional<UpgradeRequest> request, std::string subprotocol) {
-  request_ = std::move(request);
+  if (request) request_ = std::make_unique<const UpgradeRequest>(std::move(*request));
   subprotocol_ = std::move(subprotocol);
   open_.store(true, std::memory_order_release);
 }

@@ -176,6 +176,11 @@ void EpollConnection::deliver_events() {
     std::optional<Event> event = connection_->next_event();
     if (!event) break;
     handle(*event);
+    // What the handler sent in answer goes into the Connection before the
+    // next event is parsed: if that event is the peer's close, the close
+    // reply must follow the answers (an echo server echoes a message that
+    // came just before the close).
+    if (!ended_ && connection_ && connection_->state() == State::open) send_queued();
   }
 }
 
@@ -190,7 +195,7 @@ void EpollConnection::handle(const Event& event) {
                                               ? endpoint_->on_upgrade(request)
                                               : EpollUpgradeDecision::accept_with();
           if (decision.accept) {
-            session_->request_ = request;
+            session_->request_ = std::make_unique<const UpgradeRequest>(request);
             if (connection_->accept(decision.options)) {
               connection_->reject(500, "the server's accept options are invalid");
             }

@@ -66,7 +66,7 @@ class EpollConnection final : public EpollWatcher {
 
   const EpollSessionPtr& session() const noexcept { return session_; }
   /// Before start(): the upgrade request the session reports (adopted sockets).
-  void set_request(std::optional<UpgradeRequest> request) {
+  void set_request(std::unique_ptr<const UpgradeRequest> request) {
     session_->request_ = std::move(request);
   }
 

@@ -261,8 +261,10 @@ Result<EpollSessionPtr> EpollServer::adopt(FileDescriptor&& socket, std::string_
   if (!connection) return connection.error();
   if (const std::error_code error = set_nonblocking(socket.get())) return error;
   set_nodelay(socket.get());
-  std::optional<UpgradeRequest> request;
-  if (const UpgradeRequest* seen = connection->request()) request = *seen;
+  std::unique_ptr<const UpgradeRequest> request;
+  if (const UpgradeRequest* seen = connection->request()) {
+    request = std::make_unique<const UpgradeRequest>(*seen);
+  }
   auto adopted =
       detail::EpollConnection::create(core_->loop(), std::move(socket), std::move(*connection),
                                       core_->endpoint(), core_->self(), false);

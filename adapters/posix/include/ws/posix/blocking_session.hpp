@@ -113,7 +113,7 @@ class BlockingSession final : public channels::Subscriber,
 
   /// Server: the upgrade request (path, query, Origin, headers), for routing
   /// by path; null for a client. Valid as long as the session.
-  const UpgradeRequest* request() const noexcept { return request_ ? &*request_ : nullptr; }
+  const UpgradeRequest* request() const noexcept { return request_.get(); }
   /// The agreed subprotocol; empty when none.
   const std::string& subprotocol() const noexcept { return subprotocol_; }
 
@@ -150,7 +150,7 @@ class BlockingSession final : public channels::Subscriber,
   channels::SubscriberQueue queue_;
   std::atomic<bool> open_{false};
   std::atomic<std::size_t> owner_pending_{0};
-  std::optional<UpgradeRequest> request_;
+  std::unique_ptr<const UpgradeRequest> request_;
   std::string subprotocol_;
 
   mutable std::mutex mutex_;  // guards what follows

@@ -119,7 +119,7 @@ class EpollSession final : public channels::Subscriber,
 
   /// Server: the upgrade request (path, query, Origin, headers); null for a
   /// client. Set before on_open and unchanged afterwards.
-  const UpgradeRequest* request() const noexcept { return request_ ? &*request_ : nullptr; }
+  const UpgradeRequest* request() const noexcept { return request_.get(); }
   /// The agreed subprotocol; empty when none. Set before on_open.
   const std::string& subprotocol() const noexcept { return subprotocol_; }
 
@@ -141,7 +141,7 @@ class EpollSession final : public channels::Subscriber,
   std::atomic<SessionState> state_{SessionState::connecting};
   std::atomic<std::size_t> owner_pending_{0};
   std::atomic<bool> wake_pending_{false};
-  std::optional<UpgradeRequest> request_;
+  std::unique_ptr<const UpgradeRequest> request_;
   std::string subprotocol_;
 
   std::mutex mutex_;  // guards what follows
