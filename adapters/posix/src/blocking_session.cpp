@@ -7,7 +7,6 @@
 
 #include "blocking_loop.hpp"
 #include "ws/base/error.hpp"
-#include "ws/base/utf8_validator.hpp"
 #include "ws/posix/blocking_session.hpp"
 
 namespace ws::posix {
@@ -83,9 +82,7 @@ std::error_code BlockingSession::push(const std::shared_ptr<const PreparedMessag
 std::error_code BlockingSession::close(std::uint16_t code, std::string_view reason) {
   // Checked here so that the caller hears of its mistake; the owner's
   // Connection::close would only report it on the owner's thread.
-  if (!is_valid_wire_close_code(code)) return errc::close_code_not_sendable;
-  if (reason.size() > max_close_reason_size) return errc::close_reason_too_long;
-  if (!is_valid_utf8(as_bytes(reason))) return errc::close_reason_not_utf8;
+  if (const std::error_code error = check_close_to_send(code, reason)) return error;
   {
     std::lock_guard lock(mutex_);
     if (closing_ || ended_) return errc::not_open;

@@ -14,23 +14,6 @@
 
 namespace ws::posix {
 
-EpollUpgradeDecision EpollUpgradeDecision::accept_with(AcceptOptions options) {
-  EpollUpgradeDecision decision;
-  decision.accept = true;
-  decision.options = std::move(options);
-  return decision;
-}
-
-EpollUpgradeDecision EpollUpgradeDecision::reject(int status, std::string body,
-                                                  std::vector<HeaderField> headers) {
-  EpollUpgradeDecision decision;
-  decision.accept = false;
-  decision.status = status;
-  decision.body = std::move(body);
-  decision.headers = std::move(headers);
-  return decision;
-}
-
 namespace detail {
 
 namespace {

@@ -1,7 +1,6 @@
 #include "ws/posix/epoll_session.hpp"
 
 #include "epoll_loop_core.hpp"
-#include "ws/base/utf8_validator.hpp"
 
 namespace ws::posix {
 
@@ -59,9 +58,7 @@ std::error_code EpollSession::close(CloseCode code, std::string_view reason) {
 }
 
 std::error_code EpollSession::close(std::uint16_t code, std::string_view reason) {
-  if (!is_valid_wire_close_code(code)) return errc::close_code_not_sendable;
-  if (reason.size() > max_close_reason_size) return errc::close_reason_too_long;
-  if (!is_valid_utf8(as_bytes(reason))) return errc::close_reason_not_utf8;
+  if (const std::error_code error = check_close_to_send(code, reason)) return error;
   {
     std::lock_guard lock(mutex_);
     if (closing_) return errc::not_open;

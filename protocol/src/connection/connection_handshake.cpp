@@ -80,19 +80,24 @@ std::optional<Event> Connection::Impl::fail_handshake(std::error_code error,
   return closed;
 }
 
-std::optional<Event> Connection::Impl::advance_server_handshake() {
-  if (handshake->awaiting_decision) return std::nullopt;
+bool Connection::Impl::read_head() {
   const ByteView available(input.data() + input_begin, input.size() - input_begin);
   const HttpFeedResult fed = handshake->parser.feed(available);
   input_begin += fed.consumed;
-  switch (fed.state) {
-    case HttpParseState::need_more:
-      return eof_received ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
-    case HttpParseState::error:
-      return fail_handshake(fed.error, true);
-    case HttpParseState::complete:
-      break;
+  return fed.state == HttpParseState::complete;
+}
+
+std::optional<Event> Connection::Impl::head_not_ready(bool answer_with_http) {
+  if (handshake->parser.state() == HttpParseState::error) {
+    // Only a server answers a malformed head (400, 431); a client just ends.
+    return fail_handshake(handshake->parser.error(), answer_with_http);
   }
+  return eof_received ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
+}
+
+std::optional<Event> Connection::Impl::advance_server_handshake() {
+  if (handshake->awaiting_decision) return std::nullopt;
+  if (!read_head()) return head_not_ready(/*answer_with_http=*/true);
   Result<UpgradeRequest> validated = validate_upgrade_request(handshake->parser.head());
   if (!validated) return fail_handshake(validated.error(), true);
   request = std::make_unique<UpgradeRequest>(std::move(*validated));
@@ -102,17 +107,7 @@ std::optional<Event> Connection::Impl::advance_server_handshake() {
 
 std::optional<Event> Connection::Impl::advance_client_handshake() {
   if (handshake->rejected) return finish_rejection();
-  const ByteView available(input.data() + input_begin, input.size() - input_begin);
-  const HttpFeedResult fed = handshake->parser.feed(available);
-  input_begin += fed.consumed;
-  switch (fed.state) {
-    case HttpParseState::need_more:
-      return eof_received ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
-    case HttpParseState::error:
-      return fail_handshake(fed.error, false);
-    case HttpParseState::complete:
-      break;
-  }
+  if (!read_head()) return head_not_ready(/*answer_with_http=*/false);
   Result<AcceptedHandshake> accepted =
       validate_server_response(handshake->parser.head(), *handshake->sent);
   if (!accepted) {

@@ -70,6 +70,8 @@ struct Connection::Impl {
   std::string extensions;
 
   std::optional<Event> advance_handshake();
+  bool read_head();  // true once the head is complete
+  std::optional<Event> head_not_ready(bool answer_with_http);
   std::optional<Event> advance_server_handshake();
   std::optional<Event> advance_client_handshake();
   std::optional<Event> finish_rejection();

@@ -113,11 +113,7 @@ std::error_code Connection::close(CloseCode code, std::string_view reason) {
 
 std::error_code Connection::close(std::uint16_t code, std::string_view reason) {
   Impl& c = *impl_;
-  // RFC 6455 7.4.1: 1005, 1006 and 1015 describe a missing close; they and
-  // the unassigned ranges never go on the wire.
-  if (!is_valid_wire_close_code(code)) return errc::close_code_not_sendable;
-  if (reason.size() > max_close_reason_size) return errc::close_reason_too_long;
-  if (!is_valid_utf8(as_bytes(reason))) return errc::close_reason_not_utf8;
+  if (const std::error_code error = check_close_to_send(code, reason)) return error;
   if (c.state != State::open) return errc::not_open;
   c.queue_close(static_cast<CloseCode>(code), reason);
   c.transition(detail::StateInput::close_sent);

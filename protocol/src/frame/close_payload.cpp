@@ -4,6 +4,15 @@
 
 namespace ws {
 
+std::error_code check_close_to_send(std::uint16_t code, std::string_view reason) noexcept {
+  // RFC 6455 7.4.1: 1005, 1006 and 1015 describe a missing close; they and
+  // the unassigned ranges never go on the wire.
+  if (!is_valid_wire_close_code(code)) return errc::close_code_not_sendable;
+  if (reason.size() > max_close_reason_size) return errc::close_reason_too_long;
+  if (!is_valid_utf8(as_bytes(reason))) return errc::close_reason_not_utf8;
+  return {};
+}
+
 ClosePayload parse_close_payload(ByteView payload) noexcept {
   ClosePayload result;
   if (payload.empty()) return result;

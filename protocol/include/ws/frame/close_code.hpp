@@ -40,6 +40,12 @@ constexpr bool is_valid_wire_close_code(std::uint16_t code) noexcept {
 /// Longest reason that fits a control frame: 125 bytes minus the 2-byte code.
 inline constexpr std::size_t max_close_reason_size = 123;
 
+/// Checks a close this side wants to send (RFC 6455 7.4, 5.5): the code must
+/// be allowed on the wire and the reason at most 123 bytes of UTF-8.
+/// Errors: errc::close_code_not_sendable, errc::close_reason_too_long,
+/// errc::close_reason_not_utf8.
+std::error_code check_close_to_send(std::uint16_t code, std::string_view reason) noexcept;
+
 struct ClosePayload {
   CloseCode code = CloseCode::no_status;  // no_status when the payload was empty
   std::string_view reason;                // views the payload passed in

@@ -34,25 +34,11 @@
 #include "ws/handshake/server_handshake.hpp"
 #include "ws/posix/blocking_connection_set.hpp"
 #include "ws/posix/blocking_session.hpp"
+#include "ws/posix/upgrade_decision.hpp"
 
 namespace ws::posix {
 
 using BlockingSessionPtr = std::shared_ptr<BlockingSession>;
-
-/// A server's answer to an upgrade request.
-struct UpgradeDecision {
-  bool accept = true;
-  /// When accepting: subprotocols, extra headers ...
-  AcceptOptions options{};
-  /// When rejecting: the HTTP status (4xx/5xx), body and extra headers.
-  int status = 403;
-  std::string body{};
-  std::vector<HeaderField> headers{};
-
-  static UpgradeDecision accept_with(AcceptOptions options = {});
-  static UpgradeDecision reject(int status, std::string body = {},
-                                std::vector<HeaderField> headers = {});
-};
 
 /// What the application does with a connection. Every member is called on
 /// the thread that runs the connection, never two at once. Views inside the

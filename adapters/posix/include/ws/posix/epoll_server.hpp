@@ -27,6 +27,7 @@
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_session.hpp"
 #include "ws/posix/socket.hpp"
+#include "ws/posix/upgrade_decision.hpp"
 
 namespace ws::posix {
 
@@ -34,20 +35,8 @@ namespace detail {
 class EpollServerCore;
 }
 
-/// A server's answer to an upgrade request.
-struct EpollUpgradeDecision {
-  bool accept = true;
-  /// When accepting: subprotocols, extra headers ...
-  AcceptOptions options{};
-  /// When rejecting: the HTTP status (4xx/5xx), body and extra headers.
-  int status = 403;
-  std::string body{};
-  std::vector<HeaderField> headers{};
-
-  static EpollUpgradeDecision accept_with(AcceptOptions options = {});
-  static EpollUpgradeDecision reject(int status, std::string body = {},
-                                     std::vector<HeaderField> headers = {});
-};
+/// The epoll server answers upgrades with the same decision as the blocking adapter.
+using EpollUpgradeDecision = UpgradeDecision;
 
 struct EpollServerOptions {
   /// Numeric address or "localhost"; port 0 picks a free port (see port()).
