@@ -1,84 +1,52 @@
-// ws-demo (for now): a client and a server Connection talk to each other
-// through two in-memory byte queues, and every step is printed. It shows the
-// whole life of a connection without any socket: messages both ways, a
-// fragmented message, a ping answered by a pong, and the close handshake.
+// ws-demo: one port serves a page and WebSocket channels from one request
+// routine, as in the application ws was started for. Open the printed URL
+// in two tabs, join the same channel and chat; another channel hears nothing.
 #include <cstdio>
 #include <string>
-#include <variant>
 #include <vector>
 
-#include "ws/connection.hpp"
+#include "demo/demo_backends.hpp"
 
 namespace {
 
-std::string describe(const ws::Event& event) {
-  if (const auto* m = std::get_if<ws::Message>(&event)) {
-    if (m->kind == ws::MessageKind::text) return "text \"" + std::string(m->text()) + "\"";
-    return "binary, " + std::to_string(m->payload.size()) + " bytes";
-  }
-  if (const auto* p = std::get_if<ws::Ping>(&event)) {
-    return "ping \"" + std::string(ws::as_text(p->payload)) + "\" (pong queued)";
-  }
-  if (const auto* p = std::get_if<ws::Pong>(&event)) {
-    return "pong \"" + std::string(ws::as_text(p->payload)) + "\"";
-  }
-  const auto& closed = std::get<ws::Closed>(event);
-  std::string text = "closed, peer code " + std::to_string(static_cast<unsigned>(closed.code));
-  if (!closed.reason.empty()) text += " \"" + std::string(closed.reason) + "\"";
-  text += closed.error ? ", error: " + closed.error.message() : ", clean";
-  return text;
-}
+constexpr const char* usage =
+    "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|asio]\n"
+    "  GET /               the page: pick a channel, see its messages, send messages\n"
+    "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
+    "  /echo               WebSocket: echoes\n"
+    "  --port 0 picks a free port; the page's URL is printed when ready.\n";
 
-// Moves everything `from` wants to send into `to`, then prints what `to` saw.
-void deliver(ws::Connection& from, const char* from_name, ws::Connection& to, const char* to_name) {
-  std::size_t moved = 0;
-  for (const ws::OutputBuffer& buffer : from.pending_output()) {
-    ws::ByteView bytes(buffer.data, buffer.size);
-    while (!bytes.empty()) {
-      const std::size_t taken = to.receive(bytes);
-      bytes = bytes.subspan(taken);
-      while (auto event = to.next_event())
-        std::printf("  %-6s <- %s\n", to_name, describe(*event).c_str());
-    }
-    moved += buffer.size;
-  }
-  if (moved > 0) std::printf("  (%zu bytes %s -> %s)\n", moved, from_name, to_name);
-  from.consume_output(moved);
-  while (auto event = to.next_event())
-    std::printf("  %-6s <- %s\n", to_name, describe(*event).c_str());
-}
-
-void exchange(ws::Connection& client, ws::Connection& server) {
-  deliver(client, "client", server, "server");
-  deliver(server, "server", client, "client");
-  deliver(client, "client", server, "server");
+int bad_arguments(const std::string& error) {
+  std::fprintf(stderr, "ws-demo: %s\n%s", error.c_str(), usage);
+  return 2;
 }
 
 }  // namespace
 
-int main() {
-  // The opening handshake is not part of this demo yet: both sides start open.
-  ws::Connection client = ws::Connection::after_handshake(ws::Role::client);
-  ws::Connection server = ws::Connection::after_handshake(ws::Role::server);
-
-  std::puts("client sends a text message, server answers with binary:");
-  (void)client.send_text("hello, server");
-  (void)server.send_binary(ws::as_bytes("binary reply"));
-  exchange(client, server);
-
-  std::puts("client streams a message in three fragments with a ping between them:");
-  (void)client.send_text("one ", ws::Fin::no);
-  (void)client.send_text("two ", ws::Fin::no);
-  (void)client.ping(ws::as_bytes("are you there?"));
-  (void)client.send_text("three", ws::Fin::yes);
-  exchange(client, server);
-
-  std::puts("server starts the close handshake:");
-  (void)server.close(ws::CloseCode::going_away, "demo over");
-  exchange(client, server);
-  std::printf("server closes its transport: %s\n", server.should_close_transport() ? "yes" : "no");
-  client.receive_eof();
-  std::printf("client closes its transport after the server's end of stream: %s\n",
-              client.should_close_transport() ? "yes" : "no");
-  return 0;
+int main(int argc, char** argv) {
+  using namespace ws::examples;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  ServerOptions options;
+  options.port = 8080;
+  for (std::size_t i = 0; i < args.size();) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(usage, stdout);
+      return 0;
+    }
+    bool used = false;
+    std::string error;
+    if (!parse_common_option(args, i, options, used, error)) return bad_arguments(error);
+    if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
+  }
+  switch (options.io) {
+    case Io::threads:
+      return run_demo_threads(options);
+    case Io::epoll:
+      return run_demo_epoll(options);
+    case Io::asio:
+      std::fprintf(stderr,
+                   "ws-demo: --io asio is not available in ws-demo yet; use epoll or threads\n");
+      return 2;
+  }
+  return 2;
 }

@@ -327,3 +327,47 @@ TEST(ConnectionHandshake, ClientKeyComesFromTheRandomSource) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+// One port, one routine: with serve_plain_http a request that is not an
+// upgrade reaches the application, which answers it as plain HTTP.
+TEST(ConnectionPlainHttp, NonUpgradeRequestIsHandedToTheApplication) {
+  Config config;
+  config.serve_plain_http = true;
+  Connection c = Connection::server(config);
+  c.receive(test::bytes_of("GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<HttpRequested>(*event));
+  EXPECT_EQ(std::get<HttpRequested>(*event).head->target, "/index.html");
+  EXPECT_EQ(c.accept(), errc::not_open);
+  const std::vector<HeaderField> headers = {{"Content-Type", "text/html"}};
+  ASSERT_FALSE(c.reject(200, "<p>hi</p>", headers));
+  const std::string response = test::text_of(test::take_output(c));
+  EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0U) << response;
+  EXPECT_NE(response.find("<p>hi</p>"), std::string::npos);
+  const auto events = test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].error, errc::answered_as_http);
+  EXPECT_TRUE(c.should_close_transport());
+}
+
+TEST(ConnectionPlainHttp, UpgradesStillUpgrade) {
+  Config config;
+  config.serve_plain_http = true;
+  Connection c = Connection::server(config);
+  const auto events = test::feed(c, test::bytes_of(valid_request));
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].type, test::OwnedEvent::Type::upgrade_requested);
+}
+
+TEST(ConnectionPlainHttp, WithoutTheOptionANonUpgradeGets400) {
+  Connection c = Connection::server();
+  const auto events = test::feed(c, test::bytes_of("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].error, errc::missing_upgrade_websocket);
+}
+
+}  // namespace
+}  // namespace ws

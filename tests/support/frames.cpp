@@ -100,6 +100,9 @@ std::ostream& operator<<(std::ostream& out, const OwnedEvent& event) {
     case OwnedEvent::Type::rejected:
       out << "Rejected(" << event.status << ")";
       break;
+    case OwnedEvent::Type::http_requested:
+      out << "HttpRequested(" << event.subprotocol << ")";
+      break;
     case OwnedEvent::Type::closed:
       out << "Closed(code " << static_cast<unsigned>(event.code) << ", sent "
           << static_cast<unsigned>(event.sent_code) << ", error '" << event.error.message() << "')";
@@ -132,6 +135,9 @@ OwnedEvent own(const Event& event) {
           owned.type = OwnedEvent::Type::opened;
           owned.subprotocol = std::string(e.subprotocol);
           owned.payload = bytes_of(e.extensions);
+        } else if constexpr (std::is_same_v<T, HttpRequested>) {
+          owned.type = OwnedEvent::Type::http_requested;
+          owned.subprotocol = std::string(e.head->target);
         } else if constexpr (std::is_same_v<T, Rejected>) {
           owned.type = OwnedEvent::Type::rejected;
           owned.status = e.status;

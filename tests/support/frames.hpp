@@ -54,7 +54,8 @@ struct OwnedEvent {
     closed,
     upgrade_requested,
     opened,
-    rejected
+    rejected,
+    http_requested
   } type = Type::message;
   MessageKind kind = MessageKind::binary;  // for messages
   Bytes payload;                           // message/ping/pong payload or close reason

@@ -202,6 +202,12 @@ void EpollConnection::handle(const Event& event) {
           } else {
             connection_->reject(decision.status, decision.body, decision.headers);
           }
+        } else if constexpr (std::is_same_v<T, HttpRequested>) {
+          const HttpAnswer answer =
+              endpoint_->on_http ? endpoint_->on_http(*e.head) : HttpAnswer{404, "not found\n", {}};
+          if (connection_->reject(answer.status, answer.body, answer.headers)) {
+            connection_->reject(500, "the server's HTTP answer is invalid\n");
+          }
         } else if constexpr (std::is_same_v<T, Opened>) {
           session_->subprotocol_ = std::string(e.subprotocol);
           if (endpoint_->registry != nullptr && endpoint_->join_path_channel &&

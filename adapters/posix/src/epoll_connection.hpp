@@ -39,6 +39,7 @@ struct EpollEndpoint {
   channels::Registry* registry = nullptr;
   bool join_path_channel = false;
   std::function<EpollUpgradeDecision(const UpgradeRequest&)> on_upgrade;
+  std::function<HttpAnswer(const HttpHead&)> on_http;
 };
 
 class EpollConnection;

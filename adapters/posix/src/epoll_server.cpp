@@ -203,6 +203,9 @@ Result<EpollServer> EpollServer::listen(EpollLoop& loop, EpollServerOptions opti
   endpoint->registry = options.registry;
   endpoint->join_path_channel = options.join_path_channel;
   endpoint->on_upgrade = std::move(options.on_upgrade);
+  // With an HTTP handler, requests that are not upgrades reach it.
+  if (options.on_http) options.config.serve_plain_http = true;
+  endpoint->on_http = std::move(options.on_http);
 
   auto core = std::make_shared<detail::EpollServerCore>(
       loop.core_, std::move(*listener), std::move(options.config), std::move(endpoint));

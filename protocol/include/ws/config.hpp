@@ -65,6 +65,11 @@ struct Config {
   /// Source of client masking keys and handshake keys. Empty means
   /// system_random_source().
   RandomSource random{};
+  /// Server: a complete request that is not a WebSocket upgrade produces an
+  /// HttpRequested event, answered with Connection::reject(status, body,
+  /// headers) (any status, 200 included), instead of a 400. One port then
+  /// serves HTTP and WebSocket from one routine.
+  bool serve_plain_http = false;
   /// Bounds on the HTTP head of the opening handshake (431 past them).
   HttpLimits http_limits{};
 };

@@ -98,7 +98,8 @@ class Connection {
   std::error_code accept(const AcceptOptions& options = {});
   /// Server, after UpgradeRequested: answers with `status` (a 4xx or 5xx,
   /// say), `body` and extra headers, and ends with Closed
-  /// (errc::rejected_by_application).
+  /// (errc::rejected_by_application). After HttpRequested it is the plain
+  /// HTTP answer (any status from 200 on; errc::answered_as_http).
   std::error_code reject(int status, std::string_view body = {},
                          std::span<const HeaderField> headers = {});
   /// Server: the upgrade request (target, path, query, Origin, headers,

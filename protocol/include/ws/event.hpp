@@ -84,6 +84,15 @@ struct Rejected {
   ByteView body{};
 };
 
-using Event = std::variant<Message, Ping, Pong, Closed, UpgradeRequested, Opened, Rejected>;
+/// Server with Config::serve_plain_http: a request that is not a WebSocket
+/// upgrade. Answer it with Connection::reject(status, body, headers); the
+/// connection then ends (Closed with errc::answered_as_http) once the answer
+/// is written. `head` lives until the next call.
+struct HttpRequested {
+  const HttpHead* head = nullptr;
+};
+
+using Event =
+    std::variant<Message, Ping, Pong, Closed, UpgradeRequested, Opened, Rejected, HttpRequested>;
 
 }  // namespace ws

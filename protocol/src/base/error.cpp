@@ -113,6 +113,8 @@ class ErrorCategory final : public std::error_category {
         return "unexpected bytes during the opening handshake";
       case errc::extension_failed:
         return "extension could not process a frame";
+      case errc::answered_as_http:
+        return "request answered as plain HTTP";
       case errc::close_reason_not_utf8:
         return "close reason is not UTF-8";
       case errc::invalid_handshake_option:

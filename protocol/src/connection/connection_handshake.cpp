@@ -98,6 +98,11 @@ std::optional<Event> Connection::Impl::head_not_ready(bool answer_with_http) {
 std::optional<Event> Connection::Impl::advance_server_handshake() {
   if (handshake->awaiting_decision) return std::nullopt;
   if (!read_head()) return head_not_ready(/*answer_with_http=*/true);
+  if (config.serve_plain_http && !is_upgrade(handshake->parser.head())) {
+    handshake->awaiting_decision = true;
+    handshake->plain_http = true;
+    return HttpRequested{&handshake->parser.head()};
+  }
   Result<UpgradeRequest> validated = validate_upgrade_request(handshake->parser.head());
   if (!validated) return fail_handshake(validated.error(), true);
   request = std::make_unique<UpgradeRequest>(std::move(*validated));
@@ -156,6 +161,7 @@ std::error_code Connection::accept(const AcceptOptions& options) {
   if (c.state != State::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
     return errc::not_open;
   }
+  if (c.handshake->plain_http) return errc::not_open;  // not an upgrade: answer with reject()
   Result<AcceptResponse> response = build_accept_response(*c.request, options);
   if (!response) return response.error();
   c.output.push_raw(as_bytes(response->text));
@@ -173,7 +179,8 @@ std::error_code Connection::reject(int status, std::string_view body,
   Result<std::string> response = build_rejection_response(status, body, headers);
   if (!response) return response.error();
   c.output.push_raw(as_bytes(*response));
-  c.pending_event = c.fail(errc::rejected_by_application);
+  c.pending_event =
+      c.fail(c.handshake->plain_http ? errc::answered_as_http : errc::rejected_by_application);
   c.handshake.reset();
   return {};
 }

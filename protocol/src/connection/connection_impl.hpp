@@ -61,6 +61,7 @@ struct Connection::Impl {
     explicit Handshake(HttpHeadKind kind, HttpLimits limits) : parser(kind, limits) {}
     HttpHeadParser parser;
     bool awaiting_decision = false;       // server: UpgradeRequested went out
+    bool plain_http = false;              // server: HttpRequested went out
     std::optional<ClientHandshake> sent;  // client: what was asked for
     bool rejected = false;                // client: non-101 head parsed, body pending
   };

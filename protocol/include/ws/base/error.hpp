@@ -84,6 +84,9 @@ enum class errc : int {
   // The connection ended with a clean close handshake: an adapter's read
   // that waited for a message gets this. Not a failure.
   connection_closed,
+  // Server with Config::serve_plain_http: the request was not an upgrade and
+  // the application answered it as plain HTTP (the Closed event's error).
+  answered_as_http,
 };
 
 /// Groups of errors, to test "what kind of failure" without listing codes.

@@ -58,6 +58,10 @@ struct EpollServerOptions {
   /// Called on the loop thread for each valid upgrade request; empty
   /// accepts every request with default AcceptOptions.
   std::function<EpollUpgradeDecision(const UpgradeRequest&)> on_upgrade;
+  /// Requests that are not WebSocket upgrades (GET / for a page, say): when
+  /// set, they are answered with what it returns instead of a 400, so one
+  /// port serves HTTP and WebSocket. Runs on the loop thread.
+  std::function<HttpAnswer(const HttpHead&)> on_http;
 };
 
 class EpollServer {

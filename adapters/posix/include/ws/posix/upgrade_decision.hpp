@@ -24,4 +24,11 @@ struct UpgradeDecision {
                                 std::vector<HeaderField> headers = {});
 };
 
+/// The answer to a plain HTTP request on a port that also serves WebSocket.
+struct HttpAnswer {
+  int status = 404;
+  std::string body{};
+  std::vector<HeaderField> headers{};  // Content-Type, say; not Content-Length
+};
+
 }  // namespace ws::posix
