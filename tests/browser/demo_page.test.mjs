@@ -1,0 +1,80 @@
+// ws-demo's page in headless Chromium: two pages in one channel see each
+// other's messages, a page in another channel does not, and a screenshot is
+// saved as an artifact.
+//
+// usage: node --test demo_page.test.mjs   with WS_DEMO (the binary),
+//        WS_DEMO_IO (threads|epoll) and WS_ARTIFACTS (a folder) set.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const demo = process.env.WS_DEMO;
+const io = process.env.WS_DEMO_IO ?? "epoll";
+const artifacts = process.env.WS_ARTIFACTS ?? ".";
+
+function startDemo() {
+  const child = spawn(demo, ["--port", "0", "--io", io], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout });
+    lines.once("line", (url) => resolve({ child, url: url.trim() }));
+    child.once("exit", (code) => reject(new Error(`ws-demo exited with ${code}`)));
+  });
+}
+
+async function join(page, url, channel) {
+  await page.goto(url);
+  await page.fill("#channel", channel);
+  await page.click("#join-button");
+  await page.waitForFunction(
+    (name) => document.getElementById("state").textContent === "in channel " + name, channel);
+}
+
+async function say(page, text) {
+  await page.fill("#message", text);
+  await page.press("#message", "Enter");
+}
+
+const logOf = (page) => page.textContent("#log");
+
+test(`ws-demo page in Chromium (--io ${io})`, { timeout: 60000 }, async () => {
+  assert.ok(demo, "WS_DEMO must name the ws-demo binary");
+  const { child, url } = await startDemo();
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const context = await browser.newContext();
+    const [ann, bob, hub] = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
+    await join(ann, url, "meeting");
+    await join(bob, url, "meeting");
+    await join(hub, url, "hub");
+
+    await say(ann, "hello from ann");
+    await say(bob, "hi ann, bob here");
+    await say(hub, "hub reading 17");
+    for (const page of [ann, bob]) {
+      await page.waitForFunction(() => document.getElementById("log").textContent.includes("bob here"));
+      const log = await logOf(page);
+      assert.ok(log.includes("hello from ann"), "meeting members see ann");
+      assert.ok(log.indexOf("hello from ann") < log.indexOf("hi ann, bob here"), "in order");
+      assert.ok(!log.includes("hub reading 17"), "the meeting does not hear the hub");
+    }
+    await hub.waitForFunction(() => document.getElementById("log").textContent.includes("hub reading 17"));
+    const hubLog = await logOf(hub);
+    assert.ok(!hubLog.includes("hello from ann"), "the hub does not hear the meeting");
+
+    mkdirSync(artifacts, { recursive: true });
+    await ann.screenshot({ path: `${artifacts}/demo-page-${io}.png`, fullPage: true });
+  } finally {
+    await browser.close();
+    child.kill("SIGTERM");
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 0, "ws-demo exits 0 on SIGTERM");
+  }
+});
