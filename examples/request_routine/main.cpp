@@ -53,7 +53,8 @@ void run_websocket(int fd, ws::Connection connection) {
         }
       } else if (const auto* closed = std::get_if<ws::Closed>(&*event)) {
         std::printf("websocket closed: code %u%s%s\n", static_cast<unsigned>(closed->code),
-                    closed->error ? ", " : "", closed->error ? closed->error.message().c_str() : "");
+                    closed->error ? ", " : "",
+                    closed->error ? closed->error.message().c_str() : "");
       }
     }
   }
