@@ -10,6 +10,16 @@
 
 #include "ws/posix/blocking.hpp"
 
+#if WS_CLIENT_HAVE_TLS
+#include <asio/connect.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+
+#include "ws/asio/tls.hpp"
+#endif
+
 namespace {
 
 constexpr const char* usage =
@@ -227,14 +237,99 @@ int run_autobahn(const ClientArguments& arguments) {
   return 0;
 }
 
+#if WS_CLIENT_HAVE_TLS
+// wss://: the Asio adapter over TLS. Standard input is read on a thread of
+// its own and sent through the thread-safe session, as in the ws:// path.
+int run_tls(const ClientArguments& arguments) {
+  const ws::Result<ws::WsUrl> url = ws::parse_ws_url(arguments.url);
+  ::asio::io_context io;
+  ::asio::ssl::context tls(::asio::ssl::context::tls_client);
+  std::error_code error;
+  if (arguments.insecure) {
+    tls.set_verify_mode(::asio::ssl::verify_none);
+  } else {
+    tls.set_verify_mode(::asio::ssl::verify_peer);
+    if (arguments.ca_file.empty()) {
+      tls.set_default_verify_paths(error);
+    } else {
+      tls.load_verify_file(arguments.ca_file, error);
+    }
+    if (error) {
+      std::fprintf(stderr, "ws-client: cannot load trusted certificates: %s\n",
+                   error.message().c_str());
+      return 1;
+    }
+  }
+  ::asio::ip::tcp::resolver resolver(io);
+  const auto endpoints = resolver.resolve(url->host, std::to_string(url->port), error);
+  ::asio::ssl::stream<::asio::ip::tcp::socket> socket(io, tls);
+  if (!error) ::asio::connect(socket.lowest_layer(), endpoints, error);
+  if (error) {
+    std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
+                 error.message().c_str());
+    return 1;
+  }
+  if (!arguments.insecure)
+    socket.set_verify_callback(::asio::ssl::host_name_verification(url->host));
+  const ws::posix::BlockingClientOptions common = client_options(arguments);
+  ws::asio::StreamOptions options;
+  options.config = common.config;
+  ws::asio::TlsStream stream(std::move(socket), options);
+  Outcome outcome;
+  bool handshake_failed = false;
+  std::string payload;
+  std::function<void()> read_next = [&] {
+    stream.async_read(payload, [&](std::error_code read_error, ws::MessageKind kind) {
+      if (read_error) return;  // the end: close_info() says how
+      print_message(ws::Message{kind, ws::as_bytes(payload), true, true});
+      read_next();
+    });
+  };
+  stream.async_handshake(arguments.url, common.handshake, [&](std::error_code handshake_error) {
+    if (handshake_error) {
+      outcome.rejected_status = stream.rejection_status();
+      handshake_failed = true;
+      if (outcome.rejected_status == 0) {
+        std::fprintf(stderr, "ws-client: %s\n", handshake_error.message().c_str());
+      }
+      return;
+    }
+    std::thread([session = stream.session()] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!session->send_text(line)) break;
+      }
+      (void)session->close(ws::CloseCode::normal, {});
+    }).detach();
+    read_next();
+  });
+  io.run();
+  if (handshake_failed && outcome.rejected_status == 0) return 1;  // already said why
+  if (outcome.rejected_status == 0) {
+    const ws::asio::CloseInfo& info = stream.close_info();
+    ws::Closed closed;
+    closed.code = info.code;
+    closed.error = info.error;
+    outcome.closed = closed;
+    outcome.reason = info.reason;
+  }
+  return exit_status(outcome, {});
+}
+#endif
 }  // namespace
 
 int main(int argc, char** argv) {
   ClientArguments arguments;
   if (const int status = parse(argc, argv, arguments); status != 0) return status;
   if (ws::parse_ws_url(arguments.url)->secure) {
-    std::fprintf(stderr, "ws-client: wss:// is not supported by this build yet\n");
+#if WS_CLIENT_HAVE_TLS
+    if (arguments.autobahn) return bad_arguments("--autobahn takes a ws:// URL");
+    return run_tls(arguments);
+#else
+    std::fprintf(stderr, "ws-client: this build has no TLS (install libasio-dev and libssl-dev)\n");
     return 1;
+#endif
   }
   return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);
 }

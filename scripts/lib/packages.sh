@@ -12,7 +12,7 @@
 # shellcheck disable=SC2034
 WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ libbenchmark-dev libsimdjson-dev libasio-dev libssl-dev)
 WS_PACKAGES_TEST_QUICK=("${WS_PACKAGES_BUILD[@]}" libgtest-dev libgmock-dev librapidcheck-dev
-  python3-websockets python3-wsproto)
+  python3-websockets python3-wsproto openssl)
 WS_PACKAGES_TEST=("${WS_PACKAGES_TEST_QUICK[@]}" clang libclang-rt-14-dev chromium)
 
 ws_package_installed() {

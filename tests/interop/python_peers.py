@@ -10,8 +10,10 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import tempfile
 
 import websockets
 import wsproto
@@ -142,6 +144,37 @@ async def websockets_server_for_client():
         check("ws-client reports the code on stderr", b"4000" in err, err)
 
 
+def tls_round_trip():
+    """wss://: ws-echo --tls (Asio) against Python websockets and ws-client."""
+    with tempfile.TemporaryDirectory() as folder:
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                        "-out", cert, "-days", "1", "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=DNS:localhost"],
+                       check=True, capture_output=True)
+        proc = subprocess.Popen([ECHO, "--port", "0", "--io", "asio", "--tls", cert, key],
+                                stdout=subprocess.PIPE, text=True)
+        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+        try:
+            async def python_client():
+                context = ssl.create_default_context(cafile=cert)
+                async with websockets.connect(f"wss://localhost:{port}/", ssl=context) as ws:
+                    await ws.send("over tls")
+                    return await ws.recv()
+            check("websockets over wss:// echoed", asyncio.run(python_client()) == "over tls")
+            result = subprocess.run([CLIENT, "--ca", cert, f"wss://localhost:{port}/"],
+                                    input=b"", capture_output=True, timeout=20)
+            check("ws-client --ca connects over wss:// and closes with 1000", result.returncode == 0,
+                  result.stderr)
+            result = subprocess.run([CLIENT, f"wss://localhost:{port}/"], input=b"",
+                                    capture_output=True, timeout=20)
+            check("ws-client refuses an untrusted certificate", result.returncode == 1
+                  and b"verify failed" in result.stderr, result.stderr)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+
+
 def main():
     proc, port = start_echo()
     try:
@@ -154,6 +187,8 @@ def main():
         check("ws-echo exits 0 on SIGTERM", proc.wait(10) == 0)
     if IO == "epoll":
         asyncio.run(websockets_server_for_client())
+    if IO == "asio":
+        tls_round_trip()
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     print(f"{passed} passed, {failed} failed")
