@@ -3,6 +3,7 @@
 // are printed on standard output (text as is, binary as one line of hex).
 #include <charconv>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -124,6 +125,20 @@ void print_message(const ws::Message& message) {
   std::fflush(stdout);
 }
 
+// Sends each line of standard input (without its line end) on a thread of
+// its own, then closes with 1000 at end of input. `send` is thread-safe and
+// returns false once the connection no longer takes messages.
+void send_stdin_lines(std::function<bool(std::string_view)> send, std::function<void()> close) {
+  std::thread([send = std::move(send), close = std::move(close)] {
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!send(line)) break;
+    }
+    close();
+  }).detach();
+}
+
 ws::posix::BlockingClientOptions client_options(const ClientArguments& arguments) {
   ws::posix::BlockingClientOptions options;
   options.config.limits.max_message_size = arguments.max_message;
@@ -168,15 +183,8 @@ int run_interactive(const ClientArguments& arguments) {
   Outcome outcome;
   ws::posix::BlockingCallbacks callbacks;
   callbacks.open = [](const ws::posix::BlockingSessionPtr& session) {
-    // Standard input is read on a thread of its own; sends are thread-safe.
-    std::thread([session] {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (session->send_text(line)) break;
-      }
-      (void)session->close(ws::CloseCode::normal);
-    }).detach();
+    send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
+                     [session] { (void)session->close(ws::CloseCode::normal); });
   };
   callbacks.message = [](const ws::posix::BlockingSessionPtr&, const ws::Message& message) {
     print_message(message);
@@ -294,14 +302,9 @@ int run_tls(const ClientArguments& arguments) {
       }
       return;
     }
-    std::thread([session = stream.session()] {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (!session->send_text(line)) break;
-      }
-      (void)session->close(ws::CloseCode::normal, {});
-    }).detach();
+    const std::shared_ptr<ws::asio::Session> session = stream.session();
+    send_stdin_lines([session](std::string_view line) { return session->send_text(line); },
+                     [session] { session->close(ws::CloseCode::normal, {}); });
     read_next();
   });
   io.run();
