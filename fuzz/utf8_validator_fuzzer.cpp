@@ -1,9 +1,12 @@
 // Differential fuzzer for UTF-8 validation (RFC 3629; RFC 6455 5.6 and 8.1
-// let a code point be split across frames). Checks that:
-//  - the incremental ws::Utf8Validator, fed whole or in two pieces, agrees
-//    with the one-shot ws::is_valid_utf8, on both backends;
-//  - it fails fast: the piece that holds the first byte found invalid one byte
-//    at a time is the piece whose feed() returns false.
+// let a code point be split across frames). The reference is the plain
+// checker in reference_utf8.hpp. Checks that:
+//  - ws::is_valid_utf8 and the incremental ws::Utf8Validator, on both
+//    backends, fed whole, one byte at a time, or in pieces whose sizes the
+//    input chooses, agree with the reference;
+//  - it fails fast: the piece that holds the reference's first bad byte is
+//    the piece whose feed() returns false, and every piece before it passes;
+//  - once failed it stays failed, and reset() starts afresh.
 // Any disagreement aborts, which libFuzzer reports as a crash.
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +14,8 @@
 #include <initializer_list>
 #include <optional>
 
+#include "check.hpp"
+#include "reference_utf8.hpp"
 #include "ws/base/bytes.hpp"
 #include "ws/base/utf8_validator.hpp"
 
@@ -18,47 +23,55 @@ namespace {
 
 using ws::detail::Utf8Backend;
 
-// Index of the byte at which one-byte-at-a-time validation fails, if any.
-std::optional<std::size_t> first_bad_byte(ws::ByteView text) {
-  ws::Utf8Validator validator{Utf8Backend::builtin};
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (!validator.feed(text.subspan(i, 1))) return i;
-  }
-  return std::nullopt;
-}
+using fuzz::check;
 
-void check_two_pieces(ws::ByteView text, std::size_t cut, Utf8Backend backend, bool expected,
-                      std::optional<std::size_t> bad) {
+// Feeds `text` in pieces of sizes a, b, a, b, ... and checks each answer
+// against the reference verdict.
+void check_pieces(ws::ByteView text, std::size_t a, std::size_t b, Utf8Backend backend,
+                  const fuzz::Utf8Verdict& expected) {
   ws::Utf8Validator validator{backend};
-  const bool first_ok = validator.feed(text.first(cut));
-  if (bad.has_value() && (*bad < cut) == first_ok) std::abort();
-  if (!first_ok) {
-    if (expected) std::abort();
-    return;
+  std::size_t offset = 0;
+  bool use_a = true;
+  while (offset < text.size()) {
+    const std::size_t n = std::min(use_a ? a : b, text.size() - offset);
+    use_a = !use_a;
+    const bool ok = validator.feed(text.subspan(offset, n));
+    const bool holds_bad = expected.bad_byte && *expected.bad_byte < offset + n;
+    check(ok == !holds_bad);
+    check(validator.has_failed() == holds_bad);
+    if (!ok) {
+      // Sticky: more input does not revive it.
+      check(!validator.feed(text.subspan(offset + n)));
+      check(!validator.is_complete());
+      validator.reset();
+      check(!validator.has_failed() && validator.is_complete());
+      return;
+    }
+    offset += n;
   }
-  const bool second_ok = validator.feed(text.subspan(cut));
-  if (bad.has_value() == second_ok) std::abort();
-  if ((second_ok && validator.is_complete()) != expected) std::abort();
+  check(validator.is_complete() == expected.valid);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  // The first two bytes choose where to cut; the rest is the text.
-  const std::size_t cut_seed = std::size_t{data[0]} << 8 | std::size_t{data[1]};
+  // The first two bytes choose the piece sizes; the rest is the text.
+  const std::size_t a = std::size_t{data[0]} + 1;
+  const std::size_t b = std::size_t{data[1]} % 96 + 1;
   const ws::ByteView text{reinterpret_cast<const std::byte*>(data + 2), size - 2};
-  const std::size_t cut = cut_seed % (text.size() + 1);
 
-  const bool expected = ws::is_valid_utf8(text);
-  const std::optional<std::size_t> bad = first_bad_byte(text);
-  // Valid text has no bad byte; invalid text has one or ends mid code point.
-  if (expected && bad.has_value()) std::abort();
+  const fuzz::Utf8Verdict expected = fuzz::reference_utf8(text);
+  check(!expected.valid || !expected.bad_byte.has_value());
+  check(ws::is_valid_utf8(text) == expected.valid);
 
   for (Utf8Backend backend : {Utf8Backend::automatic, Utf8Backend::builtin}) {
     ws::Utf8Validator whole{backend};
-    if ((whole.feed(text) && whole.is_complete()) != expected) std::abort();
-    check_two_pieces(text, cut, backend, expected, bad);
+    const bool ok = whole.feed(text);
+    check(ok == !expected.bad_byte.has_value());
+    check((ok && whole.is_complete()) == expected.valid);
+    check_pieces(text, 1, 1, backend, expected);
+    check_pieces(text, a, b, backend, expected);
   }
   return 0;
 }

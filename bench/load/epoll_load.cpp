@@ -2,17 +2,23 @@
 // ws-epoll-echo, in another process), holds them all at once, has each send
 // messages that must all come back exactly once, and reports connections
 // held, echoed messages per second and, given the server's pid, the
-// server's resident memory per connection (from /proc/PID/status).
+// server's resident memory per connection (from /proc/PID/status) and the
+// CPU time it spent echoing (utime + stime from /proc/PID/stat).
 //
 //   ws-load --port PORT [--host 127.0.0.1] [--connections 10000]
 //           [--messages 100] [--size 64] [--ramp 2000] [--in-flight 2000]
-//           [--server-pid PID] [--timeout 120]
+//           [--window 0] [--server-pid PID] [--timeout 120]
+//
+// --window N keeps at most N messages per connection in flight (the next
+// one is sent when an echo comes back); 0 sends them all at once. The last
+// line, "RESULT key=value ...", is for scripts (scripts/bench).
 //
 // Connects ramp up (--ramp per second, at most --in-flight handshakes at
 // once: the listen backlog is bounded). The client starts every close, and
 // the server, which closes the TCP connection first (RFC 6455 7.1.1), keeps
 // the TIME_WAIT state, so the client's ephemeral ports are free again.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,6 +29,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,6 +50,7 @@ struct Options {
   std::size_t size = 64;
   std::size_t ramp_per_second = 2000;
   std::size_t in_flight = 2000;
+  std::size_t window = 0;
   long server_pid = 0;
   int timeout_seconds = 120;
 };
@@ -51,7 +59,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: ws-load --port PORT [--host ADDRESS] [--connections N] [--messages M]\n"
                "               [--size BYTES] [--ramp CONNECTS_PER_S] [--in-flight N]\n"
-               "               [--server-pid PID] [--timeout SECONDS]\n");
+               "               [--window N] [--server-pid PID] [--timeout SECONDS]\n");
   return 2;
 }
 
@@ -75,6 +83,8 @@ bool parse(int argc, char** argv, Options& options) {
       options.ramp_per_second = std::max<unsigned long>(number, 1);
     } else if (arg == "--in-flight") {
       options.in_flight = std::max<unsigned long>(number, 1);
+    } else if (arg == "--window") {
+      options.window = number;
     } else if (arg == "--server-pid") {
       options.server_pid = static_cast<long>(number);
     } else if (arg == "--timeout") {
@@ -105,6 +115,25 @@ std::size_t resident_kib(long pid) {
   return 0;
 }
 
+// utime + stime of a process in seconds (fields 14 and 15 of
+// /proc/PID/stat, after the command name in parentheses), or 0.
+double cpu_seconds(long pid) {
+  if (pid <= 0) return 0;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  const std::size_t close = line.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(line.substr(close + 2));
+  std::string field;
+  unsigned long long ticks = 0;
+  // After the name: state is field 3, utime field 14, stime field 15.
+  for (int number = 3; number <= 15 && fields >> field; ++number) {
+    if (number >= 14) ticks += std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
 void put_u32(std::byte* out, std::uint32_t value) { std::memcpy(out, &value, sizeof value); }
 std::uint32_t get_u32(const std::byte* in) {
   std::uint32_t value = 0;
@@ -116,11 +145,17 @@ std::uint32_t get_u32(const std::byte* in) {
 // the counters are read by the main thread.
 struct Run {
   explicit Run(const Options& o)
-      : options(o), received(o.connections * o.messages), sessions(o.connections) {}
+      : options(o),
+        received(o.connections * o.messages),
+        sessions(o.connections),
+        next_seq(o.connections, 0),
+        payload(o.size, std::byte{'x'}) {}
 
   const Options& options;
   std::vector<std::uint8_t> received;  // [connection * messages + seq]: times it came back
   std::vector<ws::posix::EpollSessionPtr> sessions;
+  std::vector<std::uint32_t> next_seq;  // with --window: the next message to send
+  std::vector<std::byte> payload;       // scratch for the message being sent
   std::atomic<std::size_t> opened{0};
   std::atomic<std::size_t> failed{0};  // ended before on_open
   std::atomic<std::size_t> closed{0};
@@ -132,13 +167,21 @@ struct Run {
   std::mutex error_mutex;
   std::string first_error;
 
+  // Sends message next_seq[index] of connection `index` (loop thread only).
+  void send_next(ws::posix::EpollSession& session, std::uint32_t index) {
+    put_u32(payload.data(), index);
+    put_u32(payload.data() + 4, next_seq[index]++);
+    session.send_binary(payload);
+  }
+
   ws::posix::EpollHandler handler(std::uint32_t index) {
     ws::posix::EpollHandler h;
     h.on_open = [this, index](const ws::posix::EpollSessionPtr& session) {
       sessions[index] = session;
       opened.fetch_add(1);
     };
-    h.on_message = [this, index](const ws::posix::EpollSessionPtr&, const ws::Message& message) {
+    h.on_message = [this, index](const ws::posix::EpollSessionPtr& session,
+                                 const ws::Message& message) {
       if (message.payload.size() != options.size || get_u32(message.payload.data()) != index) {
         foreign.fetch_add(1);
         return;
@@ -151,6 +194,7 @@ struct Run {
       std::uint8_t& times = received[index * options.messages + seq];
       if (++times > 1) duplicates.fetch_add(1);
       echoed.fetch_add(1, std::memory_order_relaxed);
+      if (options.window > 0 && next_seq[index] < options.messages) send_next(*session, index);
     };
     h.on_close = [this, index](const ws::posix::EpollSessionPtr&, const ws::Closed& closed_event) {
       if (!sessions[index]) {
@@ -235,21 +279,20 @@ int main(int argc, char** argv) {
 
   // 2. Every connection sends all its messages; each must come back once.
   const std::size_t expected = run.opened.load() * options.messages;
+  const double cpu_before = cpu_seconds(options.server_pid);
   const Clock::time_point send_start = Clock::now();
   loop.post([&] {
-    std::vector<std::byte> payload(options.size, std::byte{'x'});
+    const std::size_t first =
+        options.window > 0 ? std::min(options.window, options.messages) : options.messages;
     for (std::uint32_t index = 0; index < run.sessions.size(); ++index) {
       const ws::posix::EpollSessionPtr& session = run.sessions[index];
       if (!session) continue;
-      put_u32(payload.data(), index);
-      for (std::uint32_t seq = 0; seq < options.messages; ++seq) {
-        put_u32(payload.data() + 4, seq);
-        session->send_binary(payload);
-      }
+      for (std::size_t i = 0; i < first; ++i) run.send_next(*session, index);
     }
   });
   const bool all_back = wait_for([&] { return run.echoed.load() >= expected; }, deadline);
   const double send_seconds = seconds_since(send_start);
+  const double server_cpu = cpu_seconds(options.server_pid) - cpu_before;
   const std::size_t rss_busy = resident_kib(options.server_pid);
   // Late duplicates would show up here.
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -300,10 +343,26 @@ int main(int argc, char** argv) {
                       static_cast<double>(run.opened.load()));
     }
   }
+  const double echoed_count = static_cast<double>(run.echoed.load());
+  const double cpu_per_million = echoed_count > 0 ? server_cpu / echoed_count * 1e6 : 0;
+  if (options.server_pid > 0) {
+    std::printf("  server CPU while echoing  %.2f s (utime+stime): %.3f s per million messages\n",
+                server_cpu, cpu_per_million);
+  }
   if (!run.first_error.empty())
     std::printf("  first error               %s\n", run.first_error.c_str());
   const bool ok = all_back && missing == 0 && run.duplicates.load() == 0 &&
                   run.foreign.load() == 0 && run.failed.load() == 0;
   std::printf("  result                    %s\n", ok ? "PASS" : "FAIL");
+  const double rss_per_connection =
+      run.opened.load() > 0 ? static_cast<double>(rss_held - std::min(rss_held, rss_before)) /
+                                  static_cast<double>(run.opened.load())
+                            : 0;
+  std::printf(
+      "RESULT ok=%d connections=%zu messages=%zu messages_per_s=%.0f server_cpu_s=%.3f "
+      "server_cpu_s_per_million=%.3f rss_per_connection_kib=%.2f\n",
+      ok ? 1 : 0, run.opened.load(), run.echoed.load(),
+      send_seconds > 0 ? echoed_count / send_seconds : 0, server_cpu, cpu_per_million,
+      rss_per_connection);
   return ok ? 0 : 1;
 }

@@ -8,5 +8,6 @@ namespace ws::examples {
 // when ready, and on SIGINT/SIGTERM closes every connection with 1001.
 int run_demo_epoll(const ServerOptions& options);
 int run_demo_threads(const ServerOptions& options);
+int run_demo_asio(const ServerOptions& options);
 
 }  // namespace ws::examples

@@ -4,6 +4,7 @@
 
 #include "common/shutdown_signal.hpp"
 #include "demo/demo_backends.hpp"
+#include "demo/demo_backplane.hpp"
 #include "demo/demo_routes.hpp"
 #include "ws/channels/registry.hpp"
 #include "ws/posix/epoll_loop.hpp"
@@ -14,6 +15,8 @@ namespace ws::examples {
 int run_demo_epoll(const ServerOptions& options) {
   channels::Registry registry;
   posix::EpollLoop loop;
+  DemoBackplane backplane;  // after the loop: destroyed first, once run() returned
+  if (!join_backplane(loop, registry, backplane)) return 1;
   posix::EpollServerOptions server_options;
   server_options.host = options.host;
   server_options.port = options.port;
@@ -42,7 +45,8 @@ int run_demo_epoll(const ServerOptions& options) {
     const DemoRoute route = route_upgrade(session->request()->target);
     if (route.kind == DemoRoute::Kind::channel) {
       // Published unchanged to every member, the sender included.
-      registry.publish(route.channel, message.kind, message.payload);
+      publish_from_member(registry, route.channel, message.kind, message.payload,
+                          [&](std::string_view notice) { (void)session->send_text(notice); });
     } else if (message.kind == MessageKind::text) {
       (void)session->send_text(message.text());
     } else {

@@ -12,6 +12,7 @@
 
 #include "common/shutdown_signal.hpp"
 #include "demo/demo_backends.hpp"
+#include "demo/demo_backplane.hpp"
 #include "demo/demo_routes.hpp"
 #include "ws/channels/registry.hpp"
 #include "ws/handshake/http_head_parser.hpp"
@@ -71,7 +72,8 @@ void handle_request_routine(posix::FileDescriptor socket, DemoServer& server) {
   };
   handler.message = [&](const posix::BlockingSessionPtr& session, const Message& message) {
     if (route.kind == DemoRoute::Kind::channel) {
-      server.registry.publish(route.channel, message.kind, message.payload);
+      publish_from_member(server.registry, route.channel, message.kind, message.payload,
+                          [&](std::string_view notice) { (void)session->send_text(notice); });
     } else if (message.kind == MessageKind::text) {
       (void)session->send_text(message.text());
     } else {
@@ -86,6 +88,10 @@ void handle_request_routine(posix::FileDescriptor socket, DemoServer& server) {
 
 int run_demo_threads(const ServerOptions& options) {
   DemoServer server;
+  // One backplane thread for the process; destroyed first, while connection
+  // threads may still publish (they then publish in-process).
+  DemoBackplane backplane;
+  if (!join_backplane(server.registry, backplane)) return 1;
   server.blocking.config.limits.max_message_size = options.max_message;
   server.blocking.registry = &server.registry;
   server.blocking.connections = &server.connections;

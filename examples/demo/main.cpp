@@ -6,15 +6,18 @@
 #include <vector>
 
 #include "demo/demo_backends.hpp"
+#include "demo/demo_backplane.hpp"
 
 namespace {
 
 constexpr const char* usage =
     "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|asio]\n"
+    "               [--backplane redis://HOST:PORT]\n"
     "  GET /               the page: pick a channel, see its messages, send messages\n"
     "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
     "  /echo               WebSocket: echoes\n"
-    "  --port 0 picks a free port; the page's URL is printed when ready.\n";
+    "  --port 0 picks a free port; the page's URL is printed when ready.\n"
+    "  --backplane shares the channels with other ws-demo nodes through Redis.\n";
 
 int bad_arguments(const std::string& error) {
   std::fprintf(stderr, "ws-demo: %s\n%s", error.c_str(), usage);
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
     bool used = false;
     std::string error;
     if (!parse_common_option(args, i, options, used, error)) return bad_arguments(error);
+    if (!used && !parse_backplane_option(args, i, used, error)) return bad_arguments(error);
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
   switch (options.io) {
@@ -44,9 +48,7 @@ int main(int argc, char** argv) {
     case Io::epoll:
       return run_demo_epoll(options);
     case Io::asio:
-      std::fprintf(stderr,
-                   "ws-demo: --io asio is not available in ws-demo yet; use epoll or threads\n");
-      return 2;
+      return run_demo_asio(options);
   }
   return 2;
 }

@@ -14,7 +14,7 @@
 
 namespace ws::examples {
 
-int run_echo_asio(const ServerOptions& options) {
+int run_echo_asio(const EchoOptions& options) {
   ::asio::io_context io;
   std::optional<::asio::ssl::context> tls;
   if (options.tls_certificate) {
@@ -43,7 +43,11 @@ int run_echo_asio(const ServerOptions& options) {
   };
   ws::asio::Server server(io.get_executor(), server_options, echo);
   std::error_code error;
-  const ::asio::ip::address address = ::asio::ip::make_address(options.host, error);
+  // A numeric address, or "localhost" as the other I/O modes take it
+  // (make_address does not resolve names).
+  const ::asio::ip::address address = options.host == "localhost"
+                                          ? ::asio::ip::address(::asio::ip::address_v4::loopback())
+                                          : ::asio::ip::make_address(options.host, error);
   if (!error) error = server.listen({address, options.port});
   if (error) {
     std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",

@@ -5,7 +5,7 @@
 
 namespace ws::examples {
 
-int run_echo_asio(const ServerOptions&) {
+int run_echo_asio(const EchoOptions&) {
   std::fprintf(stderr,
                "ws-echo: this build has no Asio support (install libasio-dev and libssl-dev)\n");
   return 2;

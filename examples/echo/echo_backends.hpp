@@ -3,12 +3,12 @@
 // SIGINT/SIGTERM closes every connection with 1001 and returns 0.
 #pragma once
 
-#include "common/server_options.hpp"
+#include "echo/echo_config.hpp"
 
 namespace ws::examples {
 
-int run_echo_threads(const ServerOptions& options);
-int run_echo_epoll(const ServerOptions& options);
-int run_echo_asio(const ServerOptions& options);
+int run_echo_threads(const EchoOptions& options);
+int run_echo_epoll(const EchoOptions& options);
+int run_echo_asio(const EchoOptions& options);
 
 }  // namespace ws::examples

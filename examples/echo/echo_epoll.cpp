@@ -10,7 +10,7 @@
 
 namespace ws::examples {
 
-int run_echo_epoll(const ServerOptions& options) {
+int run_echo_epoll(const EchoOptions& options) {
   posix::EpollLoop loop;
   posix::EpollServerOptions server_options;
   server_options.host = options.host;

@@ -14,7 +14,7 @@
 
 namespace ws::examples {
 
-int run_echo_threads(const ServerOptions& options) {
+int run_echo_threads(const EchoOptions& options) {
   posix::BlockingConnectionSet connections;
   std::atomic<bool> stopping{false};
   Result<posix::FileDescriptor> listener = posix::listen_tcp(options.host, options.port, 4096);

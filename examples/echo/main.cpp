@@ -1,4 +1,5 @@
 // ws-echo: an echo server for conformance tests and benchmarks.
+#include <charconv>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -9,16 +10,24 @@ namespace {
 
 constexpr const char* usage =
     "usage: ws-echo --port P [--host 127.0.0.1] [--io threads|epoll|asio]\n"
-    "               [--max-message BYTES] [--tls CERT KEY]\n"
+    "               [--max-message BYTES] [--fragment BYTES] [--tls CERT KEY]\n"
     "  Echoes every message (text as text, binary as binary) on any path.\n"
     "  --port 0 picks a free port; prints 'listening on HOST:PORT' when ready.\n"
     "  --io           I/O mode (default epoll)\n"
     "  --max-message  largest message accepted (default 16777216 bytes)\n"
-    "  --tls          serve wss:// with this certificate and key (needs --io asio)\n";
+    "  --fragment     send echoes in frames of at most BYTES payload bytes\n"
+    "                 (default 0: one frame per message)\n"
+    "  --tls          serve wss:// with this certificate and key (needs --io asio)\n"
+    "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n";
 
 int bad_arguments(const std::string& error) {
   std::fprintf(stderr, "ws-echo: %s\n%s", error.c_str(), usage);
   return 2;
+}
+
+bool parse_size(std::string_view text, std::size_t& out) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return error == std::errc{} && end == text.data() + text.size();
 }
 
 }  // namespace
@@ -26,7 +35,7 @@ int bad_arguments(const std::string& error) {
 int main(int argc, char** argv) {
   using namespace ws::examples;
   std::vector<std::string_view> args(argv + 1, argv + argc);
-  ServerOptions options;
+  EchoOptions options;
   bool port_given = false;
   for (std::size_t i = 0; i < args.size();) {
     if (args[i] == "--help" || args[i] == "-h") {
@@ -39,6 +48,23 @@ int main(int argc, char** argv) {
       options.tls_key = std::string(args[i + 2]);
       i += 3;
       continue;
+    }
+    if (args[i] == "--fragment") {
+      if (i + 1 >= args.size() || !parse_size(args[i + 1], options.fragment_size) ||
+          options.fragment_size == 0) {
+        return bad_arguments("--fragment takes a positive number of bytes");
+      }
+      i += 2;
+      continue;
+    }
+    if (args[i] == "--deflate") {
+#if WS_HAVE_DEFLATE
+      options.deflate = true;
+      ++i;
+      continue;
+#else
+      return bad_arguments("--deflate: built without zlib");
+#endif
     }
     if (args[i] == "--port") port_given = true;
     bool used = false;

@@ -3,7 +3,7 @@
 // saved as an artifact.
 //
 // usage: node --test demo_page.test.mjs   with WS_DEMO (the binary),
-//        WS_DEMO_IO (threads|epoll) and WS_ARTIFACTS (a folder) set.
+//        WS_DEMO_IO (threads|epoll|asio) and WS_ARTIFACTS (a folder) set.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";

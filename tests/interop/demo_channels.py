@@ -1,18 +1,21 @@
 #!/usr/bin/python3
-"""ws-demo with Python websockets clients: the page, channels that never mix,
-every message to every member (the sender included) in order, /echo, 400 for
-bad channel names, and 1001 on SIGTERM.
+"""ws-demo with Python websockets and wsproto clients: the page, channels
+that never mix, every message to every member (the sender included) in
+order, /echo, 400 for bad channel names, and 1001 on SIGTERM.
 
 usage: demo_channels.py WS_DEMO IO_MODE        prints 'N passed, M failed'
 """
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 
 import websockets
+import wsproto
+import wsproto.events as wse
 
 DEMO, IO = sys.argv[1], sys.argv[2]
 results = []
@@ -67,6 +70,56 @@ async def exchange(base):
     return [a1, a2, b1, echo, ok]
 
 
+def wsproto_member(base):
+    """wsproto drives the bytes itself: a member hears its own fragmented
+    message (with a ping between the fragments) whole, and a bad name gets
+    400."""
+    host, port = base[len("http://"):-1].rsplit(":", 1)
+
+    def connect(target):
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        sock.sendall(conn.send(wse.Request(host=host, target=target)))
+        return sock, conn
+
+    def events_until(sock, conn, done, seen):
+        while not done(seen):
+            data = sock.recv(65536)
+            conn.receive_data(data or None)
+            seen.extend(conn.events())
+            if not data:
+                break
+        return seen
+
+    sock, conn = connect("/channel/wsproto-room")
+    seen = events_until(sock, conn, lambda s: s, [])
+    check("wsproto: the channel upgrade is accepted", isinstance(seen[0], wse.AcceptConnection), seen)
+    sock.sendall(conn.send(wse.TextMessage(data="one ", message_finished=False)) +
+                 conn.send(wse.Ping(payload=b"mid")) +
+                 conn.send(wse.TextMessage(data="two ✓", message_finished=True)) +
+                 conn.send(wse.BytesMessage(data=b"\x00\x01\x02")))
+    seen = events_until(sock, conn, lambda s: any(
+        isinstance(e, wse.BytesMessage) and e.message_finished for e in s), [])
+    text = "".join(e.data for e in seen if isinstance(e, wse.TextMessage))
+    data = b"".join(e.data for e in seen if isinstance(e, wse.BytesMessage))
+    check("wsproto: a fragmented text with a ping inside is published whole", text == "one two ✓", text)
+    check("wsproto: binary is published as binary", data == b"\x00\x01\x02", data)
+    check("wsproto: the ping is answered",
+          any(isinstance(e, wse.Pong) and e.payload == b"mid" for e in seen), seen)
+    sock.sendall(conn.send(wse.CloseConnection(code=1000, reason="bye")))
+    seen = events_until(sock, conn, lambda s: any(isinstance(e, wse.CloseConnection) for e in s), [])
+    closes = [e.code for e in seen if isinstance(e, wse.CloseConnection)]
+    check("wsproto: close 1000 is answered with 1000", closes[:1] == [1000], closes)
+    check("wsproto: the server ends the TCP connection", sock.recv(1) == b"")
+    sock.close()
+
+    sock, conn = connect("/channel/bad%20name")
+    seen = events_until(sock, conn, lambda s: s, [])
+    check("wsproto: a bad channel name is refused with 400",
+          isinstance(seen[0], wse.RejectConnection) and seen[0].status_code == 400, seen)
+    sock.close()
+
+
 def main():
     proc = subprocess.Popen([DEMO, "--port", "0", "--io", IO], stdout=subprocess.PIPE, text=True)
     base = proc.stdout.readline().strip()
@@ -75,6 +128,7 @@ def main():
         status, body = http_get(base)
         check("GET / serves the page", status == 200 and "<script>" in body and "WebSocket" in body)
         check("an unknown path is 404", http_get(base + "nothing")[0] == 404)
+        wsproto_member(base)
 
         async def run():
             sockets = await exchange(base)

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Interoperability with third-party peers: Python `websockets` and `wsproto`
 (Debian python3-websockets, python3-wsproto) as clients of ws-echo, and
-`websockets` as a server for ws-client.
+both as servers for ws-client.
 
 usage: python_peers.py WS_ECHO WS_CLIENT IO_MODE
 Prints 'N passed, M failed' and exits non-zero on any failure.
@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 
 import websockets
 import wsproto
@@ -144,6 +145,182 @@ async def websockets_server_for_client():
         check("ws-client reports the code on stderr", b"4000" in err, err)
 
 
+class WsprotoPeer:
+    """One blocking socket driven by a wsproto connection, event by event."""
+
+    def __init__(self, sock, role):
+        self.sock = sock
+        self.conn = wsproto.WSConnection(role)
+        self.pending = []
+        self.ended = False
+
+    def send(self, event):
+        self.sock.sendall(self.conn.send(event))
+
+    def next(self):
+        """The next event; None once the stream ended and nothing is left."""
+        while not self.pending:
+            self.pending.extend(self.conn.events())
+            if self.pending:
+                break
+            if self.ended:
+                return None
+            data = self.sock.recv(65536)
+            if data:
+                self.conn.receive_data(data)
+            else:
+                self.ended = True
+                self.conn.receive_data(None)
+        return self.pending.pop(0)
+
+
+def serve_one_wsproto(behaviour):
+    """Listens on 127.0.0.1 and runs behaviour(peer, outcome) for one
+    connection on a thread. Returns (port, thread, outcome)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    outcome = {}
+
+    def run():
+        try:
+            sock, _ = listener.accept()
+            sock.settimeout(10)
+            with sock:
+                behaviour(WsprotoPeer(sock, wsproto.ConnectionType.SERVER), outcome)
+        except Exception as error:  # reported by the checks that read outcome
+            outcome["error"] = repr(error)
+        finally:
+            listener.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread, outcome
+
+
+def accept_upgrade(peer, outcome):
+    request = peer.next()
+    outcome["request"] = request
+    chosen = "chat" if request and "chat" in request.subprotocols else None
+    peer.send(wse.AcceptConnection(subprotocol=chosen))
+
+
+async def run_client(port, lines=(), answers_per_line=0, args=()):
+    """ws-client against 127.0.0.1:port; each stdin line is written after the
+    answers to the previous one arrived. Returns (exit code, stdout lines, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        CLIENT, *args, f"ws://127.0.0.1:{port}/wsproto", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 20)
+    printed = []
+    for line in lines:
+        proc.stdin.write(line.encode() + b"\n")
+        await proc.stdin.drain()
+        for _ in range(answers_per_line):
+            printed.append((await asyncio.wait_for(proc.stdout.readline(), 10)).decode().rstrip("\n"))
+    proc.stdin.close()
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    printed += out.decode().splitlines()
+    return proc.returncode, printed, err.decode()
+
+
+async def wsproto_server_for_client():
+    """ws-client against a wsproto server: fragments both ways, pings, and
+    the exit status for each way the server can end the connection."""
+
+    def exchange(peer, outcome):
+        accept_upgrade(peer, outcome)
+        peer.send(wse.Ping(payload=b"wsproto ping"))
+        outcome["messages"] = []
+        parts = []
+        while (event := peer.next()) is not None:
+            if isinstance(event, (wse.TextMessage, wse.BytesMessage)):
+                parts.append(event.data)
+                if not event.message_finished:
+                    continue
+                whole = "".join(parts) if isinstance(event, wse.TextMessage) else b"".join(parts)
+                parts = []
+                outcome["messages"].append(whole)
+                # The echo goes back in two frames (RFC 6455 5.4), then a binary message.
+                kind = wse.TextMessage if isinstance(whole, str) else wse.BytesMessage
+                half = len(whole) // 2
+                peer.send(kind(data=whole[:half], message_finished=False))
+                peer.send(kind(data=whole[half:], message_finished=True))
+                peer.send(wse.BytesMessage(data=b"\x00\xffwsproto"))
+            elif isinstance(event, wse.Pong):
+                outcome["pong"] = event.payload
+            elif isinstance(event, wse.CloseConnection):
+                outcome["close"] = event.code
+                peer.send(event.response())
+                break
+
+    port, thread, outcome = serve_one_wsproto(exchange)
+    lines = ["from stdin", "", "ünïcödé ✓ 𝄞", "x" * 100000]
+    code, printed, err = await run_client(port, lines, 2, ["--subprotocol", "chat"])
+    thread.join(10)
+    check("wsproto server: ws-client sends stdin lines as text", outcome.get("messages") == lines,
+          outcome.get("error", outcome.get("messages", [])[:2]))
+    hex_bin = b"\x00\xffwsproto".hex()
+    check("wsproto server: fragmented echoes and binary printed",
+          printed == [item for line in lines for item in (line, hex_bin)], [p[:20] for p in printed])
+    check("wsproto server: the subprotocol is offered",
+          outcome.get("request") and outcome["request"].subprotocols == ["chat"])
+    check("wsproto server: ws-client answers a ping", outcome.get("pong") == b"wsproto ping",
+          outcome.get("pong"))
+    check("wsproto server: ws-client closes with 1000", outcome.get("close") == 1000, outcome.get("close"))
+    check("wsproto server: ws-client exits 0", code == 0, err)
+
+    def closes_with(code, reason):
+        def behaviour(peer, outcome):
+            accept_upgrade(peer, outcome)
+            peer.send(wse.TextMessage(data="before the close"))
+            peer.send(wse.CloseConnection(code=code, reason=reason))
+            while (event := peer.next()) is not None:
+                if isinstance(event, wse.CloseConnection):
+                    outcome["reply"] = event.code
+                    break
+        return behaviour
+
+    def drops(peer, outcome):
+        accept_upgrade(peer, outcome)
+        peer.send(wse.TextMessage(data="before the drop"))
+        peer.sock.shutdown(socket.SHUT_RDWR)
+
+    for name, behaviour, expected, said in [
+            ("closes with 1000", closes_with(1000, "done"), 0, []),
+            ("closes with 1001", closes_with(1001, "going away"), 0, []),
+            ("closes with 4000 and a reason", closes_with(4000, "custom reason"), 1,
+             ["4000", "custom reason"]),
+            ("closes with 1008", closes_with(1008, ""), 1, ["1008"]),
+            ("drops the connection without a close", drops, 1, [])]:
+        port, thread, outcome = serve_one_wsproto(behaviour)
+        proc = await asyncio.create_subprocess_exec(
+            CLIENT, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        # Standard input stays open: the server ends the connection.
+        out = await asyncio.wait_for(proc.stdout.readline(), 10)
+        await asyncio.wait_for(proc.wait(), 20)
+        err = (await proc.stderr.read()).decode()
+        proc.stdin.close()
+        thread.join(10)
+        check(f"wsproto server {name}: ws-client prints the message and exits {expected}",
+              out.startswith(b"before the") and proc.returncode == expected
+              and all(part in err for part in said), (proc.returncode, err))
+        if behaviour is not drops:
+            check(f"wsproto server {name}: ws-client answers the close", "reply" in outcome,
+                  outcome.get("error"))
+
+    def rejects(peer, outcome):
+        peer.next()
+        # wsproto sends a chunked body; closing ends it for the client.
+        peer.send(wse.RejectConnection(status_code=403, has_body=True,
+                                       headers=[(b"content-type", b"text/plain")]))
+        peer.send(wse.RejectData(data=b"not you"))
+
+    port, thread, outcome = serve_one_wsproto(rejects)
+    code, _, err = await run_client(port)
+    thread.join(10)
+    check("wsproto server rejects: ws-client exits 1 with the status",
+          code == 1 and "403" in err, (code, err))
+
+
 def tls_round_trip():
     """wss://: ws-echo --tls (Asio) against Python websockets and ws-client."""
     with tempfile.TemporaryDirectory() as folder:
@@ -185,8 +362,12 @@ def main():
     finally:
         proc.send_signal(signal.SIGTERM)
         check("ws-echo exits 0 on SIGTERM", proc.wait(10) == 0)
-    if IO == "epoll":
+    if IO == "epoll":  # ws-client is the same whatever the server's mode: once
         asyncio.run(websockets_server_for_client())
+        try:
+            asyncio.run(wsproto_server_for_client())
+        except Exception as error:
+            check("wsproto server run completed", False, repr(error))
     if IO == "asio":
         tls_round_trip()
     passed = sum(1 for _, ok in results if ok)

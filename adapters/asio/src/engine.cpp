@@ -94,14 +94,18 @@ void Engine::begin(Connection connection, CompletionPtr done) {
   pump();
 }
 
-void Engine::start_accept(AcceptHandler decide, CompletionPtr done) {
+void Engine::start_accept(AcceptHandler decide, HttpHandler http, CompletionPtr done) {
   if (phase_ != Phase::idle) {
     complete(done, std::make_error_code(std::errc::already_connected));
     pump();
     return;
   }
   decide_ = std::move(decide);
-  begin(Connection::server(options_.config), std::move(done));
+  http_ = std::move(http);
+  Config config = options_.config;
+  // With an HTTP handler, requests that are not upgrades reach it.
+  if (http_) config.serve_plain_http = true;
+  begin(Connection::server(config), std::move(done));
 }
 
 void Engine::start_accept_upgrade(const std::string& request_head,
@@ -242,6 +246,8 @@ void Engine::orphan_operations(Orphans& into) {
   ready_.clear();
   into.decide = std::move(decide_);
   decide_ = nullptr;
+  into.http = std::move(http_);
+  http_ = nullptr;
   into.control = std::move(control_);
   control_ = nullptr;
 }
@@ -444,6 +450,13 @@ void Engine::handle(const Event& event) {
     } else if (connection_->reject(decision.status, decision.body, decision.headers)) {
       (void)connection_->reject(500);
     }
+  } else if (const auto* http = std::get_if<HttpRequested>(&event)) {
+    // Only with Config::serve_plain_http: set for an http_ handler, or by
+    // the application itself (then every such request gets a 404).
+    const HttpAnswer answer = http_ ? http_(*http->head) : HttpAnswer{};
+    if (connection_->reject(answer.status, answer.body, answer.headers)) {
+      (void)connection_->reject(500);
+    }
   } else if (std::holds_alternative<Opened>(event)) {
     complete(handshake_done_, {});
   } else if (const auto* rejected = std::get_if<Rejected>(&event)) {
@@ -546,6 +559,7 @@ void Engine::finish() {
   end_channels();
   // The application's callbacks may own the Stream: let go of them.
   decide_ = nullptr;
+  http_ = nullptr;
   control_ = nullptr;
   const std::error_code end = end_error();
   if (handshake_done_) complete(handshake_done_, handshake_error_ ? handshake_error_ : end);

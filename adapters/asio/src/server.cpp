@@ -92,7 +92,7 @@ void Server::State::serve(Stream<NextLayer> stream) {
   auto link = std::make_shared<Link<NextLayer>>(Link<NextLayer>{std::move(stream), {}, nullptr});
   link->session = link->stream.session();
   if (!add(link->session)) return;  // shutting down: dropping the link drops the connection
-  link->stream.async_accept(options.accept,
+  link->stream.async_accept(options.accept, options.http,
                             [self = shared_from_this(), link](std::error_code error) {
                               if (error) {
                                 self->end(link, false);

@@ -8,8 +8,11 @@ namespace ws::channels {
 bool Registry::join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) {
   std::unique_lock lock(mutex_);
   auto it = channels_.find(channel);
-  if (it == channels_.end())
+  if (it == channels_.end()) {
     it = channels_.emplace(std::string(channel), std::vector<Member>{}).first;
+    // Under the lock, so the backplane hears first-join and last-leave in order.
+    if (backplane_ != nullptr) backplane_->subscribe(channel);
+  }
   std::vector<Member>& members = it->second;
   const bool present = std::any_of(members.begin(), members.end(), [&](const Member& member) {
     return member.key == subscriber.get();
@@ -29,7 +32,10 @@ bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
   });
   const bool was_member = removed != members.end();
   members.erase(removed, members.end());
-  if (members.empty()) channels_.erase(it);
+  if (members.empty()) {
+    channels_.erase(it);
+    if (backplane_ != nullptr) backplane_->unsubscribe(channel);
+  }
   return was_member;
 }
 
@@ -40,19 +46,50 @@ void Registry::leave_all(const Subscriber* subscriber) {
     members.erase(std::remove_if(members.begin(), members.end(),
                                  [&](const Member& member) { return member.key == subscriber; }),
                   members.end());
-    it = members.empty() ? channels_.erase(it) : std::next(it);
+    if (!members.empty()) {
+      ++it;
+      continue;
+    }
+    if (backplane_ != nullptr) backplane_->unsubscribe(it->first);
+    it = channels_.erase(it);
   }
 }
 
 std::size_t Registry::publish(std::string_view channel, MessageKind kind, ByteView payload) {
-  return publish(channel, PreparedMessage::make(kind, payload));
+  return try_publish(channel, kind, payload).local_deliveries;
 }
 
 std::size_t Registry::publish(std::string_view channel,
                               const std::shared_ptr<const PreparedMessage>& message) {
+  std::shared_lock lock(mutex_);
+  if (backplane_ == nullptr) return deliver_locked(channel, message);
+  // The payload is the tail of the unmasked frame.
+  const ByteView frame = message->frame();
+  const ByteView payload = frame.subspan(frame.size() - message->payload_size());
+  return backplane_->publish(channel, message->kind(), payload).local_deliveries;
+}
+
+PublishResult Registry::try_publish(std::string_view channel, MessageKind kind, ByteView payload) {
+  std::shared_lock lock(mutex_);
+  if (backplane_ != nullptr) return backplane_->publish(channel, kind, payload);
+  PublishResult result;
+  result.status = PublishStatus::delivered;
+  // Framed even with no members: the common case has members, and framing
+  // outside the lock would need a second lookup.
+  result.local_deliveries = deliver_locked(channel, PreparedMessage::make(kind, payload));
+  return result;
+}
+
+std::size_t Registry::deliver_local(std::string_view channel,
+                                    const std::shared_ptr<const PreparedMessage>& message) {
+  std::shared_lock lock(mutex_);
+  return deliver_locked(channel, message);
+}
+
+std::size_t Registry::deliver_locked(std::string_view channel,
+                                     const std::shared_ptr<const PreparedMessage>& message) const {
   // Delivery happens under the shared lock, so one thread's publishes reach
   // each member in order while other threads publish at the same time.
-  std::shared_lock lock(mutex_);
   const auto it = channels_.find(channel);
   if (it == channels_.end()) return 0;
   std::size_t delivered = 0;
@@ -62,6 +99,13 @@ std::size_t Registry::publish(std::string_view channel,
     }
   }
   return delivered;
+}
+
+void Registry::set_backplane(Backplane* backplane) {
+  std::unique_lock lock(mutex_);
+  backplane_ = backplane;
+  if (backplane_ == nullptr) return;
+  for (const auto& [name, members] : channels_) backplane_->subscribe(name);
 }
 
 std::size_t Registry::member_count(std::string_view channel) const {

@@ -138,6 +138,7 @@ void EpollConnection::read_some() {
   if (got > 0) {
     connection_->commit_received(static_cast<std::size_t>(got));
     connection_->advance_time(loop_->now());
+    read_drained_ = static_cast<std::size_t>(got) < space.size();
   } else if (got == 0) {
     eof_ = true;
     connection_->receive_eof();
@@ -163,6 +164,12 @@ void EpollConnection::step() {
   if (connection_->should_close_transport()) {
     finish({});
     return;
+  }
+  // The socket had no more to read and everything went out: an idle
+  // connection keeps no buffers (the Connection frees only empty ones).
+  if (read_drained_ && connection_->pending_output_size() == 0) {
+    connection_->release_idle_buffers();
+    read_drained_ = false;
   }
   update_backpressure();
   if (ended_) return;
@@ -198,6 +205,8 @@ void EpollConnection::handle(const Event& event) {
             session_->request_ = std::make_unique<const UpgradeRequest>(request);
             if (connection_->accept(decision.options)) {
               connection_->reject(500, "the server's accept options are invalid");
+            } else {
+              connection_->release_request();  // the session keeps its own copy
             }
           } else {
             connection_->reject(decision.status, decision.body, decision.headers);

@@ -250,6 +250,7 @@ Result<EpollSessionPtr> EpollServer::adopt(FileDescriptor&& socket, std::string_
   std::unique_ptr<const UpgradeRequest> request;
   if (const UpgradeRequest* seen = connection->request()) {
     request = std::make_unique<const UpgradeRequest>(*seen);
+    connection->release_request();  // the session keeps the copy
   }
   auto adopted =
       detail::EpollConnection::create(core_->loop(), std::move(socket), std::move(*connection),

@@ -5,11 +5,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "ws/base/random_source.hpp"
 #include "ws/handshake/http_head_parser.hpp"
 
 namespace ws {
+
+class Extension;  // ws/extension/extension.hpp
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
@@ -72,6 +75,14 @@ struct Config {
   bool serve_plain_http = false;
   /// Bounds on the HTTP head of the opening handshake (431 past them).
   HttpLimits http_limits{};
+  /// An extension to negotiate in the opening handshake, such as
+  /// permessage-deflate (ws::deflate::make_extension in the ws::deflate
+  /// target). A client offers it, a server accepts a client's offer of it.
+  /// Null (the default): none is offered or accepted, and a frame with an
+  /// RSV bit fails the connection (1002). When the server side agrees, its
+  /// answer replaces AcceptOptions::negotiate_extensions. Shared, never
+  /// changed by the Connection.
+  std::shared_ptr<const Extension> extension{};
 };
 
 }  // namespace ws

@@ -104,8 +104,13 @@ class Connection {
                          std::span<const HeaderField> headers = {});
   /// Server: the upgrade request (target, path, query, Origin, headers,
   /// offered subprotocols), once it has arrived; null before. Lives as long
-  /// as the Connection.
+  /// as the Connection, or until release_request().
   const UpgradeRequest* request() const noexcept;
+  /// Server: frees the stored upgrade request (about a kilobyte of strings)
+  /// once the application has what it needs of it, for example an adapter
+  /// that kept its own copy. request() is null afterwards; subprotocol() and
+  /// extensions() stay. Does nothing while UpgradeRequested awaits an answer.
+  void release_request() noexcept;
   /// The agreed subprotocol and extensions; empty before Opened or when none.
   std::string_view subprotocol() const noexcept;
   std::string_view extensions() const noexcept;
@@ -144,7 +149,10 @@ class Connection {
   std::error_code send_binary(ByteView data, Fin fin = Fin::yes);
   /// Queues a reference to a frame framed once for many connections.
   /// errc::wrong_role for a client (its frames need a fresh mask each);
-  /// errc::message_in_progress while a streamed message is open.
+  /// errc::message_in_progress while a streamed message is open. On a
+  /// connection that agreed a compressing extension (Config::extension) a
+  /// message the extension wants to encode is compressed for this
+  /// connection instead, and copied.
   std::error_code send_prepared(std::shared_ptr<const PreparedMessage> message);
   /// errc::control_payload_too_long above 125 bytes.
   std::error_code ping(ByteView payload = {});
@@ -170,6 +178,17 @@ class Connection {
   /// client after a clean close waits for the server's end of stream or the
   /// close timeout.
   bool should_close_transport() const noexcept;
+
+  // ---- Memory ------------------------------------------------------------
+
+  /// Frees the buffers that hold nothing now: the input buffer when every
+  /// byte received was parsed, the message buffer when no message is being
+  /// joined, the output queue when all output was consumed. Each is
+  /// allocated again when next needed. An adapter calls it when a read would
+  /// block and nothing is buffered, so that an idle connection holds little
+  /// more than its own object; in steady traffic that costs an allocation
+  /// per read burst, not per frame. Views from earlier events die with it.
+  void release_idle_buffers() noexcept;
 
   // ---- Time ---------------------------------------------------------------
 

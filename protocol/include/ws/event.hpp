@@ -74,9 +74,14 @@ struct Opened {
 };
 
 /// Client: the server answered the upgrade with another status (a 401 asking
-/// for credentials, a 302 with Location, ...). `body` holds the bytes after
-/// the head, up to Content-Length (bounded by Limits::max_buffered_input).
-/// A Closed event with errc::unexpected_status follows.
+/// for credentials, a 302 with Location, ...). `body` is the response's
+/// body as HTTP delimits it (RFC 9112 6.3): decoded from the chunked
+/// transfer coding, or up to Content-Length, or (with neither) up to the end
+/// of the stream. The event comes once the body is complete; earlier when
+/// the stream ends, a chunked body is malformed or the body fills
+/// Limits::max_buffered_input, with `body` holding what arrived (for a
+/// chunked one, the data decoded so far). A Closed event with
+/// errc::unexpected_status follows.
 struct Rejected {
   int status = 0;
   std::string_view reason{};

@@ -121,6 +121,8 @@ class ErrorCategory final : public std::error_category {
         return "handshake header, status or token from the application is not valid HTTP";
       case errc::connection_closed:
         return "connection closed by the close handshake";
+      case errc::invalid_extension_response:
+        return "server's extension parameters are invalid or were not offered";
     }
     return "unknown ws error";
   }
@@ -141,7 +143,8 @@ class ErrorCategory final : public std::error_category {
         e == errc::invalid_handshake_option) {
       return condition::misuse;
     }
-    if (e >= errc::head_too_large && e <= errc::unexpected_handshake_data) {
+    if ((e >= errc::head_too_large && e <= errc::unexpected_handshake_data) ||
+        e == errc::invalid_extension_response) {
       return condition::handshake_failed;
     }
     return {value, *this};

@@ -35,6 +35,25 @@ std::span<const OutputBuffer> Connection::pending_output() { return impl_->outpu
 std::size_t Connection::pending_output_size() const noexcept { return impl_->output.size(); }
 void Connection::consume_output(std::size_t n) noexcept { impl_->output.consume(n); }
 
+void Connection::release_idle_buffers() noexcept {
+  Impl& c = *impl_;
+  // During the handshake the input may hold a head being parsed or the body
+  // of a rejection: nothing is released then.
+  if (c.state == State::handshaking) return;
+  if (c.input_begin == c.input.size()) {
+    c.input.release();
+    c.input_begin = 0;
+  }
+  if (!c.message_open) {  // a message being joined (or decoded) keeps its buffer
+    c.message.release();
+    c.message_delivered = false;
+  }
+  c.output.release_if_empty();
+  if (c.extension && !c.send_message_open) {
+    std::vector<std::byte>().swap(c.extension->encoded);
+  }
+}
+
 bool Connection::should_close_transport() const noexcept {
   const Impl& c = *impl_;
   if (c.state != State::closed || !c.output.empty()) return false;

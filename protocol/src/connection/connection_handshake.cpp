@@ -7,6 +7,113 @@
 #include "connection/connection_impl.hpp"
 
 namespace ws {
+namespace {
+
+// The application's options, answering the offers with the extension's
+// response (it replaces the application's own negotiate_extensions).
+AcceptOptions with_extension(const AcceptOptions& options, const ExtensionElement& response) {
+  AcceptOptions copy = options;
+  copy.negotiate_extensions =
+      [text = format_extension_element(response)](std::span<const std::string>) { return text; };
+  return copy;
+}
+
+// The last transfer coding applied to a response's body (RFC 9112 6.1),
+// without its parameters; nothing without Transfer-Encoding.
+std::optional<std::string_view> find_last_coding(const HttpHead& head) {
+  std::optional<std::string_view> last;
+  for (const std::string_view value : header_values(head, "transfer-encoding")) {
+    HttpListReader reader(value);
+    while (const std::optional<std::string_view> element = reader.next()) {
+      std::string_view coding = element->substr(0, element->find(';'));
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
+        coding.remove_suffix(1);
+      }
+      last = coding;
+    }
+  }
+  return last;
+}
+
+// A body in the chunked transfer coding (RFC 9112 7.1), decoded as far as
+// it goes. With `out` null it only scans; with `out` it writes the chunk
+// data there (out may equal the input: the data only moves forward).
+struct ChunkedScan {
+  bool complete = false;  // the last chunk and the trailer section were seen
+  bool malformed = false;
+  std::size_t decoded = 0;  // data bytes of the chunks seen so far
+};
+
+ChunkedScan scan_chunked(ByteView in, std::byte* out) {
+  ChunkedScan scan;
+  std::size_t at = 0;
+  const auto char_at = [&in](std::size_t i) { return static_cast<char>(in[i]); };
+  // The end of the line starting at `from` (just past its LF), or nothing.
+  const auto line_end = [&](std::size_t from) -> std::optional<std::size_t> {
+    for (std::size_t i = from; i < in.size(); ++i) {
+      if (char_at(i) == '\n') return i + 1;
+    }
+    return std::nullopt;
+  };
+  for (;;) {
+    const std::optional<std::size_t> size_end = line_end(at);
+    if (!size_end) return scan;
+    std::uint64_t size = 0;
+    std::size_t digits = 0;
+    for (std::size_t i = at; i < *size_end; ++i, ++digits) {
+      const char ch = char_at(i);
+      unsigned value = 0;
+      if (ch >= '0' && ch <= '9') {
+        value = static_cast<unsigned>(ch - '0');
+      } else if (ch >= 'a' && ch <= 'f') {
+        value = static_cast<unsigned>(ch - 'a' + 10);
+      } else if (ch >= 'A' && ch <= 'F') {
+        value = static_cast<unsigned>(ch - 'A' + 10);
+      } else {
+        break;  // a chunk extension (';'), white space or the line's end
+      }
+      if (size > (UINT64_MAX >> 4)) {
+        scan.malformed = true;
+        return scan;
+      }
+      size = size * 16 + value;
+    }
+    if (digits == 0) {
+      scan.malformed = true;
+      return scan;
+    }
+    at = *size_end;
+    if (size == 0) {
+      // The trailer section: field lines up to an empty line.
+      for (;;) {
+        const std::optional<std::size_t> end = line_end(at);
+        if (!end) return scan;
+        const std::size_t length = *end - at;
+        at = *end;
+        if (length == 1 || (length == 2 && char_at(at - 2) == '\r')) {
+          scan.complete = true;
+          return scan;
+        }
+      }
+    }
+    // The chunk's data, possibly cut short by the end of what arrived.
+    const std::size_t data =
+        static_cast<std::size_t>(std::min<std::uint64_t>(size, in.size() - at));
+    if (out != nullptr && data > 0) std::memmove(out + scan.decoded, in.data() + at, data);
+    scan.decoded += data;
+    if (data < size) return scan;
+    at += data;
+    const std::optional<std::size_t> data_end = line_end(at);
+    if (!data_end) return scan;
+    if (*data_end - at > 2) {
+      scan.malformed = true;  // the data is longer than its size said
+      return scan;
+    }
+    at = *data_end;
+  }
+}
+
+}  // namespace
 
 Connection Connection::server(const Config& config) {
   auto impl = std::make_unique<Impl>(Role::server, config);
@@ -27,11 +134,17 @@ Result<Connection> Connection::accept_upgrade(std::string_view request_head,
 Result<Connection> Connection::accept_upgrade(const UpgradeRequest& request,
                                               ByteView bytes_after_head,
                                               const AcceptOptions& options, const Config& config) {
-  Result<AcceptResponse> response = build_accept_response(request, options);
+  std::optional<ExtensionAgreement> agreement = negotiate_server_extension(config, request);
+  Result<AcceptResponse> response =
+      agreement ? build_accept_response(request, with_extension(options, agreement->response))
+                : build_accept_response(request, options);
   if (!response) return response.error();
   auto impl = std::make_unique<Impl>(Role::server, config);
   impl->request = std::make_unique<UpgradeRequest>(request);
   impl->output.push_raw(as_bytes(response->text));
+  if (agreement) {
+    impl->extension = std::make_unique<detail::ExtensionState>(std::move(agreement->session));
+  }
   impl->open_with(std::move(response->subprotocol), std::move(response->extensions));
   if (!bytes_after_head.empty()) {
     // The application read these already; they are kept whatever their size.
@@ -51,7 +164,17 @@ Result<Connection> Connection::client(std::string_view url, const ClientHandshak
   // RFC 6455 4.1: the key is 16 random bytes, fresh for every connection.
   std::array<std::byte, 16> key{};
   impl->config.random(MutableByteView(key));
-  Result<ClientHandshake> request = make_client_request(*parsed, options, key);
+  // The configured extension's offers go after the application's own.
+  ClientHandshakeOptions with_offers;
+  const ClientHandshakeOptions* used = &options;
+  if (config.extension) {
+    with_offers = options;
+    for (const ExtensionElement& offer : config.extension->client_offers()) {
+      with_offers.extension_offers.push_back(format_extension_element(offer));
+    }
+    used = &with_offers;
+  }
+  Result<ClientHandshake> request = make_client_request(*parsed, *used, key);
   if (!request) return request.error();
   impl->output.push_raw(as_bytes(request->request));
   impl->handshake = std::make_unique<Impl::Handshake>(HttpHeadKind::response, config.http_limits);
@@ -122,6 +245,9 @@ std::optional<Event> Connection::Impl::advance_client_handshake() {
     handshake->rejected = true;
     return finish_rejection();
   }
+  if (const std::error_code error = agree_client_extension(accepted->extensions)) {
+    return fail_handshake(error, false);
+  }
   std::string agreed_extensions;
   for (const std::string& value : accepted->extensions) {
     if (!agreed_extensions.empty()) agreed_extensions += ", ";
@@ -135,16 +261,26 @@ std::optional<Event> Connection::Impl::advance_client_handshake() {
 }
 
 std::optional<Event> Connection::Impl::finish_rejection() {
-  // The body is whatever follows the head, up to Content-Length; without
-  // one, up to the end of the stream. Either way bounded by the input limit.
+  // RFC 9112 6.3: the body is delimited by the chunked transfer coding when
+  // it is the last one, else by Content-Length, else by the end of the
+  // stream. Whichever, it is bounded by the input limit: a body still
+  // incomplete when the input buffer is full is reported as far as it came.
   const HttpHead& head = handshake->parser.head();
   const std::size_t available = input.size() - input_begin;
-  const std::optional<std::uint64_t> length = content_length(head);
+  const ByteView rest(input.data() + input_begin, available);
   const bool input_full = input.size() >= input_limit();
-  const bool body_complete = length ? available >= *length : false;
-  if (!body_complete && !eof_received && !input_full) return std::nullopt;
-  const std::size_t body_size =
-      length ? static_cast<std::size_t>(std::min<std::uint64_t>(*length, available)) : available;
+  std::size_t body_size = available;
+  const std::optional<std::string_view> coding = find_last_coding(head);
+  if (coding && ascii_iequals(*coding, "chunked")) {
+    const ChunkedScan scan = scan_chunked(rest, nullptr);
+    if (!scan.complete && !scan.malformed && !eof_received && !input_full) return std::nullopt;
+    body_size = scan_chunked(rest, input.data() + input_begin).decoded;
+  } else if (const std::optional<std::uint64_t> length = content_length(head)) {
+    if (available < *length && !eof_received && !input_full) return std::nullopt;
+    body_size = static_cast<std::size_t>(std::min<std::uint64_t>(*length, available));
+  } else if (!eof_received && !input_full) {
+    return std::nullopt;
+  }
   Rejected rejected{head.status_code, head.reason, head.headers,
                     ByteView(input.data() + input_begin, body_size)};
   // The views stay valid until the next call: the parser and the input are
@@ -162,10 +298,16 @@ std::error_code Connection::accept(const AcceptOptions& options) {
     return errc::not_open;
   }
   if (c.handshake->plain_http) return errc::not_open;  // not an upgrade: answer with reject()
-  Result<AcceptResponse> response = build_accept_response(*c.request, options);
+  std::optional<ExtensionAgreement> agreement = negotiate_server_extension(c.config, *c.request);
+  Result<AcceptResponse> response =
+      agreement ? build_accept_response(*c.request, with_extension(options, agreement->response))
+                : build_accept_response(*c.request, options);
   if (!response) return response.error();
   c.output.push_raw(as_bytes(response->text));
   c.handshake.reset();
+  if (agreement) {
+    c.extension = std::make_unique<detail::ExtensionState>(std::move(agreement->session));
+  }
   c.open_with(std::move(response->subprotocol), std::move(response->extensions));
   return {};
 }
@@ -186,6 +328,12 @@ std::error_code Connection::reject(int status, std::string_view body,
 }
 
 const UpgradeRequest* Connection::request() const noexcept { return impl_->request.get(); }
+
+void Connection::release_request() noexcept {
+  Impl& c = *impl_;
+  if (c.handshake && c.handshake->awaiting_decision) return;  // accept() still needs it
+  c.request.reset();
+}
 std::string_view Connection::subprotocol() const noexcept { return impl_->subprotocol; }
 std::string_view Connection::extensions() const noexcept { return impl_->extensions; }
 

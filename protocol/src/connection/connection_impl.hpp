@@ -2,19 +2,39 @@
 // receive path, send path and timers.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "base/byte_buffer.hpp"
 #include "connection/output_queue.hpp"
 #include "connection/state_machine.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/connection.hpp"
+#include "ws/extension/extension.hpp"
 #include "ws/frame/frame_header.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/handshake/http_head_parser.hpp"
 #include "ws/handshake/server_handshake.hpp"
 
 namespace ws {
+
+namespace detail {
+
+// The agreed extension of a connection and what the Connection tracks for
+// it. Absent (a null pointer) on connections that agreed none.
+struct ExtensionState {
+  explicit ExtensionState(std::unique_ptr<ExtensionSession> s)
+      : session(std::move(s)), bits(session->reserved_bits()) {}
+  std::unique_ptr<ExtensionSession> session;
+  std::uint8_t bits = rsv_none;
+  bool receiving = false;           // the message being received had the bit
+  std::uint64_t received_wire = 0;  // its payload bytes as they came on the wire
+  bool sending = false;             // the message being sent is encoded
+  std::vector<std::byte> encoded;   // output of the encoder, reused
+};
+
+}  // namespace detail
 
 struct Connection::Impl {
   Impl(Role role_, const Config& config_);
@@ -49,8 +69,11 @@ struct Connection::Impl {
   std::size_t input_limit() const noexcept;
   void compact_input() noexcept;
   std::optional<Event> parse_next();
+  std::optional<Event> parse_short_message();
   std::optional<Event> read_control_payload();
   std::optional<Event> read_data_payload();
+  std::optional<Event> read_encoded_payload();
+  std::error_code decode_piece(ByteView piece, bool last);
   std::optional<Event> handle_close_frame(ByteView payload);
   std::optional<Event> end_of_input();
   std::optional<Event> fail(std::error_code error);
@@ -69,6 +92,7 @@ struct Connection::Impl {
   std::unique_ptr<UpgradeRequest> request;  // server: kept for the application
   std::string subprotocol;
   std::string extensions;
+  std::unique_ptr<detail::ExtensionState> extension;  // null unless one was agreed
 
   std::optional<Event> advance_handshake();
   bool read_head();  // true once the head is complete
@@ -78,6 +102,7 @@ struct Connection::Impl {
   std::optional<Event> finish_rejection();
   std::optional<Event> fail_handshake(std::error_code error, bool answer_with_http);
   void open_with(std::optional<std::string> agreed_subprotocol, std::string agreed_extensions);
+  std::error_code agree_client_extension(std::span<const std::string> response_values);
 
   // ---- send path (connection_send.cpp) ----
   detail::OutputQueue output;
@@ -90,10 +115,15 @@ struct Connection::Impl {
   CloseCode sent_close_code = CloseCode::abnormal;
 
   std::error_code check_can_send(std::size_t payload_size) const noexcept;
+  // Bytes a data message of this size takes once framed (auto_fragment_size).
+  std::size_t framed_size(std::size_t payload_size) const noexcept;
   std::error_code send_data(MessageKind kind, ByteView payload, Fin fin);
+  std::error_code send_encoded(MessageKind kind, ByteView payload, Fin fin);
+  void queue_data_frames(Opcode opcode, std::uint8_t first_reserved_bits, ByteView payload,
+                         bool fin);
   std::error_code send_control(Opcode opcode, ByteView payload);
   void queue_frame(Opcode opcode, bool fin, ByteView payload,
-                   detail::OutputQueue::Placement placement);
+                   detail::OutputQueue::Placement placement, std::uint8_t reserved_bits = rsv_none);
   void queue_close(CloseCode code, std::string_view reason);
 
   // ---- time (connection_timers.cpp) ----
@@ -107,6 +137,12 @@ struct Connection::Impl {
   void start_close_wait() noexcept;
   std::optional<TimePoint> deadline() const noexcept;
 };
+
+/// Server: runs config.extension's choice among the request's offers.
+/// Nothing when no extension is configured, none was offered or all were
+/// declined.
+std::optional<ExtensionAgreement> negotiate_server_extension(const Config& config,
+                                                             const UpgradeRequest& request);
 
 /// RFC 6455 7.4.1: the code this side sends when it fails the connection.
 CloseCode close_code_for(std::error_code error) noexcept;

@@ -3,13 +3,58 @@
 // buffer is unmasked in place and handed out without a copy; fragments are
 // joined in the message buffer (or streamed piece by piece).
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "connection/connection_impl.hpp"
+#include "ws/base/utf8_validator.hpp"
 #include "ws/frame/frame_rules.hpp"
 #include "ws/frame/masking.hpp"
 
 namespace ws {
+namespace {
+
+// Unmasks a short payload (at most 125 bytes) in place, eight bytes at a
+// time, and returns the OR of the unmasked bytes: bit 7 of any of its bytes
+// is set when the payload is not ASCII.
+std::uint64_t unmask_short(std::byte* data, std::size_t size, const std::byte* key) noexcept {
+  std::array<std::byte, 8> pattern{};
+  for (std::size_t i = 0; i < 8; ++i) pattern[i] = key[i & 3U];
+  std::uint64_t wide_key = 0;
+  std::memcpy(&wide_key, pattern.data(), 8);
+  std::uint64_t seen = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + i, 8);
+    word ^= wide_key;
+    seen |= word;
+    std::memcpy(data + i, &word, 8);
+  }
+  for (; i < size; ++i) {
+    data[i] ^= key[i & 3U];
+    seen |= std::to_integer<std::uint64_t>(data[i]);
+  }
+  return seen;
+}
+
+// The OR of the bytes of an unmasked short payload (see unmask_short).
+std::uint64_t or_of_bytes(const std::byte* data, std::size_t size) noexcept {
+  std::uint64_t seen = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, data + i, 8);
+    seen |= word;
+  }
+  for (; i < size; ++i) seen |= std::to_integer<std::uint64_t>(data[i]);
+  return seen;
+}
+
+constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
+
+}  // namespace
 
 std::size_t Connection::Impl::input_limit() const noexcept {
   return config.limits.max_buffered_input;
@@ -96,13 +141,22 @@ std::optional<Event> Connection::next_event() {
 
 std::optional<Event> Connection::Impl::parse_next() {
   for (;;) {
+    if (!in_payload && !extension && !message_open) {
+      if (std::optional<Event> event = parse_short_message()) return event;
+    }
     if (!in_payload) {
       const ByteView available(input.data() + input_begin, input.size() - input_begin);
       const HeaderDecodeResult decoded = decode_frame_header(available);
       if (decoded.status == HeaderStatus::incomplete) return end_of_input();
       if (decoded.status == HeaderStatus::invalid) return fail(decoded.error);
       const FrameHeader& header = decoded.header;
-      const FrameContext context{role, rsv_none, message_open};
+      // RFC 7692 6.1: an extension's bit is allowed on the first frame of a
+      // data message only; on a control frame or a continuation it is 1002.
+      const std::uint8_t allowed_bits =
+          extension && !is_control(header.opcode) && header.opcode != Opcode::continuation
+              ? extension->bits
+              : std::uint8_t{rsv_none};
+      const FrameContext context{role, allowed_bits, message_open};
       if (const std::error_code error = check_frame_header(header, context)) return fail(error);
       if (!is_control(header.opcode)) {
         // RFC 6455 7.4.1 (1009): limits are checked before any payload is kept.
@@ -115,8 +169,22 @@ std::optional<Event> Connection::Impl::parse_next() {
           message_size = 0;
           message_started_delivery = false;
           utf8.reset();
+          if (extension) {
+            extension->receiving = (header.reserved_bits & extension->bits) != 0;
+            extension->received_wire = 0;
+          }
         }
-        if (header.payload_length > config.limits.max_message_size - message_size) {
+        if (extension && extension->receiving) {
+          // Decoded bytes are counted as they are produced; the wire bytes
+          // are bounded too (with room for incompressible data).
+          const std::uint64_t limit = config.limits.max_message_size;
+          const std::uint64_t slack = limit / 8 + 1024;
+          const std::uint64_t wire_limit = limit > UINT64_MAX - slack ? UINT64_MAX : limit + slack;
+          if (header.payload_length > wire_limit - extension->received_wire) {
+            return fail(errc::message_too_large);
+          }
+          extension->received_wire += header.payload_length;
+        } else if (header.payload_length > config.limits.max_message_size - message_size) {
           return fail(errc::message_too_large);
         }
       }
@@ -126,11 +194,47 @@ std::optional<Event> Connection::Impl::parse_next() {
       mask_offset = 0;
       in_payload = true;
     }
-    std::optional<Event> event =
-        is_control(frame.opcode) ? read_control_payload() : read_data_payload();
+    std::optional<Event> event = is_control(frame.opcode)            ? read_control_payload()
+                                 : extension && extension->receiving ? read_encoded_payload()
+                                                                     : read_data_payload();
     if (event) return event;
     if (in_payload) return end_of_input();
   }
+}
+
+// The fast path for the most common frame: a whole, unfragmented text or
+// binary message of at most 125 bytes, already in the input buffer, on a
+// connection with no extension and no message open. It applies the rules of
+// the general path (RFC 6455 5.2 reserved bits and opcodes, 5.1 masking by
+// role, the size limits, 8.1 UTF-8 for text) by accepting only frames that
+// pass them; anything else is left to the general path, which reports it.
+std::optional<Event> Connection::Impl::parse_short_message() {
+  const std::size_t available = input.size() - input_begin;
+  if (available < 2) return std::nullopt;
+  std::byte* const at = input.data() + input_begin;
+  const auto first = std::to_integer<unsigned>(at[0]);
+  const auto second = std::to_integer<unsigned>(at[1]);
+  // FIN set, RSV bits clear, opcode 1 (text) or 2 (binary).
+  if (first != 0x81U && first != 0x82U) return std::nullopt;
+  const std::size_t length = second & 0x7FU;
+  const bool masked = (second & 0x80U) != 0;
+  if (length > 125 || masked != (role == Role::server)) return std::nullopt;
+  if (length > config.limits.max_frame_size || length > config.limits.max_message_size) {
+    return std::nullopt;
+  }
+  const std::size_t header_size = masked ? 6 : 2;
+  if (available < header_size + length) return std::nullopt;
+  std::byte* const payload = at + header_size;
+  const std::uint64_t seen =
+      masked ? unmask_short(payload, length, at + 2) : or_of_bytes(payload, length);
+  const MessageKind kind = first == 0x81U ? MessageKind::text : MessageKind::binary;
+  // ASCII is valid UTF-8; only text with a byte >= 0x80 needs the validator.
+  if (kind == MessageKind::text && (seen & high_bits) != 0 &&
+      !is_valid_utf8(ByteView(payload, length))) {
+    return fail(errc::invalid_utf8);
+  }
+  input_begin += header_size + length;
+  return Message{kind, ByteView(payload, length), true, true};
 }
 
 std::optional<Event> Connection::Impl::read_control_payload() {
@@ -179,9 +283,25 @@ std::optional<Event> Connection::Impl::read_data_payload() {
   const std::size_t take =
       static_cast<std::size_t>(std::min<std::uint64_t>(available, frame_remaining));
   const MutableByteView piece(input.data() + input_begin, take);
-  if (frame.masked) mask_offset = apply_mask(piece, frame.mask_key, mask_offset);
+  const bool joining = config.delivery == Delivery::whole_messages;
+  // Whole messages: the piece is unmasked while it is copied into the message
+  // buffer (one pass instead of two). Its size was bounded by the limits when
+  // the frame header was checked.
+  MutableByteView data = piece;
+  if (joining && take > 0) {
+    const std::size_t old_size = message.size();
+    message.resize(old_size + take);
+    data = MutableByteView(message.data() + old_size, take);
+    if (frame.masked) {
+      mask_offset = copy_masked(data, piece, frame.mask_key, mask_offset);
+    } else {
+      std::memcpy(data.data(), piece.data(), take);
+    }
+  } else if (frame.masked) {
+    mask_offset = apply_mask(piece, frame.mask_key, mask_offset);
+  }
   // RFC 6455 8.1: fail as soon as the text cannot be UTF-8, not at the end.
-  if (kind == MessageKind::text && !utf8.feed(piece)) return fail(errc::invalid_utf8);
+  if (kind == MessageKind::text && !utf8.feed(data)) return fail(errc::invalid_utf8);
   input_begin += take;
   frame_remaining -= take;
   message_size += take;
@@ -198,11 +318,6 @@ std::optional<Event> Connection::Impl::read_data_payload() {
     const bool first = !message_started_delivery;
     message_started_delivery = true;
     return Message{kind, piece, first, message_done};
-  }
-  if (take > 0) {
-    const std::size_t old_size = message.size();
-    message.resize(old_size + take);
-    std::memcpy(message.data() + old_size, piece.data(), take);
   }
   if (!message_done) return std::nullopt;
   message_delivered = true;

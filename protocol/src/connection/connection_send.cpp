@@ -16,9 +16,11 @@ std::error_code Connection::Impl::check_can_send(std::size_t queued_size) const 
   return {};
 }
 
-void Connection::Impl::queue_frame(Opcode opcode, bool fin, ByteView payload, Placement placement) {
+void Connection::Impl::queue_frame(Opcode opcode, bool fin, ByteView payload, Placement placement,
+                                   std::uint8_t reserved_bits) {
   FrameHeader header;
   header.fin = fin;
+  header.reserved_bits = reserved_bits;
   header.opcode = opcode;
   header.payload_length = payload.size();
   if (role == Role::client) {
@@ -45,32 +47,53 @@ void Connection::Impl::queue_close(CloseCode code, std::string_view reason) {
 }
 
 std::error_code Connection::Impl::send_data(MessageKind kind, ByteView payload, Fin fin) {
+  if (extension) {
+    // The extension decides once per message (at its first piece).
+    if (!send_message_open)
+      extension->sending = extension->session->should_encode(kind, payload.size());
+    if (extension->sending) return send_encoded(kind, payload, fin);
+  }
+  if (const std::error_code error = check_can_send(framed_size(payload.size()))) return error;
+  if (send_message_open && send_kind != kind) return errc::message_in_progress;
+  const Opcode opcode = send_message_open           ? Opcode::continuation
+                        : kind == MessageKind::text ? Opcode::text
+                                                    : Opcode::binary;
+  queue_data_frames(opcode, rsv_none, payload, fin == Fin::yes);
+  send_message_open = fin == Fin::no;
+  send_kind = kind;
+  return {};
+}
+
+std::size_t Connection::Impl::framed_size(std::size_t payload_size) const noexcept {
+  const std::size_t fragment = config.auto_fragment_size;
+  const std::size_t frames =
+      fragment == 0 || payload_size == 0 ? 1 : (payload_size + fragment - 1) / fragment;
+  const bool masked = role == Role::client;
+  // Full fragments, then the last one.
+  const std::size_t last_piece =
+      frames == 1 ? payload_size : payload_size - (frames - 1) * fragment;
+  return payload_size + (frames - 1) * frame_header_size(fragment, masked) +
+         frame_header_size(last_piece, masked);
+}
+
+// Queues `payload` as one frame, or as frames of Config::auto_fragment_size;
+// `first_reserved_bits` go on the first of them only.
+void Connection::Impl::queue_data_frames(Opcode opcode, std::uint8_t first_reserved_bits,
+                                         ByteView payload, bool fin) {
   const std::size_t fragment = config.auto_fragment_size;
   const std::size_t frames =
       fragment == 0 || payload.empty() ? 1 : (payload.size() + fragment - 1) / fragment;
-  const bool masked = role == Role::client;
-  // The exact bytes these frames take: full fragments, then the last one.
-  const std::size_t last_piece =
-      frames == 1 ? payload.size() : payload.size() - (frames - 1) * fragment;
-  const std::size_t queued = payload.size() + (frames - 1) * frame_header_size(fragment, masked) +
-                             frame_header_size(last_piece, masked);
-  if (const std::error_code error = check_can_send(queued)) return error;
-  if (send_message_open && send_kind != kind) return errc::message_in_progress;
-  Opcode opcode = send_message_open           ? Opcode::continuation
-                  : kind == MessageKind::text ? Opcode::text
-                                              : Opcode::binary;
+  std::uint8_t bits = first_reserved_bits;
   for (std::size_t i = 0; i < frames; ++i) {
     const ByteView piece = frames == 1
                                ? payload
                                : payload.subspan(i * fragment)
                                      .first(std::min(fragment, payload.size() - i * fragment));
     const bool last = i + 1 == frames;
-    queue_frame(opcode, last && fin == Fin::yes, piece, Placement::back);
+    queue_frame(opcode, last && fin, piece, Placement::back, bits);
     opcode = Opcode::continuation;
+    bits = rsv_none;
   }
-  send_message_open = fin == Fin::no;
-  send_kind = kind;
-  return {};
 }
 
 std::error_code Connection::send_text(std::string_view text, Fin fin) {
@@ -84,6 +107,34 @@ std::error_code Connection::send_binary(ByteView data, Fin fin) {
 std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage> message) {
   Impl& c = *impl_;
   if (c.role == Role::client) return errc::wrong_role;
+  if (c.extension && !c.send_message_open &&
+      c.extension->session->should_encode(message->kind(), message->payload_size())) {
+    const std::string_view shared = c.extension->session->shared_encoding();
+    if (message->encoded() && !shared.empty() && shared == message->encoding()) {
+      // Encoded once for every connection like this one: share those bytes.
+      message = message->encoded();
+    } else {
+      // This connection encodes the payload for itself (its context is its own).
+      c.extension->sending = true;
+      const ByteView frame = message->frame();
+      return c.send_encoded(message->kind(), frame.last(message->payload_size()), Fin::yes);
+    }
+  }
+  const std::size_t payload_size = message->payload_size();
+  const std::size_t fragment = c.config.auto_fragment_size;
+  if (fragment != 0 && payload_size > fragment) {
+    // Config::auto_fragment_size holds for shared messages too (so pings can
+    // go out between the pieces): their payload is framed again here, the
+    // extension's bit (if the encoded variant was chosen) on the first frame.
+    if (const std::error_code error = c.check_can_send(c.framed_size(payload_size))) return error;
+    if (c.send_message_open) return errc::message_in_progress;
+    const ByteView frame = message->frame();
+    const auto first = std::to_integer<unsigned>(frame[0]);
+    const auto bits = static_cast<std::uint8_t>((first >> 4) & 0x7U);
+    const Opcode opcode = message->kind() == MessageKind::text ? Opcode::text : Opcode::binary;
+    c.queue_data_frames(opcode, bits, frame.last(payload_size), true);
+    return {};
+  }
   if (const std::error_code error = c.check_can_send(message->frame().size())) return error;
   if (c.send_message_open) return errc::message_in_progress;
   c.output.push_prepared(std::move(message));

@@ -47,6 +47,9 @@ void OutputQueue::push_raw(ByteView bytes) {
   Segment segment;
   segment.arena_offset = offset;
   segment.size = bytes.size();
+  // RFC 6455 4.2.2: the handshake's HTTP head precedes every frame. Marked
+  // like a frame that jumped the data, it is never overtaken by one.
+  segment.jumps_data = true;
   segments_.push_back(std::move(segment));
   queued_bytes_ += bytes.size();
 }
@@ -120,6 +123,15 @@ void OutputQueue::compact_arena() {
   for (Segment& segment : segments_) {
     if (!segment.prepared) segment.arena_offset -= lowest;
   }
+}
+
+void OutputQueue::release_if_empty() noexcept {
+  if (queued_bytes_ != 0) return;
+  arena_.release();
+  std::vector<Segment>().swap(segments_);
+  std::vector<OutputBuffer>().swap(view_);
+  head_ = 0;
+  head_offset_ = 0;
 }
 
 }  // namespace ws::detail

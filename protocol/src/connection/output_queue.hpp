@@ -34,6 +34,7 @@ class OutputQueue {
   /// is masked with header.mask_key while it is copied.
   void push_frame(const FrameHeader& header, ByteView payload, Placement placement);
   /// Queues bytes as they are (the HTTP head of the opening handshake).
+  /// Frames queued later with Placement::ahead_of_data stay behind them.
   void push_raw(ByteView bytes);
   /// Queues a reference to a frame framed elsewhere.
   void push_prepared(std::shared_ptr<const PreparedMessage> message);
@@ -44,13 +45,15 @@ class OutputQueue {
   void consume(std::size_t n) noexcept;
   std::size_t size() const noexcept { return queued_bytes_; }
   bool empty() const noexcept { return queued_bytes_ == 0; }
+  /// Frees the arena and the segment lists when nothing is queued.
+  void release_if_empty() noexcept;
 
  private:
   struct Segment {
     std::size_t arena_offset = 0;  // used when prepared is null
     std::size_t size = 0;
     std::shared_ptr<const PreparedMessage> prepared;
-    bool jumps_data = false;  // queued with Placement::ahead_of_data
+    bool jumps_data = false;  // queued with Placement::ahead_of_data, or raw
   };
 
   std::size_t insertion_index(Placement placement) const noexcept;

@@ -84,13 +84,25 @@ const MaskingImplementation& selected_masking_implementation() noexcept {
 
 }  // namespace detail
 
+// Short payloads (small messages, every control frame) are masked with the
+// inline word loop: below this size the dispatched SIMD call (a one-time
+// initialisation check and an indirect call) costs more than it saves
+// (bench/compare, B1 at 16 bytes).
+constexpr std::size_t inline_mask_limit = 64;
+
 std::size_t apply_mask(MutableByteView data, const MaskKey& key, std::size_t key_offset) noexcept {
+  if (data.size() < inline_mask_limit) {
+    return detail::masking::apply_words(data.data(), data.size(), key, key_offset);
+  }
   return detail::selected_masking_implementation().apply(data.data(), data.size(), key, key_offset);
 }
 
 std::size_t copy_masked(MutableByteView dst, ByteView src, const MaskKey& key,
                         std::size_t key_offset) noexcept {
   const std::size_t size = std::min(dst.size(), src.size());
+  if (size < inline_mask_limit) {
+    return detail::masking::copy_words(dst.data(), src.data(), size, key, key_offset);
+  }
   return detail::selected_masking_implementation().copy(dst.data(), src.data(), size, key,
                                                         key_offset);
 }

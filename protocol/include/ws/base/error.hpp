@@ -87,6 +87,10 @@ enum class errc : int {
   // Server with Config::serve_plain_http: the request was not an upgrade and
   // the application answered it as plain HTTP (the Closed event's error).
   answered_as_http,
+  // Client: the server agreed to an extension with parameters that are
+  // unknown, repeated, invalid or not allowed by the offer (RFC 7692 5),
+  // or named the same extension twice.
+  invalid_extension_response,
 };
 
 /// Groups of errors, to test "what kind of failure" without listing codes.

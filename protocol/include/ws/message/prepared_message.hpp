@@ -2,7 +2,10 @@
 // every connection that sends it queues a reference to the same bytes.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "ws/base/bytes.hpp"
@@ -17,14 +20,34 @@ class PreparedMessage {
   /// Frames `payload` once as a single server frame of the given kind.
   static std::shared_ptr<const PreparedMessage> make(MessageKind kind, ByteView payload);
 
+  /// The same, plus a variant whose payload an extension already encoded
+  /// (`encoded_payload`, framed with `reserved_bits`). A connection whose
+  /// ExtensionSession::shared_encoding() equals `encoding` queues the
+  /// variant by reference, so the message is encoded once for all such
+  /// connections (ws::deflate::prepare makes these); other connections send
+  /// the plain frame, or encode it for themselves.
+  static std::shared_ptr<const PreparedMessage> make_with_encoding(MessageKind kind,
+                                                                   ByteView payload,
+                                                                   std::string encoding,
+                                                                   std::uint8_t reserved_bits,
+                                                                   ByteView encoded_payload);
+
   /// The whole frame: header and payload.
   ByteView frame() const noexcept { return frame_; }
   MessageKind kind() const noexcept { return kind_; }
   std::size_t payload_size() const noexcept { return payload_size_; }
+  /// The encoded variant (a frame of its own), or null.
+  const std::shared_ptr<const PreparedMessage>& encoded() const noexcept { return encoded_; }
+  /// What the encoded variant needs of a connection; empty without one.
+  std::string_view encoding() const noexcept { return encoding_; }
 
  private:
   PreparedMessage() = default;
+  static std::shared_ptr<PreparedMessage> frame_once(MessageKind kind, std::uint8_t reserved_bits,
+                                                     ByteView payload);
   std::vector<std::byte> frame_;
+  std::shared_ptr<const PreparedMessage> encoded_;
+  std::string encoding_;
   MessageKind kind_ = MessageKind::binary;
   std::size_t payload_size_ = 0;
 };

@@ -15,6 +15,7 @@
 #include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/frame/close_code.hpp"
+#include "ws/handshake/http_head.hpp"
 #include "ws/handshake/server_handshake.hpp"
 
 namespace ws::channels {
@@ -73,6 +74,21 @@ struct AcceptDecision {
 /// Called on the stream's executor with the validated request; routes by
 /// path, checks Origin (ws::origin_allowed), chooses subprotocols.
 using AcceptHandler = std::function<AcceptDecision(const UpgradeRequest& request)>;
+
+/// The answer to a plain HTTP request (one that is not a WebSocket upgrade)
+/// on a port that also serves WebSocket: any status from 200 on, a body and
+/// extra headers (Content-Type, say; Content-Length is added).
+struct HttpAnswer {
+  int status = 404;
+  std::string body{};
+  std::vector<HeaderField> headers{};
+};
+
+/// Server: answers a plain HTTP request (GET / for a page, say). Called on
+/// the stream's executor; `head` is valid during the call only. When one is
+/// given, such requests are answered with what it returns instead of a
+/// 400, and the connection then ends (Config::serve_plain_http).
+using HttpHandler = std::function<HttpAnswer(const HttpHead& head)>;
 
 /// How a connection ended, copied from the Connection's Closed event.
 /// `error` is empty after a clean close handshake; otherwise it says what

@@ -33,6 +33,10 @@ struct ServerOptions {
   StreamOptions stream{};
   /// Decides each upgrade request; empty accepts every valid one.
   AcceptHandler accept{};
+  /// Answers requests that are not upgrades (GET / for a page, say), so
+  /// one port serves HTTP and WebSocket; empty answers them with 400. One
+  /// answer per connection: it is closed after it.
+  HttpHandler http{};
   /// When set, every connection speaks TLS (wss://) with this context,
   /// which must outlive the Server.
   ::asio::ssl::context* tls = nullptr;

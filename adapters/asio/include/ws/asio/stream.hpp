@@ -117,10 +117,19 @@ class Stream {
   /// errc::rejected_by_application after the response is sent).
   template <class Token>
   auto async_accept(AcceptHandler decide, Token&& token) {
+    return async_accept(std::move(decide), HttpHandler{}, std::forward<Token>(token));
+  }
+  /// Server on a port that also serves plain HTTP: as above, and a request
+  /// that is not an upgrade is answered with `http(head)` (when `http` is
+  /// set; else with 400). The handshake then fails with
+  /// errc::answered_as_http once the answer is written and the connection
+  /// ends: one answer per connection.
+  template <class Token>
+  auto async_accept(AcceptHandler decide, HttpHandler http, Token&& token) {
     return initiate<VoidSignature>(
-        std::forward<Token>(token),
-        [decide = std::move(decide)](EngineType& engine, detail::CompletionPtr done) mutable {
-          engine.start_accept(std::move(decide), std::move(done));
+        std::forward<Token>(token), [decide = std::move(decide), http = std::move(http)](
+                                        EngineType& engine, detail::CompletionPtr done) mutable {
+          engine.start_accept(std::move(decide), std::move(http), std::move(done));
         });
   }
   /// Server, for a request the application's HTTP code already read

@@ -4,6 +4,11 @@
 // Ordering: messages published by one thread to one channel reach each
 // subscriber in the order they were published. Channels never mix: a
 // message reaches only the subscribers of the channel it was published to.
+//
+// Publishing goes through a Backplane when one is set (ws/channels/
+// backplane.hpp): the message then travels through a broker shared by
+// several servers and comes back to deliver_local on each of them.
+// Without one, delivery is in-process.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +20,7 @@
 #include <vector>
 
 #include "ws/base/bytes.hpp"
+#include "ws/channels/backplane.hpp"
 #include "ws/channels/subscriber.hpp"
 #include "ws/event.hpp"
 
@@ -31,13 +37,30 @@ class Registry {
   /// Removes `subscriber` from every channel (call it when a connection ends).
   void leave_all(const Subscriber* subscriber);
 
-  /// Frames `payload` once (an unmasked server frame) and queues the same
-  /// bytes for every member of `channel`. Returns how many members it was
-  /// queued for; it returns before anything is written.
+  /// In-process: frames `payload` once (an unmasked server frame) and
+  /// queues the same bytes for every member of `channel`. Returns how many
+  /// members it was queued for; it returns before anything is written.
+  /// With a backplane: hands the message to it and returns 0 (members hear
+  /// it when it comes back); use try_publish to learn of a failure.
   std::size_t publish(std::string_view channel, MessageKind kind, ByteView payload);
-  /// Queues an already prepared message for every member of `channel`.
+  /// Queues an already prepared message for every member of `channel` (or
+  /// hands its payload to the backplane, as above).
   std::size_t publish(std::string_view channel,
                       const std::shared_ptr<const PreparedMessage>& message);
+  /// publish, telling what became of the message: delivered (in-process,
+  /// with the count), sent or buffered (backplane), or failed with the
+  /// backplane's error (BackplaneErrc) when the broker cannot be reached.
+  PublishResult try_publish(std::string_view channel, MessageKind kind, ByteView payload);
+
+  /// Queues `message` for this node's members of `channel` only. A backplane
+  /// calls it with what the broker hands back. Returns the members reached.
+  std::size_t deliver_local(std::string_view channel,
+                            const std::shared_ptr<const PreparedMessage>& message);
+
+  /// Routes publishes through `backplane` (nullptr: in-process again) and
+  /// tells it every channel that has members now. The backplane must stay
+  /// alive until it is replaced; this waits for publishes in progress.
+  void set_backplane(Backplane* backplane);
 
   /// Members of `channel` now.
   std::size_t member_count(std::string_view channel) const;
@@ -57,8 +80,12 @@ class Registry {
   };
   using Channels = std::unordered_map<std::string, std::vector<Member>, NameHash, std::equal_to<>>;
 
+  std::size_t deliver_locked(std::string_view channel,
+                             const std::shared_ptr<const PreparedMessage>& message) const;
+
   mutable std::shared_mutex mutex_;
   Channels channels_;
+  Backplane* backplane_ = nullptr;  // guarded by mutex_
 };
 
 }  // namespace ws::channels

@@ -23,6 +23,7 @@ class EpollLoopCore;
 }
 class EpollServer;
 class EpollClient;
+class EpollWatch;
 
 class EpollLoop {
  public:
@@ -54,6 +55,7 @@ class EpollLoop {
  private:
   friend class EpollServer;
   friend class EpollClient;
+  friend class EpollWatch;
   std::shared_ptr<detail::EpollLoopCore> core_;
 };
 

@@ -51,7 +51,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   std::uint64_t dropped_count() const noexcept override;
 
   // ---- Operations: on the executor ----
-  void start_accept(AcceptHandler decide, CompletionPtr done);
+  void start_accept(AcceptHandler decide, HttpHandler http, CompletionPtr done);
   void start_accept_upgrade(const std::string& request_head, const std::vector<std::byte>& after,
                             const AcceptOptions& options, CompletionPtr done);
   void start_handshake(const std::string& url, const ClientHandshakeOptions& options,
@@ -76,6 +76,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   struct Orphans {
     std::vector<CompletionPtr> completions;
     AcceptHandler decide;
+    HttpHandler http;
     ControlCallback control;
   };
   void orphan_operations(Orphans& into);
@@ -175,6 +176,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   CloseInfo close_info_;
 
   AcceptHandler decide_;
+  HttpHandler http_;
   ControlCallback control_;
   CompletionPtr handshake_done_;
   CompletionPtr read_done_;

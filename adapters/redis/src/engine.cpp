@@ -1,0 +1,467 @@
+#include "engine.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "ws/base/utf8_validator.hpp"
+
+namespace ws::redis::detail {
+
+namespace {
+
+constexpr char text_marker = 't';
+constexpr char binary_marker = 'b';
+
+std::string_view reply_text(const redisReply* reply) {
+  if (reply == nullptr || reply->str == nullptr) return {};
+  return {reply->str, reply->len};
+}
+
+Engine* engine_of(void* data) { return static_cast<Engine*>(data); }
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
+               RedisBackplaneOptions options)
+    : driver_(std::move(driver)), registry_(registry), options_(std::move(options)) {
+  for (Link* link : {&publisher_, &subscriber_}) {
+    link->engine = this;
+    link->io = driver_->make_watch();
+    link->timer = driver_->make_timer();
+    link->backoff = options_.reconnect_min;
+  }
+  publisher_.role = Role::publisher;
+  subscriber_.role = Role::subscriber;
+}
+
+Engine::~Engine() { shutdown(); }
+
+// ---- Any thread -------------------------------------------------------------
+
+void Engine::post(void (Engine::*member)()) {
+  driver_->post([weak = weak_from_this(), member] {
+    if (const std::shared_ptr<Engine> self = weak.lock()) ((*self).*member)();
+  });
+}
+
+void Engine::start() {
+  driver_->post([weak = weak_from_this()] {
+    const std::shared_ptr<Engine> self = weak.lock();
+    if (!self || self->stopping_) return;
+    self->connect(self->publisher_);
+    self->connect(self->subscriber_);
+  });
+}
+
+channels::PublishResult Engine::publish(std::string_view channel, MessageKind kind,
+                                        ByteView payload) {
+  Outgoing item;
+  item.channel.reserve(options_.channel_prefix.size() + channel.size());
+  item.channel.append(options_.channel_prefix).append(channel);
+  item.body.reserve(1 + payload.size());
+  item.body.push_back(kind == MessageKind::text ? text_marker : binary_marker);
+  item.body.append(as_text(payload));
+
+  channels::PublishResult result;
+  bool wake = false;
+  bool dropped = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) {
+      result.error = make_error_code(channels::BackplaneErrc::shut_down);
+    } else if (publisher_up_) {
+      outbox_bytes_ += payload.size();
+      outbox_.push_back(std::move(item));
+      result.status = channels::PublishStatus::sent;
+      wake = !drain_posted_;
+      drain_posted_ = true;
+    } else {
+      switch (options_.outage) {
+        case OutagePolicy::reject:
+          result.error = make_error_code(channels::BackplaneErrc::unavailable);
+          break;
+        case OutagePolicy::buffer:
+          if (outbox_.size() < options_.buffer_messages &&
+              outbox_bytes_ + payload.size() <= options_.buffer_bytes) {
+            outbox_bytes_ += payload.size();
+            outbox_.push_back(std::move(item));
+            result.status = channels::PublishStatus::buffered;
+          } else {
+            result.error = make_error_code(channels::BackplaneErrc::buffer_full);
+          }
+          break;
+        case OutagePolicy::drop:
+          result.error = make_error_code(channels::BackplaneErrc::dropped);
+          dropped = true;
+          break;
+      }
+    }
+  }
+  if (!result.ok()) failed_.fetch_add(1, std::memory_order_relaxed);
+  if (wake) post(&Engine::drain_outbox);
+  if (dropped) report_lost(LostReason::dropped, 1);
+  return result;
+}
+
+void Engine::change_subscription(std::string_view channel, bool wanted) {
+  // One queue in call order: the Registry calls this under its lock, so the
+  // loop sees joins and leaves in the order they happened.
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    changes_.push_back(Change{std::string(channel), wanted});
+    wake = !changes_posted_;
+    changes_posted_ = true;
+  }
+  if (wake) post(&Engine::apply_changes);
+}
+
+RedisBackplaneStats Engine::stats() const {
+  RedisBackplaneStats stats;
+  {
+    std::lock_guard lock(mutex_);
+    stats.publisher_connected = publisher_up_;
+    stats.buffered = outbox_.size();
+  }
+  stats.subscriber_connected = subscriber_up_.load();
+  stats.subscribed_channels = subscribed_.load();
+  stats.published = published_.load();
+  stats.confirmed = confirmed_.load();
+  stats.received = received_.load();
+  stats.failed = failed_.load();
+  stats.lost = lost_.load();
+  stats.reconnects = reconnects_.load();
+  return stats;
+}
+
+void Engine::report_lost(LostReason reason, std::size_t count) {
+  if (count == 0) return;
+  lost_.fetch_add(count, std::memory_order_relaxed);
+  if (options_.on_lost) options_.on_lost(reason, count);
+}
+
+// ---- Connections (loop thread) ------------------------------------------------
+
+void Engine::connect(Link& link) {
+  if (stopping_ || link.context != nullptr) return;
+  // hiredis resolves a host name with a blocking lookup: prefer addresses.
+  redisAsyncContext* context =
+      redisAsyncConnect(options_.endpoint.host.c_str(), options_.endpoint.port);
+  if (context == nullptr) {
+    schedule_connect(link);
+    return;
+  }
+  if (context->err != 0) {
+    redisAsyncFree(context);  // no hooks yet: nothing calls back
+    schedule_connect(link);
+    return;
+  }
+  link.context = context;
+  context->data = &link;
+  context->ev.data = &link;
+  context->ev.addRead = &Engine::add_read;
+  context->ev.delRead = &Engine::del_read;
+  context->ev.addWrite = &Engine::add_write;
+  context->ev.delWrite = &Engine::del_write;
+  context->ev.cleanup = &Engine::cleanup;
+  link.io->watch(context->c.fd, [&link](bool readable, bool writable) {
+    // Either call may free the context (cleanup clears link.context).
+    if (readable && link.context != nullptr) redisAsyncHandleRead(link.context);
+    if (writable && link.context != nullptr) redisAsyncHandleWrite(link.context);
+  });
+  // Setting the connect callback asks for the first write event, which
+  // tells that the non-blocking connect finished.
+  redisAsyncSetConnectCallback(context, &Engine::on_connected);
+  redisAsyncSetDisconnectCallback(context, &Engine::on_disconnected);
+  link.timer->arm(options_.connect_timeout, [&link, context] {
+    if (link.context == context && !link.connected) redisAsyncFree(context);
+  });
+}
+
+void Engine::schedule_connect(Link& link) {
+  if (stopping_) return;
+  const std::chrono::milliseconds delay = link.backoff;
+  link.backoff = std::min(link.backoff * 2, options_.reconnect_max);
+  link.timer->arm(delay, [&link] { link.engine->connect(link); });
+}
+
+void Engine::add_read(void* data) {
+  Link& link = *static_cast<Link*>(data);
+  link.read = true;
+  link.io->set_interest(link.read, link.write);
+}
+
+void Engine::del_read(void* data) {
+  Link& link = *static_cast<Link*>(data);
+  link.read = false;
+  link.io->set_interest(link.read, link.write);
+}
+
+void Engine::add_write(void* data) {
+  Link& link = *static_cast<Link*>(data);
+  link.write = true;
+  link.io->set_interest(link.read, link.write);
+}
+
+void Engine::del_write(void* data) {
+  Link& link = *static_cast<Link*>(data);
+  link.write = false;
+  link.io->set_interest(link.read, link.write);
+}
+
+void Engine::cleanup(void* data) {
+  // hiredis is freeing the context (after a failed connect, a lost
+  // connection or redisAsyncFree): this is the one place a link goes down.
+  Link& link = *static_cast<Link*>(data);
+  link.engine->link_gone(link);
+}
+
+void Engine::on_connected(const redisAsyncContext* context, int status) {
+  Link& link = *static_cast<Link*>(context->data);
+  // On failure hiredis frees the context next; cleanup schedules the retry.
+  if (status == REDIS_OK) link.engine->link_up(link);
+}
+
+void Engine::on_disconnected(const redisAsyncContext*, int) {
+  // Nothing to do: cleanup already ran for this context.
+}
+
+void Engine::link_up(Link& link) {
+  link.connected = true;
+  link.timer->cancel();
+  link.backoff = options_.reconnect_min;
+  if (link.ever_connected) reconnects_.fetch_add(1, std::memory_order_relaxed);
+  link.ever_connected = true;
+  if (link.role == Role::publisher) {
+    bool buffered = false;
+    {
+      std::lock_guard lock(mutex_);
+      buffered = !outbox_.empty();
+    }
+    if (buffered && options_.outage == OutagePolicy::buffer) {
+      // Publishes keep queueing behind the buffered ones meanwhile.
+      link.timer->arm(options_.buffer_resume_delay, [this] { resume_publishing(); });
+    } else {
+      resume_publishing();
+    }
+  } else {
+    subscriber_up_.store(true);
+    post(&Engine::reconcile_all);
+  }
+  update_connection_signal();
+}
+
+void Engine::resume_publishing() {
+  if (!publisher_.connected) return;
+  {
+    std::lock_guard lock(mutex_);
+    publisher_up_ = true;
+    drain_posted_ = true;
+  }
+  // Buffered publishes go first, in their order.
+  post(&Engine::drain_outbox);
+}
+
+void Engine::link_gone(Link& link) {
+  link.context = nullptr;
+  link.io->unwatch();
+  link.read = link.write = false;
+  link.timer->cancel();
+  link.connected = false;
+  if (link.role == Role::publisher) {
+    std::deque<Outgoing> unsent;
+    {
+      std::lock_guard lock(mutex_);
+      publisher_up_ = false;
+      if (options_.outage != OutagePolicy::buffer || stopping_) {
+        unsent.swap(outbox_);
+        outbox_bytes_ = 0;
+      }
+    }
+    report_lost(LostReason::unsent, unsent.size());
+    report_lost(LostReason::unconfirmed, std::exchange(unconfirmed_, 0));
+  } else {
+    subscriber_up_.store(false);
+    subscribed_.store(0);
+    // Redis forgot this connection's subscriptions with it.
+    for (auto it = channels_.begin(); it != channels_.end();) {
+      it->second.remote = Remote::none;
+      it = it->second.wanted ? std::next(it) : channels_.erase(it);
+    }
+  }
+  update_connection_signal();
+  schedule_connect(link);
+}
+
+void Engine::update_connection_signal() {
+  const bool connected = publisher_.connected && subscriber_.connected;
+  if (connected == signalled_connected_) return;
+  signalled_connected_ = connected;
+  if (options_.on_connection) options_.on_connection(connected);
+}
+
+void Engine::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    shut_down_ = true;
+  }
+  for (Link* link : {&publisher_, &subscriber_}) {
+    link->timer->cancel();
+    if (link->context != nullptr) redisAsyncFree(link->context);  // cleanup runs link_gone
+  }
+  std::size_t unsent = 0;
+  {
+    std::lock_guard lock(mutex_);
+    unsent = outbox_.size();
+    outbox_.clear();
+    outbox_bytes_ = 0;
+  }
+  report_lost(LostReason::unsent, unsent);
+}
+
+// ---- Publishing (loop thread) -------------------------------------------------
+
+void Engine::drain_outbox() {
+  std::deque<Outgoing> batch;
+  {
+    std::lock_guard lock(mutex_);
+    drain_posted_ = false;
+    if (!publisher_up_ || publisher_.context == nullptr) return;
+    batch.swap(outbox_);
+    outbox_bytes_ = 0;
+  }
+  std::size_t unsent = 0;
+  for (const Outgoing& item : batch) {
+    const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
+    const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
+    // hiredis formats the command into its own buffer at once.
+    if (redisAsyncCommandArgv(publisher_.context, &Engine::on_published, this, 3, argv, lengths) ==
+        REDIS_OK) {
+      published_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      ++unsent;
+    }
+  }
+  report_lost(LostReason::unsent, unsent);
+}
+
+void Engine::on_published(redisAsyncContext*, void* reply, void* data) {
+  Engine* engine = engine_of(data);
+  const auto* answer = static_cast<const redisReply*>(reply);
+  if (answer == nullptr) {
+    // The connection is being freed: Redis may or may not have published it.
+    ++engine->unconfirmed_;
+  } else if (answer->type == REDIS_REPLY_ERROR) {
+    engine->report_lost(LostReason::refused, 1);
+  } else {
+    engine->confirmed_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// ---- Subscriptions (loop thread) ----------------------------------------------
+
+void Engine::apply_changes() {
+  std::vector<Change> changes;
+  {
+    std::lock_guard lock(mutex_);
+    changes_posted_ = false;
+    changes.swap(changes_);
+  }
+  for (Change& change : changes) {
+    channels_[change.channel].wanted = change.wanted;
+    reconcile(change.channel);
+  }
+}
+
+void Engine::reconcile_all() {
+  std::vector<std::string> names;
+  names.reserve(channels_.size());
+  for (const auto& [name, state] : channels_) names.push_back(name);
+  for (const std::string& name : names) reconcile(name);
+}
+
+void Engine::reconcile(const std::string& channel) {
+  // One SUBSCRIBE or UNSUBSCRIBE in flight per channel at a time: hiredis
+  // keeps one callback per channel, and an UNSUBSCRIBE answered after a new
+  // SUBSCRIBE was sent would remove the new callback.
+  const auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  ChannelState& state = it->second;
+  if (state.wanted && state.remote == Remote::none) {
+    if (!subscriber_.connected) return;  // subscribed when it connects
+    state.remote = Remote::subscribing;
+    send_subscription("SUBSCRIBE", channel);
+  } else if (!state.wanted && state.remote == Remote::subscribed) {
+    state.remote = Remote::unsubscribing;
+    send_subscription("UNSUBSCRIBE", channel);
+  } else if (!state.wanted && state.remote == Remote::none) {
+    channels_.erase(it);
+  }
+}
+
+void Engine::send_subscription(const char* command, const std::string& channel) {
+  const std::string name = options_.channel_prefix + channel;
+  const char* argv[2] = {command, name.data()};
+  const std::size_t lengths[2] = {std::string_view(command).size(), name.size()};
+  redisAsyncCommandArgv(subscriber_.context, &Engine::on_subscription, this, 2, argv, lengths);
+}
+
+void Engine::on_subscription(redisAsyncContext*, void* reply, void* data) {
+  const auto* answer = static_cast<const redisReply*>(reply);
+  // NULL: the connection is being freed (link_gone resets the channels).
+  if (answer == nullptr || answer->type != REDIS_REPLY_ARRAY || answer->elements < 3) return;
+  const std::string_view kind = reply_text(answer->element[0]);
+  const std::string_view channel = reply_text(answer->element[1]);
+  if (kind == "message") {
+    engine_of(data)->handle_message(channel, reply_text(answer->element[2]));
+  } else {
+    engine_of(data)->subscription_reply(kind, channel);
+  }
+}
+
+void Engine::subscription_reply(std::string_view kind, std::string_view redis_channel) {
+  if (redis_channel.substr(0, options_.channel_prefix.size()) != options_.channel_prefix) return;
+  const std::string channel(redis_channel.substr(options_.channel_prefix.size()));
+  const auto it = channels_.find(channel);
+  if (it == channels_.end()) return;
+  ChannelState& state = it->second;
+  if (kind == "subscribe" && state.remote == Remote::subscribing) {
+    state.remote = Remote::subscribed;
+    subscribed_.fetch_add(1);
+  } else if (kind == "unsubscribe" && state.remote == Remote::unsubscribing) {
+    state.remote = Remote::none;
+    subscribed_.fetch_sub(1);
+  } else {
+    return;
+  }
+  // Not from inside hiredis's callback: a new (UN)SUBSCRIBE goes out after it returns.
+  driver_->post([weak = weak_from_this(), channel] {
+    if (const std::shared_ptr<Engine> self = weak.lock()) self->reconcile(channel);
+  });
+}
+
+void Engine::handle_message(std::string_view redis_channel, std::string_view body) {
+  if (redis_channel.substr(0, options_.channel_prefix.size()) != options_.channel_prefix) return;
+  if (body.empty()) return;
+  const std::string_view channel = redis_channel.substr(options_.channel_prefix.size());
+  const ByteView payload = as_bytes(body.substr(1));
+  MessageKind kind = MessageKind::binary;
+  if (body.front() == text_marker) {
+    // Anyone may publish to Redis: never forward invalid text to browsers.
+    if (!is_valid_utf8(payload)) return;
+    kind = MessageKind::text;
+  } else if (body.front() != binary_marker) {
+    return;
+  }
+  received_.fetch_add(1, std::memory_order_relaxed);
+  // Framed once here for every member on this server.
+  registry_.deliver_local(channel, PreparedMessage::make(kind, payload));
+}
+
+}  // namespace ws::redis::detail

@@ -1,0 +1,135 @@
+// The Redis backplane's machinery, independent of the event loop: two
+// hiredis asynchronous connections (one publishes, one is subscribed: Redis
+// lets a subscribed connection do nothing else), the outbox of publishes,
+// the channels this server wants against those Redis confirmed, and the
+// reconnect timers. Thread-safe entry points take mutex_ and post to the
+// loop; everything else runs on the loop thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "loop_driver.hpp"
+#include "ws/redis/backplane.hpp"
+
+struct redisAsyncContext;
+
+namespace ws::redis::detail {
+
+class Engine : public std::enable_shared_from_this<Engine> {
+ public:
+  Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
+         RedisBackplaneOptions options);
+  /// Loop thread or loop not running: shuts down if shutdown() was not called.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- Any thread ------------------------------------------------------------
+  channels::PublishResult publish(std::string_view channel, MessageKind kind, ByteView payload);
+  void change_subscription(std::string_view channel, bool wanted);
+  RedisBackplaneStats stats() const;
+  /// Starts connecting once the loop runs.
+  void start();
+
+  // ---- Loop thread (or loop not running) -----------------------------------
+  /// Closes both connections; nothing reconnects. Buffered publishes are
+  /// reported as unsent.
+  void shutdown();
+
+ private:
+  enum class Role : std::uint8_t { publisher, subscriber };
+  struct Link {
+    Engine* engine = nullptr;
+    Role role = Role::publisher;
+    redisAsyncContext* context = nullptr;
+    std::unique_ptr<IoWatch> io;
+    std::unique_ptr<LoopTimer> timer;  // connect timeout, then reconnect delay
+    bool connected = false;
+    bool ever_connected = false;
+    bool read = false;
+    bool write = false;
+    std::chrono::milliseconds backoff{0};
+  };
+  enum class Remote : std::uint8_t { none, subscribing, subscribed, unsubscribing };
+  struct ChannelState {
+    bool wanted = false;
+    Remote remote = Remote::none;
+  };
+  struct Outgoing {
+    std::string channel;  // the Redis channel: prefix + name
+    std::string body;     // kind byte ('t' or 'b') + payload
+  };
+  struct Change {
+    std::string channel;
+    bool wanted = false;
+  };
+
+  // hiredis hooks and callbacks (C function pointers).
+  static void add_read(void* data);
+  static void del_read(void* data);
+  static void add_write(void* data);
+  static void del_write(void* data);
+  static void cleanup(void* data);
+  static void on_connected(const redisAsyncContext* context, int status);
+  static void on_disconnected(const redisAsyncContext* context, int status);
+  static void on_published(redisAsyncContext* context, void* reply, void* data);
+  static void on_subscription(redisAsyncContext* context, void* reply, void* data);
+
+  void post(void (Engine::*member)());
+  void connect(Link& link);
+  void schedule_connect(Link& link);
+  void link_gone(Link& link);
+  void link_up(Link& link);
+  void resume_publishing();
+  void drain_outbox();
+  void apply_changes();
+  void reconcile_all();
+  void reconcile(const std::string& channel);
+  void send_subscription(const char* command, const std::string& channel);
+  void handle_message(std::string_view redis_channel, std::string_view body);
+  void subscription_reply(std::string_view kind, std::string_view redis_channel);
+  void report_lost(LostReason reason, std::size_t count);
+  void update_connection_signal();
+
+  std::unique_ptr<LoopDriver> driver_;
+  channels::Registry& registry_;
+  const RedisBackplaneOptions options_;
+
+  mutable std::mutex mutex_;  // guards the fields up to the next comment
+  bool publisher_up_ = false;
+  bool shut_down_ = false;
+  bool drain_posted_ = false;
+  bool changes_posted_ = false;
+  std::deque<Outgoing> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  std::vector<Change> changes_;
+
+  // Loop thread only.
+  Link publisher_;
+  Link subscriber_;
+  bool stopping_ = false;
+  bool signalled_connected_ = false;
+  std::size_t unconfirmed_ = 0;  // NULL replies seen while a connection is freed
+  std::unordered_map<std::string, ChannelState> channels_;
+
+  // Counters (any thread reads).
+  std::atomic<bool> subscriber_up_{false};
+  std::atomic<std::size_t> subscribed_{0};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> confirmed_{0};
+  std::atomic<std::uint64_t> received_{0};
+  std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> lost_{0};
+  std::atomic<std::uint64_t> reconnects_{0};
+};
+
+}  // namespace ws::redis::detail

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Prints issue 7's one table from a scripts/bench run.
+
+    bench_table.py COMPARE_JSON RESULTS_TXT
+
+COMPARE_JSON is ws_compare_bench's --benchmark_out (JSON; with repetitions,
+the medians are used); RESULTS_TXT holds
+"key value" lines written by scripts/bench (B5, memory). Ratios are ws
+against each peer from the same run; the last column is the issue's target
+and whether this run met it.
+"""
+import json
+import sys
+
+
+def load(compare_path, results_path):
+    figures = {}
+    with open(compare_path) as f:
+        for b in json.load(f)["benchmarks"]:
+            # With repetitions, only the median of each case is used.
+            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+                continue
+            name = b.get("run_name", b["name"]).split("/iterations")[0]
+            figures[name] = {
+                "frames": b.get("frames_per_s", 0.0),
+                "bytes": b.get("bytes_per_second", 0.0),
+                "error": b.get("error_occurred", False),
+            }
+    results = {}
+    with open(results_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 2:
+                try:
+                    results[parts[0]] = float(parts[1])
+                except ValueError:
+                    pass
+    return figures, results
+
+
+def fmt(value, digits=2):
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:.0f}"
+    return f"{value:.{digits}f}"
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def main():
+    figures, results = load(sys.argv[1], sys.argv[2])
+    rows = []
+
+    def micro(label, name, unit, target=None):
+        scale, key = (1e6, "frames") if unit == "M frames/s" else (1e9, "bytes")
+
+        def get(lib):
+            entry = figures.get(f"{name}/{lib}")
+            if entry is None or entry["error"]:
+                return None
+            return entry[key] / scale
+
+        values = [get(lib) for lib in ("ws", "Beast", "websocketpp", "memcpy")]
+        rows.append((label, unit, values, target(values) if target else ""))
+
+    def at_least(index, factor, what):
+        def check(values):
+            r = ratio(values[0], values[index])
+            if r is None:
+                return f"{what} >= {factor}: n/a"
+            return f"{what} >= {factor}: {'met' if r >= factor else 'NOT met'}"
+        return check
+
+    micro("B1 binary 16 B", "B1/binary16", "M frames/s", at_least(1, 7, "x Beast"))
+    micro("B1 binary 125 B", "B1/binary125", "M frames/s", at_least(1, 5, "x Beast"))
+    micro("B2 binary 64 KiB", "B2/binary64K", "GB/s", at_least(3, 0.8, "x memcpy"))
+    micro("B2 binary 1 MiB", "B2/binary1M", "GB/s")
+
+    def short_text(values):
+        binary = figures.get("B1/binary16/ws")
+        if values[0] is None or binary is None:
+            return "text >= 0.8 x binary: n/a"
+        r = values[0] / (binary["frames"] / 1e6)
+        return f"{r:.2f} x ws binary 16 B (>= 0.8): {'met' if r >= 0.8 else 'NOT met'}"
+
+    def mixed(values):
+        if values[0] is None:
+            return ">= 10 GB/s: n/a"
+        return f">= 10 GB/s: {'met' if values[0] >= 10 else 'NOT met'}"
+
+    micro("B3 text 16 B", "B3/text16", "M frames/s", short_text)
+    micro("B3 mixed text 64 KiB", "B3/mixedtext64K", "GB/s", mixed)
+    micro("B4 send server 16 B", "B4/server16", "M frames/s")
+    micro("B4 send server 64 KiB", "B4/server64K", "GB/s")
+    micro("B4 send client 16 B", "B4/client16", "M frames/s")
+    micro("B4 send client 64 KiB", "B4/client64K", "GB/s")
+    micro("B6 fan-out to 10,000", "B6/fanout10000", "M frames/s")
+
+    def r(key):
+        return results.get(key)
+
+    for size, label in (("20", "20 B x 100 conns"), ("16384", "16 KiB x 10 conns")):
+        for io in ("epoll", "threads"):
+            ws_mps = r(f"b5.{size}.ws-{io}.mps")
+            ws_cpu = r(f"b5.{size}.ws-{io}.cpu")
+            beast_cpu = r(f"b5.{size}.beast.cpu")
+            rows.append((f"B5 echo {label} (ws {io})", "k msg/s",
+                         [None if ws_mps is None else ws_mps / 1e3,
+                          None if r(f"b5.{size}.beast.mps") is None else r(f"b5.{size}.beast.mps") / 1e3,
+                          None if r(f"b5.{size}.websocketpp.mps") is None
+                          else r(f"b5.{size}.websocketpp.mps") / 1e3, None], ""))
+            cpu_ratio = ratio(ws_cpu, beast_cpu)
+            verdict = "n/a" if cpu_ratio is None else ("met" if cpu_ratio <= 0.5 else "NOT met")
+            rows.append((f"B5 server CPU {label} (ws {io})", "s per M msgs",
+                         [ws_cpu, beast_cpu, r(f"b5.{size}.websocketpp.cpu"), None],
+                         f"<= 0.5 x Beast: {verdict}"))
+    idle = r("memory.ws")
+    rows.append(("Idle connection (object + heap)", "bytes",
+                 [idle, r("memory.beast"), r("memory.websocketpp"), None],
+                 "< 1024: n/a" if idle is None else f"< 1024: {'met' if idle < 1024 else 'NOT met'}"))
+    rows.append(("Server RSS per idle conn, 10,000 conns", "KiB",
+                 [r("rss.ws-epoll"), r("rss.beast"), r("rss.websocketpp"), None], ""))
+
+    header = ("figure", "unit", "ws", "Beast", "wspp", "memcpy", "ws/Beast", "ws/wspp",
+              "ws/memcpy", "target (this run)")
+    table = []
+    for label, unit, values, target in rows:
+        ws_value, beast, wspp, copy = values
+        lower_is_better = unit in ("s per M msgs", "bytes", "KiB")
+        def rel(other):
+            value = ratio(ws_value, other)
+            return fmt(value) if value is not None else "-"
+        table.append((label, unit, fmt(ws_value), fmt(beast), fmt(wspp), fmt(copy),
+                      rel(beast), rel(wspp), rel(copy) if not lower_is_better else "-", target))
+    widths = [max(len(str(row[i])) for row in [header] + table) for i in range(len(header))]
+    def line(row):
+        return "| " + " | ".join(str(v).ljust(widths[i]) for i, v in enumerate(row)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in table:
+        print(line(row))
+    print()
+    print("Ratios are ws / peer: above 1 is ws ahead for rates, below 1 is ws ahead")
+    print("for CPU per message and memory.")
+
+
+if __name__ == "__main__":
+    main()

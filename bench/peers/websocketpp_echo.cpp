@@ -1,0 +1,56 @@
+// websocketpp-echo: a WebSocket echo server written with websocketpp 0.8.2
+// (Asio transport, Boost.Asio, no TLS), the B5 peer of ws-echo
+// (docs/performance.md). One thread; logging off; otherwise the library's
+// defaults, as in its echo_server example.
+//
+//   websocketpp-echo [--port 0]      prints "listening on 127.0.0.1:PORT"
+#include <sys/resource.h>
+
+#include <websocketpp/config/asio_no_tls.hpp>
+#include <websocketpp/server.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+namespace {
+
+using Server = websocketpp::server<websocketpp::config::asio>;
+
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  unsigned long port = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string_view(argv[i]) == "--port") port = std::strtoul(argv[i + 1], nullptr, 10);
+  }
+  raise_open_file_limit();
+  Server server;
+  server.clear_access_channels(websocketpp::log::alevel::all);
+  server.clear_error_channels(websocketpp::log::elevel::all);
+  server.init_asio();
+  server.set_reuse_addr(true);
+  server.set_listen_backlog(4096);
+  server.set_message_handler([&server](websocketpp::connection_hdl hdl, Server::message_ptr m) {
+    websocketpp::lib::error_code ec;
+    server.send(hdl, m->get_payload(), m->get_opcode(), ec);
+  });
+  websocketpp::lib::asio::ip::tcp::endpoint endpoint(
+      websocketpp::lib::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+  server.listen(endpoint);
+  websocketpp::lib::asio::error_code ec;
+  const auto local = server.get_local_endpoint(ec);
+  std::printf("listening on 127.0.0.1:%u\n", local.port());
+  std::fflush(stdout);
+  server.start_accept();
+  server.run();
+  return 0;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The ctest "bench" smoke run (debug tree): every benchmark once, at a tiny
+# size, so none of them can rot. It checks that each still runs and
+# reports success; it asserts nothing about speed.
+#
+#   smoke_test.sh WS_BENCH WS_COMPARE_BENCH WS_IDLE_MEMORY WS_LOAD ECHO_SERVER...
+# Each ECHO_SERVER is a command line (quoted) that takes --port 0 and prints
+# "listening on HOST:PORT".
+set -euo pipefail
+ws_bench=$1 compare=$2 memory=$3 load=$4
+shift 4
+
+"$ws_bench" --benchmark_min_time=0.000001 >/dev/null
+"$compare" --tiny >/dev/null
+"$memory" --connections 10 >/dev/null
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for server in "$@"; do
+  # shellcheck disable=SC2086
+  $server --port 0 >"$log" 2>&1 &
+  pid=$!
+  port=
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^listening on [0-9.]*:\([0-9]*\).*/\1/p' "$log" | head -n 1)
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  status=0
+  if [[ -z $port ]]; then
+    echo "smoke: $server did not start" >&2
+    status=1
+  elif ! "$load" --port "$port" --server-pid "$pid" --connections 2 --messages 5 --size 20 \
+    --window 2 --ramp 100 --timeout 20 >"$log.load"; then
+    echo "smoke: ws-load against $server failed:" >&2
+    cat "$log.load" >&2
+    status=1
+  fi
+  rm -f "$log.load"
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  ((status == 0)) || exit 1
+  echo "smoke: $server echoed"
+done
+echo "smoke: all benchmarks ran once"
