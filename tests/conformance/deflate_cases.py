@@ -27,10 +27,12 @@ which the cases require.
 """
 
 import random
-from functools import partial
+import socket
+import time
+from functools import lru_cache, partial
 
 from deflate_wire import (RSV1, TAIL, Codec, expect_echo, expect_pong_and_echo, message_frames,
-                          negotiate, offered_elements, send_and_expect)
+                          negotiate, offered_elements, read_echo, send_and_expect)
 from suite import CLIENT_ONLY, SERVER_ONLY, Builder, size_name
 from wire import BINARY, CLOSE, CONTINUATION, PING, PONG, TEXT, CaseFailure, PeerClosed, \
     close_payload
@@ -50,17 +52,18 @@ WORDS = ("the of and to in is was that for it with as his on be at by had are bu
          "Straße naïve café über façade résumé ĸόσμε 世界 😀").split()
 
 
+WORD_BYTES = [w.encode() for w in WORDS] + [b"."] * 6
+
+
+@lru_cache(maxsize=None)
 def natural_text(n, seed=1):
-    """About `n` bytes of word salad (ASCII with some 2- to 4-byte UTF-8),
-    cut at a character boundary: compresses like prose."""
+    """`n` bytes of word salad (ASCII with some 2- to 4-byte UTF-8), cut at
+    a character boundary and padded with spaces: compresses like prose."""
     rng = random.Random(seed)
-    out = []
-    size = 0
-    while size < n:
-        word = rng.choice(WORDS).encode() + (b". " if rng.random() < 0.08 else b" ")
-        out.append(word)
-        size += len(word)
-    data = b"".join(out)[:n]
+    data = b""
+    while len(data) < n:
+        data += b" ".join(rng.choices(WORD_BYTES, k=n // 4 + 8)) + b" "
+    data = data[:n]
     while data:  # do not end inside a character
         try:
             data.decode("utf-8")
@@ -70,6 +73,7 @@ def natural_text(n, seed=1):
     return data + b" " * (n - len(data))
 
 
+@lru_cache(maxsize=None)
 def payload(kind, n, opcode, seed=0):
     """`n` bytes of a kind: "random" (random bytes for binary, random
     letters for text), "text" (prose-like) or "repetitive" (a short pattern
@@ -181,6 +185,14 @@ def rfc_examples(b):
                             [hello]))
     add_both(b, 1, "RFC 7692 7.2.3.4: a DEFLATE block with BFINAL set",
              raw_compressed([(TEXT, True, RSV1, bytes.fromhex("f348cdc9c9070000"))], [hello]))
+    add_both(b, 1, "a message after one that ended with BFINAL (a new stream, no "
+             "back-references)",
+             raw_compressed([(TEXT, True, RSV1, bytes.fromhex("f348cdc9c9070000")),
+                             (TEXT, True, RSV1, bytes.fromhex("0acf2fca490100"))],
+                            [hello, b"World"]))
+    add_both(b, 1, "'Hello' with its trailing 00 00 ff ff left in",
+             raw_compressed([(TEXT, True, RSV1, bytes.fromhex("f248cdc9c907000000ffff"))],
+                            [hello]))
     add_both(b, 1, "RFC 7692 7.2.3.6: an empty message as one 00 byte",
              raw_compressed([(TEXT, True, RSV1, b"\x00")], [b""]))
     add_both(b, 1, "an empty compressed message with its 00 00 ff ff left in",
@@ -297,7 +309,8 @@ def mixed(b):
         send_and_expect(peer, codec, TEXT, data, send_compressed=False, fragment=500)
         send_and_expect(peer, codec, TEXT, data, fragment=100)
         peer.finish()
-    add_both(b, 6, "an uncompressed fragmented message, then a compressed one", uncompressed_fragments)
+    add_both(b, 6, "an uncompressed fragmented message, then a compressed one",
+             uncompressed_fragments)
 
     def ping_between(peer, codec):
         data = natural_text(20000, 10)
@@ -311,6 +324,21 @@ def mixed(b):
         expect_pong_and_echo(peer, codec, b"between fragments", TEXT, data)
         peer.finish()
     add_both(b, 6, "a ping and a pong between the fragments of a compressed message", ping_between)
+
+    def auto_fragmented_echo(peer, codec):
+        # ws-echo --fragment 1000: the compressed echo goes out in frames of
+        # at most 1000 bytes, RSV1 on the first only (RFC 7692 6).
+        for opcode, data in ((TEXT, natural_text(100000, 13)),
+                             (BINARY, payload("random", 5000, BINARY))):
+            peer.send(message_frames(peer, opcode, data, codec))
+            frames = expect_echo(peer, codec, opcode, data)
+            if len(frames) < 2 or any(len(f.payload) > 1000 for f in frames):
+                raise CaseFailure("the echo came in %d frames of %s bytes, expected frames of at "
+                                  "most 1000" % (len(frames), [len(f.payload) for f in frames]))
+        peer.finish()
+    b.add(6, "ws-echo --fragment 1000: compressed echoes in frames of at most 1000 bytes",
+          with_codec(auto_fragmented_echo), SERVER_ONLY, DEFLATE_ECHO + ("--fragment", "1000"),
+          offer=DEFAULT_OFFER)
 
     def ping_payload_not_compressed(peer, codec):
         peer.send_frame(PING, b"\xf2\x48\xcd\xc9\xc9\x07\x00")
@@ -387,6 +415,16 @@ def failures(b):
             return peer.frame(TEXT, whole[:half], fin=False, rsv=RSV1) + \
                 peer.frame(CONTINUATION, whole[half:])
         return bad
+    def utf8_fail_fast(peer, codec):
+        # RFC 6455 8.1 and group 6: the 1007 comes as soon as the invalid
+        # byte is inflated, while the rest of the message is still unsent.
+        send_and_expect(peer, codec, TEXT, b"before")
+        first = codec.compress_pieces([b"valid start " * 100 + b"\xed\xa0\x80", b"rest"])[0]
+        peer.send(peer.frame(TEXT, first, fin=False, rsv=RSV1))
+        peer.expect_close({1007}, timeout=peer.timeouts.fail_fast,
+                          what="the 1007 close before the rest of the message")
+    add_both(b, 7, "compressed text with a surrogate in its first fragment: fail 1007 at once "
+             "(fail fast)", utf8_fail_fast)
     add_both(b, 7, "compressed text that inflates to invalid UTF-8: fail 1007",
              fails_after_good(invalid_utf8(False), {1007}))
     add_both(b, 7, "fragmented compressed text that inflates to invalid UTF-8: fail 1007",
@@ -422,6 +460,17 @@ def limits(b):
     server("64 KiB + 1 of zeros compressed (65 bytes on the wire): fail 1009",
            bomb(limit + 1))
     server("16 MiB of zeros compressed (16 KB on the wire): fail 1009", bomb(16 << 20))
+
+    def bomb_fail_fast(peer, codec):
+        # The first fragment alone inflates past the limit: the 1009 comes
+        # without waiting for the rest of the message.
+        send_and_expect(peer, codec, TEXT, b"before")
+        first = codec.compress_pieces([b"\x00" * (1 << 20), b"rest"])[0]
+        peer.send(peer.frame(BINARY, first, fin=False, rsv=RSV1))
+        peer.expect_close({1009}, timeout=peer.timeouts.fail_fast,
+                          what="the 1009 close before the rest of the message")
+    server("a first fragment inflating to 1 MiB of zeros: fail 1009 before the rest",
+           bomb_fail_fast)
     server("16 MiB of 'a' as text, compressed, in 64-byte fragments: fail 1009",
            bomb(16 << 20, 64, TEXT))
     b.add(8, "16 MiB + 1 of zeros compressed (the default limit): fail 1009",
@@ -430,6 +479,38 @@ def limits(b):
     b.add(8, "16 MiB of zeros compressed (the default limit): echoed",
           with_codec(at_limit(16 << 20)), CLIENT_ONLY, offer=DEFAULT_OFFER,
           answer=default_answer, client_args=DEFLATE_CLIENT)
+
+
+def mutations(b, count=40):
+    """12.9: a valid compressed message with one to three bits flipped. The
+    other side may inflate it to something (then it echoes that) or find
+    it corrupt (then it fails with 1002 or 1007); it must do one of the two,
+    promptly, and never crash or hang."""
+    def run(peer, codec, seed):
+        rng = random.Random(seed)
+        opcode = BINARY if seed % 2 else TEXT
+        data = natural_text(rng.randint(10, 5000), seed)
+        bad = bytearray(codec.compress(data))
+        for _ in range(rng.randint(1, 3)):
+            bad[rng.randrange(len(bad))] ^= 1 << rng.randrange(8)
+        peer.send(peer.frame(opcode, bytes(bad), rsv=RSV1))
+        try:
+            peer._need(2, time.monotonic() + peer.timeouts.reply)
+        except socket.timeout:
+            raise CaseFailure("neither an echo nor a close after a corrupted message")
+        except PeerClosed as closed:
+            raise CaseFailure("%s without a close frame after a corrupted message" % closed)
+        if peer.buffer[peer.start] & 0x0F == CLOSE:
+            peer.expect_close({1002, 1007})
+            return
+        got_opcode, _, _ = read_echo(peer, codec, "the echo of a corrupted message")
+        if got_opcode != opcode:
+            raise CaseFailure("the echo of a corrupted message changed its opcode")
+        peer.finish()
+    for seed in range(count):
+        add_both(b, 9, "compressed %s message with bits flipped (seed %d): echoed as inflated, "
+                 "or 1002/1007" % ("binary" if seed % 2 else "text", seed),
+                 partial(run, seed=seed))
 
 
 # ---- group 13 -----------------------------------------------------------------------
@@ -504,7 +585,8 @@ def server_negotiation(b):
         ("permessage-deflate; server_max_window_bits=8, "
          "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9",
          "the second offer with small windows"),
-        ("x-unknown-extension, permessage-deflate", "permessage-deflate after an unknown extension"),
+        ("x-unknown-extension, permessage-deflate",
+         "permessage-deflate after an unknown extension"),
         ("permessage-deflate; unknown_parameter, permessage-deflate; client_no_context_takeover",
          "the second offer after one with an unknown parameter"),
         ('permessage-deflate; server_max_window_bits="10"', "a quoted window value"),
@@ -601,6 +683,22 @@ def client_negotiation(b):
               _handshake_fails, CLIENT_ONLY,
               answer=partial(_answer_if_offered, response=response, needs_client_bits=False),
               client_args=DEFLATE_CLIENT)
+    def beyond_window(peer, codec):
+        # server_max_window_bits=9 agreed, then a message whose compressor
+        # used 15 bits: a back-reference 3000 bytes back (RFC 7692 7.1.2.1).
+        # docs/compression.md: ws's inflater catches it and fails.
+        import zlib
+        send_and_expect(peer, codec, TEXT, b"before")
+        block = random.Random(4).randbytes(3000)
+        wide = zlib.compressobj(6, zlib.DEFLATED, -15)
+        data = wide.compress(block + block) + wide.flush(zlib.Z_SYNC_FLUSH)
+        peer.send(peer.frame(BINARY, data[:-4], rsv=RSV1))
+        peer.expect_close({1002, 1007})
+    b.add(10, "answer server_max_window_bits=9, then a back-reference 3000 bytes back: "
+          "fail 1002 or 1007", with_codec(beyond_window), CLIENT_ONLY,
+          answer=partial(_answer_if_offered, response="permessage-deflate; "
+                         "server_max_window_bits=9; server_no_context_takeover",
+                         needs_client_bits=False), client_args=DEFLATE_CLIENT)
     b.add(10, "no answer to the offer: the connection runs uncompressed",
           with_codec(_declined_workload, must_accept=False), CLIENT_ONLY,
           answer=lambda offered: None, client_args=DEFLATE_CLIENT)
@@ -615,6 +713,7 @@ def cases(scale):
     mixed(b12)
     failures(b12)
     limits(b12)
+    mutations(b12)
     b13 = Builder(13)
     server_combinations(b13)
     server_negotiation(b13)

@@ -11,6 +11,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import deflate_cases  # noqa: E402
+import deflate_wire  # noqa: E402
 import limit_cases  # noqa: E402
 import run_conformance  # noqa: E402
 import utf8_reference  # noqa: E402
@@ -124,11 +126,57 @@ class SmallMessageBatches(unittest.TestCase):
 class CaseList(unittest.TestCase):
     def test_ids_are_unique_and_grouped(self):
         for target in ("server", "client"):
-            cases = run_conformance.all_cases(Scale("full"), target, [])
-            ids = [c.id for c in cases]
-            self.assertEqual(len(ids), len(set(ids)))
-            for c in cases:
-                self.assertIn(c.group, GROUP_TITLES)
+            for deflate in (False, True):
+                cases = run_conformance.all_cases(Scale("full"), target, [], deflate)
+                ids = [c.id for c in cases]
+                self.assertTrue(ids)
+                self.assertEqual(len(ids), len(set(ids)))
+                for c in cases:
+                    self.assertIn(c.group, GROUP_TITLES)
+                    self.assertEqual(c.group in (12, 13), deflate)
+
+
+class DeflatePieces(unittest.TestCase):
+    """The compression groups' checks have teeth: a compressor that uses a
+    larger window or keeps its context against the agreement is caught."""
+
+    def test_rfc_7692_example(self):
+        codec = deflate_wire.Codec("client", deflate_wire.Agreed({}))
+        self.assertEqual(codec.compress(b"Hello"), bytes.fromhex("f248cdc9c90700"))
+        self.assertEqual(codec.compress(b"Hello"), bytes.fromhex("f200110000"))
+        self.assertEqual(codec.compress(b""), b"\x00")
+
+    def test_a_window_larger_than_agreed_is_caught(self):
+        for bits in range(9, 16):
+            wide = deflate_wire.Codec("server", deflate_wire.Agreed({}))
+            narrow = deflate_wire.Codec("client", deflate_wire.Agreed(
+                {"server_max_window_bits": bits}))
+            data = wide.compress(deflate_cases.PROBE)
+            if bits == 15:
+                self.assertEqual(narrow.inflate(data, strict=True), deflate_cases.PROBE)
+            else:
+                with self.assertRaises(CaseFailure):
+                    narrow.inflate(data, strict=True)
+
+    def test_context_kept_against_the_agreement_is_caught(self):
+        server = deflate_wire.Codec("server", deflate_wire.Agreed({}))
+        client = deflate_wire.Codec("client", deflate_wire.Agreed(
+            {"server_no_context_takeover": True}))
+        client.inflate(server.compress(deflate_cases.RANDOM_2K))
+        with self.assertRaises(CaseFailure):
+            client.inflate(server.compress(deflate_cases.RANDOM_2K))
+
+    def test_responses_are_checked_against_the_offer(self):
+        offer = "permessage-deflate; server_max_window_bits=10; client_max_window_bits"
+        agreed = deflate_wire.check_response(
+            offer, "permessage-deflate; server_max_window_bits=9; client_max_window_bits=12")
+        self.assertEqual((agreed.server_bits, agreed.client_bits), (9, 12))
+        for bad in ("permessage-deflate", "permessage-deflate; server_max_window_bits=11",
+                    "permessage-deflate; server_max_window_bits=10; client_max_window_bits",
+                    "permessage-deflate; server_max_window_bits=10; x=1", "x-other"):
+            with self.assertRaises(CaseFailure):
+                deflate_wire.check_response(offer, bad)
+        self.assertIsNone(deflate_wire.check_response(offer, None))
 
 
 if __name__ == "__main__":

@@ -46,12 +46,15 @@ function proseText(bytes, seed = 1) {
   const words = ["the", "quick", "brown", "fox", "jumps", "über", "façade", "κόσμε", "世界", "😀",
                  "over", "a", "lazy", "dog", "again", "and", "again"];
   let state = seed;
-  let out = "";
-  while (Buffer.byteLength(out) < bytes) {
+  const out = [];
+  let size = 0;
+  while (size < bytes) {
     state = (state * 1103515245 + 12345) % 2147483648;
-    out += words[state % words.length] + " ";
+    const word = words[state % words.length] + " ";
+    out.push(word);
+    size += Buffer.byteLength(word);
   }
-  return out;
+  return out.join("");
 }
 
 // The parameter variants, as perMessageDeflate options of a ws client or server.
@@ -102,6 +105,10 @@ function startEcho(binary, io) {
 function openClient(url, perMessageDeflate) {
   return withTimeout(new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate, maxPayload: 64 << 20 });
+    let agreed = "";
+    // The response's Sec-WebSocket-Extensions (ws.extensions names the
+    // extension only, without its parameters).
+    ws.once("upgrade", (response) => (agreed = response.headers["sec-websocket-extensions"] ?? ""));
     const messages = [];
     let wake = null;
     ws.on("message", (data, isBinary) => {
@@ -113,14 +120,14 @@ function openClient(url, perMessageDeflate) {
       const test = () => (messages.length >= count ? done(messages.splice(0, count)) : (wake = test));
       test();
     }), 30000, `${count} echoes`);
-    ws.once("open", () => resolve({ ws, take, closed }));
+    ws.once("open", () => resolve({ ws, take, closed, agreed }));
     ws.once("error", reject);
   }), 10000, `opening ${url}`);
 }
 
 async function echoVariant(url, name, options) {
   const client = await openClient(url, { threshold: 0, ...options });
-  const agreed = client.ws.extensions;
+  const agreed = client.agreed;
   check(`${name}: ws-echo agrees ('${agreed}')`, /^permessage-deflate/.test(agreed), agreed);
   if (options.serverNoContextTakeover) {
     check(`${name}: the answer has server_no_context_takeover`, /server_no_context_takeover/.test(agreed), agreed);
@@ -158,7 +165,7 @@ async function servers(io, echoBinary) {
     // 8-bit window, so ws-echo declines server_max_window_bits=8.
     const declined = await openClient(echo.url, { serverMaxWindowBits: 8 });
     check("server_max_window_bits=8: ws-echo declines, the connection runs uncompressed",
-          declined.ws.extensions === "", declined.ws.extensions);
+          declined.agreed === "", declined.agreed);
     declined.ws.send("plain");
     const [plain] = await declined.take(1);
     check("server_max_window_bits=8: the echo still works", same(plain, "plain"));
@@ -179,8 +186,11 @@ async function clientVariant(clientBinary, name, options) {
   await new Promise((resolve) => web.listen(0, "127.0.0.1", resolve));
   let agreed = null;
   const received = [];
+  // The response's Sec-WebSocket-Extensions line, with its parameters.
+  wss.on("headers", (headers) => {
+    agreed = headers.find((h) => /^sec-websocket-extensions:/i.test(h))?.replace(/^[^:]*:\s*/, "") ?? "";
+  });
   wss.on("connection", (ws) => {
-    agreed = ws.extensions;
     ws.on("message", (data, isBinary) => {
       received.push(Buffer.from(data).toString());
       // Answer each line with itself and a large, repetitive variant of it,
