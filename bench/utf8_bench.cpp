@@ -1,13 +1,17 @@
 // Throughput of Utf8Validator::feed on 64 KiB of text, built-in DFA against
-// the accelerated path (simdjson, when the library is built with it), fed
-// in chunks of the size given as the argument.
+// the accelerated path (the widest SIMD kernel the CPU has), fed in chunks
+// of the size given as the argument; each whole-buffer kernel alone; and
+// unmasking plus validation, in two passes or fused.
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "base/utf8_kernels.hpp"
+#include "base/utf8_unmask.hpp"
 #include "ws/base/utf8_validator.hpp"
+#include "ws/frame/masking.hpp"
 
 namespace {
 
@@ -95,6 +99,57 @@ void chunk_sizes(benchmark::internal::Benchmark* b) {
     b->Arg(size);
   }
 }
+
+// Each whole-buffer kernel this CPU can run (ws::detail::utf8::utf8_kernels(),
+// the last one is what Utf8Validator uses) on the 64 KiB mixed text.
+void BM_Utf8MixedKernel(benchmark::State& state) {
+  static const std::vector<std::byte> text = mixed_text();
+  const auto kernels = ws::detail::utf8::utf8_kernels();
+  const auto index = static_cast<std::size_t>(state.range(0));
+  if (index >= kernels.size()) {
+    state.SkipWithError("kernel not available on this CPU");
+    return;
+  }
+  state.SetLabel(kernels[index].name);
+  const auto* data = reinterpret_cast<const unsigned char*>(text.data());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(data);
+    const bool ok = kernels[index].validate(data, text.size());
+    benchmark::DoNotOptimize(ok);
+    if (!ok) state.SkipWithError("text rejected");
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_Utf8MixedKernel)->DenseRange(0, 4);
+
+// What a text frame costs on receipt: unmask a masked 64 KiB payload into
+// the message buffer and validate it, in two passes over the whole payload
+// (argument 0) or fused in L1-sized blocks (ws::detail::
+// copy_masked_and_validate, argument 1).
+void BM_Utf8MixedCopyMaskedAndValidate(benchmark::State& state) {
+  static const std::vector<std::byte> text = mixed_text();
+  const ws::MaskKey key{std::byte{0x12}, std::byte{0x34}, std::byte{0x56}, std::byte{0x78}};
+  std::vector<std::byte> masked = text;
+  ws::apply_mask(masked, key);
+  std::vector<std::byte> message(text.size());
+  const bool fused = state.range(0) != 0;
+  state.SetLabel(fused ? "fused" : "two passes");
+  for (auto _ : state) {
+    ws::Utf8Validator validator;
+    if (fused) {
+      ws::detail::copy_masked_and_validate(message, masked, key, 0, validator);
+    } else {
+      ws::copy_masked(message, masked, key);
+      (void)validator.feed(message);
+    }
+    if (!validator.is_complete()) state.SkipWithError("text rejected");
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_Utf8MixedCopyMaskedAndValidate)->Arg(0)->Arg(1);
 
 BENCHMARK(BM_Utf8Ascii_Builtin)->Apply(chunk_sizes);
 BENCHMARK(BM_Utf8Ascii_Accelerated)->Apply(chunk_sizes);

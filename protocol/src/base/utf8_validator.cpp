@@ -3,9 +3,7 @@
 #include <array>
 #include <cstring>
 
-#if defined(WS_WITH_SIMDJSON)
-#include "accel/simdjson_utf8.hpp"
-#endif
+#include "base/utf8_kernels.hpp"
 
 namespace ws {
 namespace {
@@ -117,10 +115,9 @@ std::uint64_t run_dfa(std::uint64_t state, const unsigned char* p,
   return state & kStateMask;
 }
 
-#if defined(WS_WITH_SIMDJSON)
 // Where the last code point of [p, end) starts if it is incomplete, else
 // end. Bytes before the result that are not valid UTF-8 are left for the
-// accelerator to reject; an invalid tail is left for the DFA.
+// kernel to reject; an invalid tail is left for the DFA.
 const unsigned char* incomplete_tail(const unsigned char* p, const unsigned char* end) noexcept {
   const unsigned char* q = end;
   for (int seen = 0; seen < 3 && q > p; ++seen) {
@@ -137,10 +134,10 @@ const unsigned char* incomplete_tail(const unsigned char* p, const unsigned char
 
 // Same result as run_dfa(state, p, end): the DFA completes a code point left
 // open by the previous chunk and checks an incomplete one at the end, the
-// accelerator checks the complete code points in between. If the whole is a
+// SIMD kernel checks the complete code points in between. If the whole is a
 // valid prefix, both parts are; if both parts are, so is the whole.
-std::uint64_t run_accelerated(std::uint64_t state, const unsigned char* p,
-                              const unsigned char* end) noexcept {
+std::uint64_t run_accelerated(std::uint64_t state, const unsigned char* p, const unsigned char* end,
+                              detail::utf8::ValidateFn kernel) noexcept {
   while (state != kAccept && state != kError && p < end) state = step(state, *p++) & kStateMask;
   if (state == kError) return kError;
   // Leading ASCII: the scalar test beats the accelerator's call overhead on
@@ -152,23 +149,19 @@ std::uint64_t run_accelerated(std::uint64_t state, const unsigned char* p,
   while (ascii_limit - p >= 16 && all_ascii_16(p)) p += 16;
   if (end - p < kShortRest) return run_dfa(kAccept, p, end);
   const unsigned char* tail = incomplete_tail(p, end);
-  if (!detail::simdjson_validate_utf8(reinterpret_cast<const char*>(p),
-                                      static_cast<std::size_t>(tail - p))) {
-    return kError;
-  }
+  if (!kernel(p, static_cast<std::size_t>(tail - p))) return kError;
   return run_dfa(kAccept, tail, end);
 }
-#endif
 
 }  // namespace
 
 namespace detail {
+bool utf8::validate_dfa(const unsigned char* data, std::size_t size) noexcept {
+  return run_dfa(kAccept, data, data + size) == kAccept;
+}
+
 bool utf8_accelerator_available() noexcept {
-#if defined(WS_WITH_SIMDJSON)
-  return true;
-#else
-  return false;
-#endif
+  return utf8::selected_utf8_kernel().validate != &utf8::validate_dfa;
 }
 }  // namespace detail
 
@@ -177,17 +170,12 @@ bool Utf8Validator::feed(ByteView bytes) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto* end = p + bytes.size();
   std::uint64_t state = state_;
-#if defined(WS_WITH_SIMDJSON)
   if (backend_ == detail::Utf8Backend::automatic &&
       bytes.size() >= detail::utf8_accelerator_min_chunk) {
-    state = run_accelerated(state, p, end);
+    state = run_accelerated(state, p, end, detail::utf8::selected_utf8_kernel().validate);
   } else {
     state = run_dfa(state, p, end);
   }
-#else
-  static_cast<void>(backend_);  // one backend only in this build
-  state = run_dfa(state, p, end);
-#endif
   state_ = static_cast<std::uint8_t>(state);
   return state != kError;
 }
