@@ -180,6 +180,37 @@ TEST(DeflatePrepared, ADifferentWindowCompressesForItself) {
   EXPECT_EQ(pair.client_events[0].payload, Bytes(3000, std::byte{7}));
 }
 
+// RFC 6455 5.4 with RFC 7692 6.1: a shared compressed message longer than
+// Config::auto_fragment_size goes out in fragments, RSV1 on the first only.
+TEST(DeflatePrepared, ASharedCompressedMessageIsFragmentedWhenAsked) {
+  deflate::Options shared;
+  shared.no_context_takeover = true;
+  Config server = deflating(shared);
+  server.auto_fragment_size = 16;
+  test::ConnectionPair pair = opened_pair(deflating(), server);
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += std::to_string(i * 7919) + ",";
+  const auto message = deflate::prepare(MessageKind::text, as_bytes(text), shared);
+  ASSERT_TRUE(message->encoded());
+  ASSERT_GT(message->encoded()->payload_size(), 16U);
+  ASSERT_FALSE(pair.server.send_prepared(message));
+  const auto frames = test::parse_frames(test::take_output(pair.server));
+  ASSERT_GT(frames.size(), 1U);
+  EXPECT_EQ(frames[0].header.reserved_bits, rsv1);
+  EXPECT_EQ(frames[0].header.opcode, Opcode::text);
+  for (std::size_t i = 1; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].header.reserved_bits, rsv_none);
+    EXPECT_EQ(frames[i].header.opcode, Opcode::continuation);
+    EXPECT_LE(frames[i].payload.size(), 16U);
+  }
+  EXPECT_TRUE(frames.back().header.fin);
+  // The client joins and inflates them.
+  ASSERT_FALSE(pair.server.send_prepared(message));
+  test::pump(pair);
+  ASSERT_EQ(pair.client_events.size(), 1U);
+  EXPECT_EQ(pair.client_events[0].text(), text);
+}
+
 // ---- properties ----
 
 deflate::Options gen_options() {

@@ -139,6 +139,7 @@ void EpollConnection::read_some() {
     connection_->commit_received(static_cast<std::size_t>(got));
     connection_->advance_time(loop_->now());
     read_drained_ = static_cast<std::size_t>(got) < space.size();
+    last_read_ = loop_->now();
   } else if (got == 0) {
     eof_ = true;
     connection_->receive_eof();
@@ -165,17 +166,25 @@ void EpollConnection::step() {
     finish({});
     return;
   }
-  // The socket had no more to read and everything went out: an idle
-  // connection keeps no buffers (the Connection frees only empty ones).
-  if (read_drained_ && connection_->pending_output_size() == 0) {
-    connection_->release_idle_buffers();
-    read_drained_ = false;
-  }
   update_backpressure();
   if (ended_) return;
   update_interest();
   if (ended_) return;
-  loop_->schedule(*this, connection_->next_deadline());
+  // An idle connection keeps no buffers: once the socket had no more to read,
+  // everything went out and a second passed without input, the Connection
+  // frees its empty buffers. Not at once: steady traffic would then allocate
+  // them again for every message.
+  std::optional<TimePoint> wake = connection_->next_deadline();
+  if (read_drained_ && connection_->pending_output_size() == 0) {
+    const TimePoint release_at = last_read_ + std::chrono::seconds(1);
+    if (loop_->now() >= release_at) {
+      connection_->release_idle_buffers();
+      read_drained_ = false;
+    } else if (!wake || release_at < *wake) {
+      wake = release_at;
+    }
+  }
+  loop_->schedule(*this, wake);
 }
 
 void EpollConnection::deliver_events() {

@@ -112,6 +112,7 @@ class EpollConnection final : public EpollWatcher {
   bool connecting_ = false;
   bool eof_ = false;             // read side ended (receive_eof given)
   bool read_drained_ = false;    // the last read took all the socket had
+  TimePoint last_read_{};        // when bytes last arrived
   bool transport_dead_ = false;  // a read or write error: the socket is unusable
   bool want_write_ = false;      // a write came up short: wait for EPOLLOUT
   bool paused_ = false;          // output above high water: not reading

@@ -123,9 +123,12 @@ class Connection {
   /// dropped.
   std::size_t receive(ByteView bytes);
 
-  /// Free space at the end of the input buffer for a read straight into it
-  /// (zero copies). Empty when the input limit is reached: drain next_event()
-  /// first. Valid until the next non-const call.
+  /// Space for a read straight into the connection (zero copies): free space
+  /// at the end of the input buffer or, while a large data frame's payload
+  /// is awaited in whole-message mode, the rest of that payload's place in
+  /// the message buffer (never past the frame's end). Empty when the input
+  /// limit is reached: drain next_event() first. Valid until the next
+  /// non-const call.
   MutableByteView receive_buffer();
   /// Marks the first n bytes of the last receive_buffer() as received.
   void commit_received(std::size_t n) noexcept;
@@ -184,10 +187,12 @@ class Connection {
   /// Frees the buffers that hold nothing now: the input buffer when every
   /// byte received was parsed, the message buffer when no message is being
   /// joined, the output queue when all output was consumed. Each is
-  /// allocated again when next needed. An adapter calls it when a read would
-  /// block and nothing is buffered, so that an idle connection holds little
-  /// more than its own object; in steady traffic that costs an allocation
-  /// per read burst, not per frame. Views from earlier events die with it.
+  /// allocated again when next needed. An adapter calls it once a connection
+  /// has gone idle (the socket drained, all output written, no input for a
+  /// while: the epoll adapter waits a second), so that an idle connection
+  /// holds little more than its own object. Calling it after every read
+  /// would re-allocate the buffers for every message. Views from earlier
+  /// events die with it. Does nothing during the opening handshake.
   void release_idle_buffers() noexcept;
 
   // ---- Time ---------------------------------------------------------------

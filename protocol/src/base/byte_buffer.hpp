@@ -25,6 +25,9 @@ class ByteBuffer {
     size_ = size;
   }
 
+  /// Sets the size within the capacity (bytes written through data()).
+  void set_size(std::size_t size) noexcept { size_ = size <= capacity_ ? size : capacity_; }
+
   /// Makes room for `capacity` bytes without changing the size.
   void reserve(std::size_t capacity) {
     if (capacity <= capacity_) return;

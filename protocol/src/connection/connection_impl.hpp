@@ -66,10 +66,21 @@ struct Connection::Impl {
 
   std::optional<Event> pending_event;  // delivered by the next next_event()
 
+  // receive_buffer() handed out space in `message` (can_read_into_message).
+  bool direct_read = false;
+  // Frames with at least this much payload left, and no less than the input
+  // limit, are read into `message`: a read into the input buffer would then
+  // hold nothing but this frame's payload too, so no extra reads are made.
+  static constexpr std::size_t direct_read_threshold = 4096;
+
   std::size_t input_limit() const noexcept;
+  bool can_read_into_message() const noexcept;
+  void commit_into_message(std::size_t n) noexcept;
   void compact_input() noexcept;
   std::optional<Event> parse_next();
-  std::optional<Event> parse_short_message();
+  bool short_message_ready() const noexcept;
+  std::optional<Event> take_short_message();
+  std::optional<Event> parse_frames();
   std::optional<Event> read_control_payload();
   std::optional<Event> read_data_payload();
   std::optional<Event> read_encoded_payload();

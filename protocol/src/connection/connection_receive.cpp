@@ -3,7 +3,6 @@
 // buffer is unmasked in place and handed out without a copy; fragments are
 // joined in the message buffer (or streamed piece by piece).
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -19,10 +18,12 @@ namespace {
 // time, and returns the OR of the unmasked bytes: bit 7 of any of its bytes
 // is set when the payload is not ASCII.
 std::uint64_t unmask_short(std::byte* data, std::size_t size, const std::byte* key) noexcept {
-  std::array<std::byte, 8> pattern{};
-  for (std::size_t i = 0; i < 8; ++i) pattern[i] = key[i & 3U];
-  std::uint64_t wide_key = 0;
-  std::memcpy(&wide_key, pattern.data(), 8);
+  // The key twice, in memory order whatever the byte order (built in a
+  // register: writing the bytes to memory and reloading them as one word
+  // stalls on store forwarding).
+  std::uint32_t narrow_key = 0;
+  std::memcpy(&narrow_key, key, 4);
+  const std::uint64_t wide_key = narrow_key | (std::uint64_t{narrow_key} << 32);
   std::uint64_t seen = 0;
   std::size_t i = 0;
   for (; i + 8 <= size; i += 8) {
@@ -70,6 +71,7 @@ void Connection::Impl::compact_input() noexcept {
 
 std::size_t Connection::receive(ByteView bytes) {
   Impl& c = *impl_;
+  c.direct_read = false;
   if (c.state == State::closed) return bytes.size();  // RFC 6455 7.1.7: ignore what follows
   c.compact_input();
   const std::size_t used = c.input.size();
@@ -84,14 +86,33 @@ std::size_t Connection::receive(ByteView bytes) {
   return take;
 }
 
+bool Connection::Impl::can_read_into_message() const noexcept {
+  return in_payload && !is_control(frame.opcode) && !(extension && extension->receiving) &&
+         config.delivery == Delivery::whole_messages && input_begin == input.size() &&
+         frame_remaining >= std::max(direct_read_threshold, input_limit());
+}
+
 MutableByteView Connection::receive_buffer() {
   Impl& c = *impl_;
+  c.direct_read = false;
   if (c.state == State::closed) {
     // Bytes still arriving are read only to find the end of the stream.
     c.input.clear();
     c.input_begin = 0;
     c.input.reserve_exact(256);
     return {c.input.data(), c.input.capacity()};
+  }
+  if (c.can_read_into_message()) {
+    // The rest of a large frame's payload is read straight into the message
+    // buffer, where it is unmasked in place: no copy out of the input buffer.
+    // The space handed out never goes past the frame, and grows the buffer
+    // by a bounded step per read, not by what the header announced.
+    const std::size_t held = c.message.size();
+    const std::size_t step = std::max(4 * c.input_limit(), c.message.capacity() - held);
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(c.frame_remaining, step));
+    c.message.reserve(held + want);
+    c.direct_read = true;
+    return {c.message.data() + held, want};
   }
   c.compact_input();
   const std::size_t used = c.input.size();
@@ -106,6 +127,11 @@ MutableByteView Connection::receive_buffer() {
 void Connection::commit_received(std::size_t n) noexcept {
   Impl& c = *impl_;
   if (c.state == State::closed) return;
+  if (c.direct_read) {
+    c.direct_read = false;
+    c.commit_into_message(n);
+    return;
+  }
   c.input.resize(std::min(c.input.size() + n, c.input.capacity()));
   c.input_since_tick = true;
 }
@@ -114,6 +140,19 @@ void Connection::receive_eof() noexcept {
   Impl& c = *impl_;
   c.eof_received = true;
   if (c.state == State::closed) c.peer_ended = true;
+}
+
+void Connection::Impl::commit_into_message(std::size_t n) noexcept {
+  const std::size_t held = message.size();
+  n = std::min({n, message.capacity() - held, static_cast<std::size_t>(frame_remaining)});
+  message.set_size(held + n);
+  const MutableByteView got(message.data() + held, n);
+  if (frame.masked) mask_offset = apply_mask(got, frame.mask_key, mask_offset);
+  // RFC 6455 8.1: a failure stays in the validator; next_event() reports it.
+  if (message_kind == MessageKind::text) (void)utf8.feed(got);
+  frame_remaining -= n;
+  message_size += n;
+  input_since_tick = true;
 }
 
 std::optional<Event> Connection::next_event() {
@@ -140,10 +179,13 @@ std::optional<Event> Connection::next_event() {
 }
 
 std::optional<Event> Connection::Impl::parse_next() {
+  // Returned as prvalues, so the event is built in the caller's slot.
+  if (short_message_ready()) return take_short_message();
+  return parse_frames();
+}
+
+std::optional<Event> Connection::Impl::parse_frames() {
   for (;;) {
-    if (!in_payload && !extension && !message_open) {
-      if (std::optional<Event> event = parse_short_message()) return event;
-    }
     if (!in_payload) {
       const ByteView available(input.data() + input_begin, input.size() - input_begin);
       const HeaderDecodeResult decoded = decode_frame_header(available);
@@ -206,24 +248,34 @@ std::optional<Event> Connection::Impl::parse_next() {
 // binary message of at most 125 bytes, already in the input buffer, on a
 // connection with no extension and no message open. It applies the rules of
 // the general path (RFC 6455 5.2 reserved bits and opcodes, 5.1 masking by
-// role, the size limits, 8.1 UTF-8 for text) by accepting only frames that
+// role, the size limits, 8.1 UTF-8 for text) by taking only frames that
 // pass them; anything else is left to the general path, which reports it.
-std::optional<Event> Connection::Impl::parse_short_message() {
+bool Connection::Impl::short_message_ready() const noexcept {
+  if (in_payload || extension || message_open) return false;
   const std::size_t available = input.size() - input_begin;
-  if (available < 2) return std::nullopt;
-  std::byte* const at = input.data() + input_begin;
+  if (available < 2) return false;
+  const std::byte* const at = input.data() + input_begin;
   const auto first = std::to_integer<unsigned>(at[0]);
   const auto second = std::to_integer<unsigned>(at[1]);
   // FIN set, RSV bits clear, opcode 1 (text) or 2 (binary).
-  if (first != 0x81U && first != 0x82U) return std::nullopt;
+  if (first != 0x81U && first != 0x82U) return false;
   const std::size_t length = second & 0x7FU;
   const bool masked = (second & 0x80U) != 0;
-  if (length > 125 || masked != (role == Role::server)) return std::nullopt;
+  if (length > 125 || masked != (role == Role::server)) return false;
   if (length > config.limits.max_frame_size || length > config.limits.max_message_size) {
-    return std::nullopt;
+    return false;
   }
+  return available >= (masked ? 6U : 2U) + length;
+}
+
+// The frame short_message_ready() accepted.
+std::optional<Event> Connection::Impl::take_short_message() {
+  std::byte* const at = input.data() + input_begin;
+  const auto first = std::to_integer<unsigned>(at[0]);
+  const auto second = std::to_integer<unsigned>(at[1]);
+  const std::size_t length = second & 0x7FU;
+  const bool masked = (second & 0x80U) != 0;
   const std::size_t header_size = masked ? 6 : 2;
-  if (available < header_size + length) return std::nullopt;
   std::byte* const payload = at + header_size;
   const std::uint64_t seen =
       masked ? unmask_short(payload, length, at + 2) : or_of_bytes(payload, length);

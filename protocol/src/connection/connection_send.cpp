@@ -53,7 +53,12 @@ std::error_code Connection::Impl::send_data(MessageKind kind, ByteView payload, 
       extension->sending = extension->session->should_encode(kind, payload.size());
     if (extension->sending) return send_encoded(kind, payload, fin);
   }
-  if (const std::error_code error = check_can_send(framed_size(payload.size()))) return error;
+  // Without auto-fragmentation (the common case) the size is one header more.
+  const std::size_t queued =
+      config.auto_fragment_size == 0
+          ? payload.size() + frame_header_size(payload.size(), role == Role::client)
+          : framed_size(payload.size());
+  if (const std::error_code error = check_can_send(queued)) return error;
   if (send_message_open && send_kind != kind) return errc::message_in_progress;
   const Opcode opcode = send_message_open           ? Opcode::continuation
                         : kind == MessageKind::text ? Opcode::text

@@ -35,8 +35,12 @@ void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placem
   segment.arena_offset = offset;
   segment.size = total;
   segment.jumps_data = placement == Placement::ahead_of_data;
-  const std::size_t index = insertion_index(placement);
-  segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(index), std::move(segment));
+  if (placement == Placement::back) {
+    segments_.push_back(std::move(segment));
+  } else {
+    const std::size_t index = insertion_index(placement);
+    segments_.insert(segments_.begin() + static_cast<std::ptrdiff_t>(index), std::move(segment));
+  }
   queued_bytes_ += total;
 }
 

@@ -1,0 +1,112 @@
+// Reads into the message buffer: while the rest of a large data frame is
+// awaited (whole-message delivery), receive_buffer() hands out space in the
+// message being joined, so a read lands where the message is delivered from.
+// The rules still hold: unmasking by the frame's key (RFC 6455 5.3), UTF-8
+// for text (8.1), and nothing past the frame's end goes there.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include <cstring>
+
+#include "support/frames.hpp"
+#include "ws/connection.hpp"
+
+namespace ws {
+namespace {
+
+using test::Bytes;
+using test::client_frame;
+using test::OwnedEvent;
+
+// Reads `wire` through receive_buffer()/commit_received() in reads of at
+// most `read_size` bytes, draining events after each.
+std::vector<OwnedEvent> read_through_buffer(Connection& c, const Bytes& wire,
+                                            std::size_t read_size) {
+  std::vector<OwnedEvent> events;
+  std::size_t at = 0;
+  while (at < wire.size()) {
+    const MutableByteView space = c.receive_buffer();
+    const std::size_t n = std::min({space.size(), read_size, wire.size() - at});
+    std::memcpy(space.data(), wire.data() + at, n);
+    c.commit_received(n);
+    at += n;
+    while (auto event = c.next_event()) events.push_back(test::own(*event));
+  }
+  return events;
+}
+
+TEST(ConnectionDirectRead, TheRestOfALargeFrameIsReadIntoTheMessage) {
+  Connection c = Connection::after_handshake(Role::server);
+  const std::string payload(100000, 'm');  // more than the input limit
+  const Bytes wire = client_frame(Opcode::binary, payload);
+  c.receive(ByteView(wire).first(1000));
+  EXPECT_EQ(c.next_event(), std::nullopt);
+  // The space offered is exactly the rest of the frame's payload.
+  const MutableByteView space = c.receive_buffer();
+  ASSERT_EQ(space.size(), wire.size() - 1000);
+  std::memcpy(space.data(), wire.data() + 1000, space.size());
+  c.commit_received(space.size());
+  const auto events = test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].text(), payload);
+}
+
+TEST(ConnectionDirectRead, ShortFramesAndFramesWithLittleLeftUseTheInputBuffer) {
+  Connection c = Connection::after_handshake(Role::server);
+  const Bytes wire = client_frame(Opcode::binary, std::string(3000, 'x'));
+  c.receive(ByteView(wire).first(100));
+  EXPECT_EQ(c.next_event(), std::nullopt);
+  const MutableByteView space = c.receive_buffer();
+  // The input buffer's free space, not the rest of the frame.
+  EXPECT_NE(space.size(), wire.size() - 100);
+}
+
+// RFC 6455 8.1: invalid UTF-8 read straight into the message fails the
+// connection (1007) at the next event.
+TEST(ConnectionDirectRead, InvalidUtf8ReadIntoTheMessageFails) {
+  Connection c = Connection::after_handshake(Role::server);
+  std::string payload(100000, 'a');
+  payload[90000] = '\xFF';
+  const auto events = read_through_buffer(c, client_frame(Opcode::text, payload), 40000);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].error, errc::invalid_utf8);
+  EXPECT_EQ(events[0].sent_code, CloseCode::invalid_payload);
+}
+
+TEST(ConnectionDirectRead, FragmentsAreJoinedAcrossDirectReads) {
+  Connection c = Connection::after_handshake(Role::server);
+  const Bytes wire = test::concat({client_frame(Opcode::text, std::string(90000, 'a'), false),
+                                   client_frame(Opcode::ping, "p"),
+                                   client_frame(Opcode::continuation, std::string(80000, 'b'))});
+  const auto events = read_through_buffer(c, wire, 15000);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].type, OwnedEvent::Type::ping);
+  EXPECT_EQ(events[1].text(), std::string(90000, 'a') + std::string(80000, 'b'));
+}
+
+// However the reads are sized, reading through receive_buffer() gives the
+// events receive() gives.
+RC_GTEST_PROP(ConnectionDirectRead, ReadsThroughTheBufferMatchCopiedInput, ()) {
+  const int count = *rc::gen::inRange(1, 5);
+  Bytes wire;
+  for (int i = 0; i < count; ++i) {
+    const std::size_t size = *rc::gen::inRange<std::size_t>(0, 100000);
+    const bool text = *rc::gen::arbitrary<bool>();
+    std::string payload(size, 'z');
+    if (text && size > 0 && *rc::gen::inRange(0, 4) == 0) {
+      payload[*rc::gen::inRange<std::size_t>(0, size)] = '\x80';  // not UTF-8
+    }
+    const Bytes frame = client_frame(text ? Opcode::text : Opcode::binary, payload);
+    wire.insert(wire.end(), frame.begin(), frame.end());
+  }
+  const std::size_t read_size = *rc::gen::inRange<std::size_t>(100, 140000);
+  // A small input limit, so direct reads happen often.
+  Config config;
+  config.limits.max_buffered_input = *rc::gen::inRange<std::size_t>(256, 20000);
+  Connection direct = Connection::after_handshake(Role::server, config);
+  Connection copied = Connection::after_handshake(Role::server, config);
+  RC_ASSERT(read_through_buffer(direct, wire, read_size) == test::feed(copied, wire));
+}
+
+}  // namespace
+}  // namespace ws
