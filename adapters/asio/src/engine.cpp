@@ -16,6 +16,17 @@ ByteView payload_of(const PreparedMessage& message) {
   return frame.subspan(frame.size() - message.payload_size());
 }
 
+// The engine whose completion handlers this thread is running (inside its
+// pump()), if any.
+thread_local const Engine* handler_owner = nullptr;
+
+// Rounds of handlers one pump() runs with inline starts before it lets the
+// executor run other work: operations started later are posted.
+constexpr std::size_t max_inline_rounds = 64;
+
+// Output held back while a handler may still add to it (see step()).
+constexpr std::size_t max_deferred_output = 64 * 1024;
+
 // How long a closed connection waits for the peer to end the stream.
 Duration linger_time(const Config& config) {
   const Duration close_timeout = config.timeouts.close_timeout;
@@ -51,15 +62,51 @@ bool Engine::queue_for_session(std::shared_ptr<const PreparedMessage> message) {
   return false;
 }
 
+bool Engine::in_own_handlers() const noexcept { return handler_owner == this; }
+
+bool Engine::send_direct(MessageKind kind, ByteView payload) {
+  // What other threads queued before goes first.
+  drain_queue();
+  const std::error_code error = kind == MessageKind::text ? connection_->send_text(as_text(payload))
+                                                          : connection_->send_binary(payload);
+  if (error) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  pump_again_ = true;  // pump() writes it once the handlers return
+  return true;
+}
+
+// From one of this engine's handlers (on the executor, inside pump()) a
+// send to an open connection goes straight into the Connection: no framing
+// into a PreparedMessage, no queue, no post. Reading pauses above the
+// high-water mark and Limits::max_queued_output bounds it.
 bool Engine::deliver(const std::shared_ptr<const PreparedMessage>& message) {
+  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+    if (connection_->role() == Role::client)
+      return send_direct(message->kind(), payload_of(*message));
+    drain_queue();
+    if (connection_->send_prepared(message)) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    pump_again_ = true;
+    return true;
+  }
   return queue_for_session(message);
 }
 
 bool Engine::send_text(std::string_view text) {
+  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+    return send_direct(MessageKind::text, as_bytes(text));
+  }
   return queue_for_session(PreparedMessage::make(MessageKind::text, as_bytes(text)));
 }
 
 bool Engine::send_binary(ByteView data) {
+  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+    return send_direct(MessageKind::binary, data);
+  }
   return queue_for_session(PreparedMessage::make(MessageKind::binary, data));
 }
 
@@ -347,18 +394,45 @@ void Engine::pump() {
     return;
   }
   const std::shared_ptr<Engine> keep = shared_from_this();
+  // Restores the flags even when a handler throws.
+  struct Guard {
+    Engine& engine;
+    const Engine* outer;
+    ~Guard() {
+      engine.pumping_ = false;
+      handler_owner = outer;
+    }
+  } guard{*this, handler_owner};
   pumping_ = true;
-  do {
-    pump_again_ = false;
-    step();
-  } while (pump_again_);
-  pumping_ = false;
-  if (ready_.empty()) return;
-  // Handlers run last, with the engine consistent: whatever they start is
-  // posted, so nothing re-enters step().
-  std::vector<Ready> ready;
-  ready.swap(ready_);
-  for (Ready& item : ready) item.done->invoke(item.error, item.kind);
+  for (std::size_t round = 0;; ++round) {
+    do {
+      pump_again_ = false;
+      step();
+    } while (pump_again_);
+    if (ready_.empty()) {
+      if (!read_delivered_) break;
+      read_delivered_ = false;  // its handler is gone: write what was held back
+      continue;
+    }
+    // Handlers run with the engine consistent and pumping_ still set, so
+    // nothing they do re-enters step(). An operation they start on this
+    // engine runs in the next round instead of being posted (a read loop
+    // then takes every message already received, and one write sends all
+    // the answers), up to max_inline_rounds; past that, starts are posted
+    // and other work on the executor gets its turn.
+    read_delivered_ = false;
+    handler_owner = round < max_inline_rounds ? this : nullptr;
+    invoke_ready();
+    handler_owner = guard.outer;
+  }
+}
+
+void Engine::invoke_ready() {
+  invoking_.clear();
+  invoking_.swap(ready_);
+  // pump() runs on the executor: handlers bound to it need no dispatch.
+  for (Ready& item : invoking_) item.done->invoke_on_io_executor(item.error, item.kind);
+  invoking_.clear();
 }
 
 void Engine::step() {
@@ -382,13 +456,18 @@ void Engine::step() {
   }
   if (phase_ != Phase::running) return;
 
-  if (!writing_ && connection_->pending_output_size() > 0) {
+  // A read just completed: its handler runs next and may answer, so the
+  // write waits for that round (pump() always steps again after handlers)
+  // and sends everything in one gathered write.
+  const std::size_t pending = connection_->pending_output_size();
+  const bool defer = read_delivered_ && pending < max_deferred_output;
+  if (!writing_ && pending > 0 && !defer) {
     writing_ = true;
     last_write_progress_ = Clock::now();
     transport_write();
     if (phase_ != Phase::running) return;
   }
-  if (!writing_ && connection_->should_close_transport()) {
+  if (!writing_ && !defer && connection_->should_close_transport()) {
     start_shutdown();
     return;
   }
@@ -467,6 +546,7 @@ void Engine::handle(const Event& event) {
       read_out_->assign(message->text());
       read_out_ = nullptr;
       complete(read_done_, {}, message->kind);
+      read_delivered_ = true;
     }
   } else if (const auto* ping = std::get_if<Ping>(&event)) {
     if (control_) control_(ControlKind::ping, ping->payload);

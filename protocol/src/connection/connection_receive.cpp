@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "base/utf8_unmask.hpp"
 #include "connection/connection_impl.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/frame/frame_rules.hpp"
@@ -147,9 +148,14 @@ void Connection::Impl::commit_into_message(std::size_t n) noexcept {
   n = std::min({n, message.capacity() - held, static_cast<std::size_t>(frame_remaining)});
   message.set_size(held + n);
   const MutableByteView got(message.data() + held, n);
-  if (frame.masked) mask_offset = apply_mask(got, frame.mask_key, mask_offset);
   // RFC 6455 8.1: a failure stays in the validator; next_event() reports it.
-  if (message_kind == MessageKind::text) (void)utf8.feed(got);
+  // Masked text is unmasked and validated in one pass while it is in cache.
+  if (frame.masked && message_kind == MessageKind::text) {
+    mask_offset = detail::unmask_and_validate(got, frame.mask_key, mask_offset, utf8);
+  } else {
+    if (frame.masked) mask_offset = apply_mask(got, frame.mask_key, mask_offset);
+    if (message_kind == MessageKind::text) (void)utf8.feed(got);
+  }
   frame_remaining -= n;
   message_size += n;
   input_since_tick = true;
@@ -322,9 +328,15 @@ std::optional<Event> Connection::Impl::read_data_payload() {
     // hand out a view of the input buffer.
     const MutableByteView payload(input.data() + input_begin,
                                   static_cast<std::size_t>(frame_remaining));
-    if (frame.masked) apply_mask(payload, frame.mask_key);
-    if (kind == MessageKind::text && !(utf8.feed(payload) && utf8.is_complete())) {
-      return fail(errc::invalid_utf8);
+    if (kind == MessageKind::text) {
+      if (frame.masked) {
+        (void)detail::unmask_and_validate(payload, frame.mask_key, 0, utf8);
+      } else {
+        (void)utf8.feed(payload);
+      }
+      if (utf8.has_failed() || !utf8.is_complete()) return fail(errc::invalid_utf8);
+    } else if (frame.masked) {
+      apply_mask(payload, frame.mask_key);
     }
     input_begin += payload.size();
     in_payload = false;
@@ -340,20 +352,31 @@ std::optional<Event> Connection::Impl::read_data_payload() {
   // buffer (one pass instead of two). Its size was bounded by the limits when
   // the frame header was checked.
   MutableByteView data = piece;
+  const bool text = kind == MessageKind::text;
+  bool validated = false;  // masked text is validated in the unmasking pass
   if (joining && take > 0) {
     const std::size_t old_size = message.size();
     message.resize(old_size + take);
     data = MutableByteView(message.data() + old_size, take);
-    if (frame.masked) {
+    if (frame.masked && text) {
+      mask_offset =
+          detail::copy_masked_and_validate(data, piece, frame.mask_key, mask_offset, utf8);
+      validated = true;
+    } else if (frame.masked) {
       mask_offset = copy_masked(data, piece, frame.mask_key, mask_offset);
     } else {
       std::memcpy(data.data(), piece.data(), take);
     }
+  } else if (frame.masked && text) {
+    mask_offset = detail::unmask_and_validate(piece, frame.mask_key, mask_offset, utf8);
+    validated = true;
   } else if (frame.masked) {
     mask_offset = apply_mask(piece, frame.mask_key, mask_offset);
   }
   // RFC 6455 8.1: fail as soon as the text cannot be UTF-8, not at the end.
-  if (kind == MessageKind::text && !utf8.feed(data)) return fail(errc::invalid_utf8);
+  if (text && (validated ? utf8.has_failed() : !utf8.feed(data))) {
+    return fail(errc::invalid_utf8);
+  }
   input_begin += take;
   frame_remaining -= take;
   message_size += take;

@@ -19,7 +19,11 @@ namespace ws::asio {
 /// Thread safety: every member may be called from any thread at any time,
 /// also after the connection ended (the calls then do nothing and return
 /// false). Nothing here blocks on I/O: each call queues work and posts to
-/// the stream's executor, which does the writing.
+/// the stream's executor, which does the writing. Called from one of the
+/// stream's own completion handlers (an async_read's, say), a send goes
+/// straight into the Connection instead, after what other threads queued:
+/// it is written with the answers to the other messages already read, in
+/// one gathered write, and Limits::max_queued_output bounds it.
 ///
 /// Bounds: messages wait in a channels::SubscriberQueue limited by
 /// StreamOptions::backpressure; past its high-water mark the policy applies

@@ -10,6 +10,10 @@
 //   - Start operations and use the accessors on that executor (from its
 //     handlers or coroutines; or from any thread while it does not run).
 //     Every async_* only posts its work, so none completes inside the call.
+//     (Started from one of this stream's own completion handlers, it skips
+//     the post: the stream runs it as soon as that handler returns, so a
+//     read loop takes every message already received without a round trip
+//     through the executor.)
 //   - At most one async_read at a time (a second fails with
 //     std::errc::operation_in_progress). Writes (async_write*, async_ping)
 //     queue: up to StreamOptions::max_queued_writes may wait at once, the
@@ -62,6 +66,12 @@ struct Initiation {
   void operator()(Handler&& handler, Start start) const {
     const ::asio::any_io_executor& executor = engine->get_executor();
     CompletionPtr done = make_completion<WithKind>(std::forward<Handler>(handler), executor);
+    if (engine->in_own_handlers()) {
+      // Started by one of the engine's own handlers: the engine runs it once
+      // that handler returns, so it still does not complete inside the call.
+      start(*engine, std::move(done));
+      return;
+    }
     ::asio::post(executor, [engine = engine, start = std::move(start),
                             done = std::move(done)]() mutable { start(*engine, std::move(done)); });
   }

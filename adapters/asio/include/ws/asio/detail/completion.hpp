@@ -24,7 +24,23 @@ class CompletionFor final : public Completion {
  public:
   CompletionFor(Handler handler, const IoExecutor& io_executor)
       : work_(::asio::get_associated_executor(handler, io_executor)),
-        handler_(std::move(handler)) {}
+        handler_(std::move(handler)),
+        same_executor_(work_.get_executor() == io_executor) {}
+
+  void invoke_on_io_executor(std::error_code error, MessageKind kind) override {
+    if (!same_executor_) {
+      invoke(error, kind);
+      return;
+    }
+    Handler handler(std::move(handler_));
+    if constexpr (WithKind) {
+      std::move(handler)(error, kind);
+    } else {
+      (void)kind;
+      std::move(handler)(error);
+    }
+    work_.reset();
+  }
 
   void invoke(std::error_code error, MessageKind kind) override {
     auto executor = work_.get_executor();
@@ -44,6 +60,7 @@ class CompletionFor final : public Completion {
  private:
   ::asio::executor_work_guard<::asio::associated_executor_t<Handler, IoExecutor>> work_;
   Handler handler_;
+  bool same_executor_;
 };
 
 template <bool WithKind, class Handler, class IoExecutor>

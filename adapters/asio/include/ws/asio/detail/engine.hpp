@@ -33,6 +33,10 @@ class Completion {
  public:
   virtual ~Completion() = default;
   virtual void invoke(std::error_code error, MessageKind kind) = 0;
+  /// As invoke(), for a caller that runs on the I/O executor the handler
+  /// was made with: a handler without an executor of its own is called
+  /// directly (dispatch would call it inline anyway).
+  virtual void invoke_on_io_executor(std::error_code error, MessageKind kind) = 0;
 };
 using CompletionPtr = std::unique_ptr<Completion>;
 
@@ -51,6 +55,11 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   std::uint64_t dropped_count() const noexcept override;
 
   // ---- Operations: on the executor ----
+  /// True while this engine runs its completion handlers (on the executor,
+  /// inside pump()): an operation started there may skip the post, since
+  /// pump() runs it after the handlers return, and a Session send goes
+  /// straight into the Connection.
+  bool in_own_handlers() const noexcept;
   void start_accept(AcceptHandler decide, HttpHandler http, CompletionPtr done);
   void start_accept_upgrade(const std::string& request_head, const std::vector<std::byte>& after,
                             const AcceptOptions& options, CompletionPtr done);
@@ -153,6 +162,9 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   void complete(CompletionPtr& done, std::error_code error, MessageKind kind = {});
   std::error_code end_error() const;
   bool queue_for_session(std::shared_ptr<const PreparedMessage> message);
+  bool send_direct(MessageKind kind, ByteView payload);
+  void send_one(const PreparedMessage& message);
+  void invoke_ready();
 
   StreamOptions options_;
   std::optional<Connection> connection_;
@@ -166,6 +178,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   bool over_limit_handled_ = false;
   bool pumping_ = false;
   bool pump_again_ = false;
+  bool read_delivered_ = false;  // a read completed in this round: its handler may add output
   std::error_code transport_error_;
   TimePoint last_write_progress_{};
   std::optional<TimePoint> shutdown_deadline_;
@@ -190,6 +203,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
     MessageKind kind;
   };
   std::vector<Ready> ready_;
+  std::vector<Ready> invoking_;  // ready_ while its handlers run (keeps the capacity)
 
   // Shared with other threads.
   channels::SubscriberQueue queue_;
