@@ -298,6 +298,9 @@ void Engine::link_gone(Link& link) {
 }
 
 void Engine::update_connection_signal() {
+  // Not from shutdown(): the application may be tearing down what the
+  // callback refers to, and a backplane going away is no news to it.
+  if (stopping_) return;
   const bool connected = publisher_.connected && subscriber_.connected;
   if (connected == signalled_connected_) return;
   signalled_connected_ = connected;

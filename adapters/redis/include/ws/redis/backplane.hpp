@@ -86,7 +86,8 @@ struct RedisBackplaneOptions {
   /// OutagePolicy::drop, where it runs on the publishing thread. It must not
   /// destroy the backplane.
   std::function<void(LostReason reason, std::size_t count)> on_lost;
-  /// Both connections up (true) or one of them lost (false). Loop thread.
+  /// Both connections up (true) or one of them lost (false). Loop thread;
+  /// never called while the backplane is being destroyed.
   std::function<void(bool connected)> on_connection;
 };
 
