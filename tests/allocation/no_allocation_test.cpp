@@ -8,23 +8,11 @@
 #include <cstdlib>
 #include <new>
 
+#include "allocation/counting_operator_new.hpp"
 #include "support/frames.hpp"
 #include "ws/connection.hpp"
 
-namespace {
-std::atomic<std::size_t> allocation_count{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  allocation_count.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+using ws::test::allocation_count;
 
 namespace ws {
 namespace {
