@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "adapters/channels/recording_subscriber.hpp"
 #include "ws/channels/backplane.hpp"
 #include "ws/channels/registry.hpp"
 
@@ -23,24 +24,7 @@ using ::testing::_;
 using ::testing::InSequence;
 using ::testing::Return;
 
-class RecordingSubscriber final : public Subscriber {
- public:
-  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
-    std::lock_guard lock(mutex);
-    received.push_back(message);
-    return true;
-  }
-  std::vector<std::string> texts() const {
-    std::lock_guard lock(mutex);
-    std::vector<std::string> out;
-    for (const auto& m : received) {
-      out.emplace_back(as_text(m->frame().subspan(m->frame().size() - m->payload_size())));
-    }
-    return out;
-  }
-  mutable std::mutex mutex;
-  std::vector<std::shared_ptr<const PreparedMessage>> received;
-};
+using test::RecordingSubscriber;
 
 class MockBackplane : public Backplane {
  public:

@@ -4,30 +4,13 @@
 #include <mutex>
 #include <thread>
 
+#include "adapters/channels/recording_subscriber.hpp"
 #include "ws/channels/registry.hpp"
 
 namespace ws::channels {
 namespace {
 
-class RecordingSubscriber final : public Subscriber {
- public:
-  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
-    std::lock_guard lock(mutex);
-    received.push_back(message);
-    return true;
-  }
-  std::vector<std::string> texts() const {
-    std::lock_guard lock(mutex);
-    std::vector<std::string> out;
-    for (const auto& m : received) {
-      // An unmasked frame with a payload under 126 bytes: 2 header bytes.
-      out.emplace_back(as_text(m->frame().subspan(2)));
-    }
-    return out;
-  }
-  mutable std::mutex mutex;
-  std::vector<std::shared_ptr<const PreparedMessage>> received;
-};
+using test::RecordingSubscriber;
 
 TEST(Registry, PublishReachesOnlyTheMembersOfThatChannel) {
   Registry registry;
