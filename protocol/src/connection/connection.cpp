@@ -2,11 +2,15 @@
 // connection_receive.cpp, connection_send.cpp and connection_timers.cpp.
 #include "connection/connection_impl.hpp"
 
+#include <algorithm>
+
 namespace ws {
 
 Connection::Impl::Impl(Role role_, const Config& config_) : role(role_), config(config_) {
   if (!config.random) config.random = system_random_source();
   if (config.limits.max_buffered_input < 256) config.limits.max_buffered_input = 256;
+  short_message_limit = static_cast<std::size_t>(std::min<std::uint64_t>(
+      {short_message_limit, config.limits.max_frame_size, config.limits.max_message_size}));
 }
 
 CloseCode close_code_for(std::error_code error) noexcept {

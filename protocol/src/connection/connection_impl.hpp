@@ -72,14 +72,17 @@ struct Connection::Impl {
   // limit, are read into `message`: a read into the input buffer would then
   // hold nothing but this frame's payload too, so no extra reads are made.
   static constexpr std::size_t direct_read_threshold = 4096;
+  // The largest payload the fast path takes: 125 (the one-byte length
+  // form), or less when the limits are lower.
+  std::size_t short_message_limit = 125;
 
   std::size_t input_limit() const noexcept;
   bool can_read_into_message() const noexcept;
   void commit_into_message(std::size_t n) noexcept;
   void compact_input() noexcept;
-  std::optional<Event> parse_next();
-  bool short_message_ready() const noexcept;
-  std::optional<Event> take_short_message();
+  bool short_message_possible() const noexcept;
+  std::size_t short_message_size() const noexcept;
+  std::optional<Event> take_short_message(std::size_t frame_size);
   std::optional<Event> parse_frames();
   std::optional<Event> read_control_payload();
   std::optional<Event> read_data_payload();

@@ -8,55 +8,12 @@
 
 #include "base/utf8_unmask.hpp"
 #include "connection/connection_impl.hpp"
+#include "frame/short_payload.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/frame/frame_rules.hpp"
 #include "ws/frame/masking.hpp"
 
 namespace ws {
-namespace {
-
-// Unmasks a short payload (at most 125 bytes) in place, eight bytes at a
-// time, and returns the OR of the unmasked bytes: bit 7 of any of its bytes
-// is set when the payload is not ASCII.
-std::uint64_t unmask_short(std::byte* data, std::size_t size, const std::byte* key) noexcept {
-  // The key twice, in memory order whatever the byte order (built in a
-  // register: writing the bytes to memory and reloading them as one word
-  // stalls on store forwarding).
-  std::uint32_t narrow_key = 0;
-  std::memcpy(&narrow_key, key, 4);
-  const std::uint64_t wide_key = narrow_key | (std::uint64_t{narrow_key} << 32);
-  std::uint64_t seen = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data + i, 8);
-    word ^= wide_key;
-    seen |= word;
-    std::memcpy(data + i, &word, 8);
-  }
-  for (; i < size; ++i) {
-    data[i] ^= key[i & 3U];
-    seen |= std::to_integer<std::uint64_t>(data[i]);
-  }
-  return seen;
-}
-
-// The OR of the bytes of an unmasked short payload (see unmask_short).
-std::uint64_t or_of_bytes(const std::byte* data, std::size_t size) noexcept {
-  std::uint64_t seen = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, data + i, 8);
-    seen |= word;
-  }
-  for (; i < size; ++i) seen |= std::to_integer<std::uint64_t>(data[i]);
-  return seen;
-}
-
-constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
-
-}  // namespace
 
 std::size_t Connection::Impl::input_limit() const noexcept {
   return config.limits.max_buffered_input;
@@ -161,8 +118,68 @@ void Connection::Impl::commit_into_message(std::size_t n) noexcept {
   input_since_tick = true;
 }
 
+// The fast path for the most common frame: a whole, unfragmented text or
+// binary message of at most 125 bytes, already in the input buffer, on a
+// connection with no extension and no message open. It applies the rules of
+// the general path (RFC 6455 5.2 reserved bits and opcodes, 5.1 masking by
+// role, the size limits, 8.1 UTF-8 for text) by taking only frames that
+// pass them; anything else is left to the general path, which reports it.
+
+// Nothing is pending and no frame or message is open: the next frame may be
+// a short message. Handshaking and closed connections take the slow path.
+inline bool Connection::Impl::short_message_possible() const noexcept {
+  return !in_payload && !message_open && !message_delivered && !pending_event && !extension &&
+         state != State::handshaking && state != State::closed;
+}
+
+// The size of the short message frame at the start of the input (header
+// included), or 0 if there is none the fast path may take.
+inline std::size_t Connection::Impl::short_message_size() const noexcept {
+  if (in_payload || extension || message_open) return 0;
+  const std::size_t available = input.size() - input_begin;
+  if (available < 2) return 0;
+  const std::byte* const at = input.data() + input_begin;
+  const auto first = std::to_integer<unsigned>(at[0]);
+  const auto second = std::to_integer<unsigned>(at[1]);
+  // FIN set, RSV bits clear, opcode 1 (text) or 2 (binary).
+  if (first != 0x81U && first != 0x82U) return 0;
+  const std::size_t length = second & 0x7FU;
+  const bool masked = (second & 0x80U) != 0;
+  if (length > short_message_limit || masked != (role == Role::server)) return 0;
+  const std::size_t frame_size = (masked ? 6U : 2U) + length;
+  return available >= frame_size ? frame_size : 0;
+}
+
+// The frame short_message_size() measured.
+inline std::optional<Event> Connection::Impl::take_short_message(std::size_t frame_size) {
+  std::byte* const at = input.data() + input_begin;
+  const auto first = std::to_integer<unsigned>(at[0]);
+  const auto second = std::to_integer<unsigned>(at[1]);
+  const std::size_t length = second & 0x7FU;
+  const bool masked = (second & 0x80U) != 0;
+  std::byte* const payload = at + (frame_size - length);
+  const MessageKind kind = first == 0x81U ? MessageKind::text : MessageKind::binary;
+  const bool non_ascii =
+      masked ? detail::unmask_short_payload(payload, length, at + 2)
+             : kind == MessageKind::text && detail::has_non_ascii_short(payload, length);
+  // ASCII is valid UTF-8; only text with a byte >= 0x80 needs the validator.
+  if (kind == MessageKind::text && non_ascii && !is_valid_utf8(ByteView(payload, length))) {
+    return fail(errc::invalid_utf8);
+  }
+  input_begin += frame_size;
+  return Message{kind, ByteView(payload, length), true, true};
+}
+
 std::optional<Event> Connection::next_event() {
   Impl& c = *impl_;
+  // The common case first, with nothing else to look at: a short whole
+  // message already in the input buffer (see short_message_size()).
+  if (c.short_message_possible()) {
+    if (const std::size_t frame_size = c.short_message_size()) {
+      return c.take_short_message(frame_size);
+    }
+    return c.parse_frames();
+  }
   if (c.message_delivered) {
     c.message.clear();
     c.message_delivered = false;
@@ -181,13 +198,9 @@ std::optional<Event> Connection::next_event() {
     return std::nullopt;
   }
   if (c.state == State::handshaking) return c.advance_handshake();
-  return c.parse_next();
-}
-
-std::optional<Event> Connection::Impl::parse_next() {
-  // Returned as prvalues, so the event is built in the caller's slot.
-  if (short_message_ready()) return take_short_message();
-  return parse_frames();
+  if (const std::size_t frame_size = c.short_message_size())
+    return c.take_short_message(frame_size);
+  return c.parse_frames();
 }
 
 std::optional<Event> Connection::Impl::parse_frames() {
@@ -248,51 +261,6 @@ std::optional<Event> Connection::Impl::parse_frames() {
     if (event) return event;
     if (in_payload) return end_of_input();
   }
-}
-
-// The fast path for the most common frame: a whole, unfragmented text or
-// binary message of at most 125 bytes, already in the input buffer, on a
-// connection with no extension and no message open. It applies the rules of
-// the general path (RFC 6455 5.2 reserved bits and opcodes, 5.1 masking by
-// role, the size limits, 8.1 UTF-8 for text) by taking only frames that
-// pass them; anything else is left to the general path, which reports it.
-bool Connection::Impl::short_message_ready() const noexcept {
-  if (in_payload || extension || message_open) return false;
-  const std::size_t available = input.size() - input_begin;
-  if (available < 2) return false;
-  const std::byte* const at = input.data() + input_begin;
-  const auto first = std::to_integer<unsigned>(at[0]);
-  const auto second = std::to_integer<unsigned>(at[1]);
-  // FIN set, RSV bits clear, opcode 1 (text) or 2 (binary).
-  if (first != 0x81U && first != 0x82U) return false;
-  const std::size_t length = second & 0x7FU;
-  const bool masked = (second & 0x80U) != 0;
-  if (length > 125 || masked != (role == Role::server)) return false;
-  if (length > config.limits.max_frame_size || length > config.limits.max_message_size) {
-    return false;
-  }
-  return available >= (masked ? 6U : 2U) + length;
-}
-
-// The frame short_message_ready() accepted.
-std::optional<Event> Connection::Impl::take_short_message() {
-  std::byte* const at = input.data() + input_begin;
-  const auto first = std::to_integer<unsigned>(at[0]);
-  const auto second = std::to_integer<unsigned>(at[1]);
-  const std::size_t length = second & 0x7FU;
-  const bool masked = (second & 0x80U) != 0;
-  const std::size_t header_size = masked ? 6 : 2;
-  std::byte* const payload = at + header_size;
-  const std::uint64_t seen =
-      masked ? unmask_short(payload, length, at + 2) : or_of_bytes(payload, length);
-  const MessageKind kind = first == 0x81U ? MessageKind::text : MessageKind::binary;
-  // ASCII is valid UTF-8; only text with a byte >= 0x80 needs the validator.
-  if (kind == MessageKind::text && (seen & high_bits) != 0 &&
-      !is_valid_utf8(ByteView(payload, length))) {
-    return fail(errc::invalid_utf8);
-  }
-  input_begin += header_size + length;
-  return Message{kind, ByteView(payload, length), true, true};
 }
 
 std::optional<Event> Connection::Impl::read_control_payload() {
