@@ -120,12 +120,8 @@ void receive_ws(benchmark::State& state, ReceiveCase c) {
   for (auto _ : state) {
     std::size_t messages = 0;
     for (std::size_t at = 0; at < input.size();) {
-      const ws::MutableByteView space = connection.receive_buffer();
       const std::size_t piece_end = std::min(input.size(), (at / piece + 1) * piece);
-      const std::size_t n = std::min(space.size(), piece_end - at);
-      std::memcpy(space.data(), input.data() + at, n);
-      connection.commit_received(n);
-      at += n;
+      at += connection.receive(ws::ByteView(input.data() + at, piece_end - at));
       while (std::optional<ws::Event> event = connection.next_event()) {
         const auto* message = std::get_if<ws::Message>(&*event);
         if (message == nullptr) break;

@@ -52,6 +52,10 @@ void Connection::release_idle_buffers() noexcept {
     c.message.release();
     c.message_delivered = false;
   }
+  if (!c.parked_ready) {
+    c.parked.release();
+    c.parked_delivered = false;
+  }
   c.output.release_if_empty();
   if (c.extension && !c.send_message_open) {
     std::vector<std::byte>().swap(c.extension->encoded);

@@ -79,11 +79,30 @@ struct Connection::Impl {
   std::size_t input_limit() const noexcept;
   bool can_read_into_message() const noexcept;
   void commit_into_message(std::size_t n) noexcept;
+  // receive(): frames with at least this much payload are copied (and
+  // unmasked) from the caller's bytes straight into `message`.
+  static constexpr std::size_t large_frame_threshold = 4096;
+  bool can_copy_into_message() const noexcept;
+  // A large data frame's header at the start of `bytes`, checked and begun:
+  // its size, or 0 (and nothing changed) if there is none.
+  std::size_t take_large_frame_header(ByteView bytes) noexcept;
+  std::size_t copy_into_message(ByteView bytes);
+  // Bytes receive() took that way since next_event() last ran.
+  std::size_t taken_directly = 0;
+  // receive(): a message finished that way, awaiting delivery, while the
+  // next one is joined in `message`.
+  detail::ByteBuffer parked;
+  MessageKind parked_kind = MessageKind::binary;
+  bool parked_ready = false;      // next_event() delivers it first
+  bool parked_delivered = false;  // handed out; cleared by the next call
+  bool park_finished_message();
   void compact_input() noexcept;
   bool short_message_possible() const noexcept;
   std::size_t short_message_size() const noexcept;
   std::optional<Event> take_short_message(std::size_t frame_size);
   std::optional<Event> parse_frames();
+  std::error_code check_new_frame(const FrameHeader& header) const noexcept;
+  void begin_frame(const FrameHeader& header) noexcept;
   std::optional<Event> read_control_payload();
   std::optional<Event> read_data_payload();
   std::optional<Event> read_encoded_payload();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "base/utf8_unmask.hpp"
 #include "connection/connection_impl.hpp"
@@ -31,17 +32,45 @@ std::size_t Connection::receive(ByteView bytes) {
   Impl& c = *impl_;
   c.direct_read = false;
   if (c.state == State::closed) return bytes.size();  // RFC 6455 7.1.7: ignore what follows
+  const std::size_t offered = bytes.size();
+  // While nothing is buffered, a large data frame's payload goes straight to
+  // the message buffer, unmasked (and validated) as it is copied: one pass
+  // over the bytes instead of a copy and an unmasking pass. The headers
+  // that start such frames are checked here, as next_event() would.
+  // Those bytes count against the input limit until next_event() runs, so
+  // one call never takes more than the limit, as when all are buffered.
+  while (!bytes.empty() && c.input_begin == c.input.size() && c.state != State::handshaking &&
+         c.taken_directly < c.input_limit()) {
+    if (c.can_copy_into_message()) {
+      const std::size_t n = c.copy_into_message(
+          bytes.first(std::min(bytes.size(), c.input_limit() - c.taken_directly)));
+      c.taken_directly += n;
+      bytes = bytes.subspan(n);
+      // A finished message is delivered before anything else is parsed; it
+      // is parked so the next one can be joined meanwhile, or else the rest
+      // waits in the input buffer.
+      if (c.frame_remaining == 0 && c.frame.fin && !c.park_finished_message()) break;
+      continue;
+    }
+    const std::size_t header_size = c.take_large_frame_header(
+        bytes.first(std::min(bytes.size(), c.input_limit() - c.taken_directly)));
+    if (header_size == 0) break;
+    c.taken_directly += header_size;
+    bytes = bytes.subspan(header_size);
+  }
+  if (bytes.empty()) return offered;
   c.compact_input();
   const std::size_t used = c.input.size();
-  const std::size_t take = std::min(bytes.size(), c.input_limit() - used);
-  if (take == 0) return 0;
+  const std::size_t room = c.input_limit() - std::min(c.input_limit(), used + c.taken_directly);
+  const std::size_t take = std::min(bytes.size(), room);
+  if (take == 0) return offered - bytes.size();
   if (used + take > c.input.capacity()) {
     c.input.reserve_exact(std::min(c.input_limit(), std::max(used + take, 2 * c.input.capacity())));
   }
   c.input.resize(used + take);
   std::memcpy(c.input.data() + used, bytes.data(), take);
   c.input_since_tick = true;
-  return take;
+  return offered - bytes.size() + take;
 }
 
 bool Connection::Impl::can_read_into_message() const noexcept {
@@ -79,7 +108,8 @@ MutableByteView Connection::receive_buffer() {
   if (capacity < c.input_limit() && capacity - used < capacity / 4 + 1) {
     c.input.reserve_exact(std::min(c.input_limit(), std::max<std::size_t>(4096, 2 * capacity)));
   }
-  return {c.input.data() + used, c.input.capacity() - used};
+  const std::size_t room = c.input_limit() - std::min(c.input_limit(), used + c.taken_directly);
+  return {c.input.data() + used, std::min(c.input.capacity() - used, room)};
 }
 
 void Connection::commit_received(std::size_t n) noexcept {
@@ -98,6 +128,68 @@ void Connection::receive_eof() noexcept {
   Impl& c = *impl_;
   c.eof_received = true;
   if (c.state == State::closed) c.peer_ended = true;
+}
+
+bool Connection::Impl::can_copy_into_message() const noexcept {
+  return in_payload && frame_remaining > 0 && !is_control(frame.opcode) &&
+         !(extension && extension->receiving) && config.delivery == Delivery::whole_messages &&
+         !message_delivered &&
+         (frame.payload_length >= large_frame_threshold || message.size() > 0);
+}
+
+std::size_t Connection::Impl::take_large_frame_header(ByteView bytes) noexcept {
+  if (in_payload || extension || config.delivery != Delivery::whole_messages || message_delivered ||
+      pending_event) {
+    return 0;
+  }
+  const HeaderDecodeResult decoded = decode_frame_header(bytes);
+  if (decoded.status != HeaderStatus::complete || is_control(decoded.header.opcode) ||
+      decoded.header.payload_length < large_frame_threshold || check_new_frame(decoded.header)) {
+    return 0;  // left to the parser, which reports what is wrong
+  }
+  begin_frame(decoded.header);
+  input_since_tick = true;
+  return decoded.header_size;
+}
+
+bool Connection::Impl::park_finished_message() {
+  // At most one, and no larger than the input limit: a message that size
+  // could have waited in the input buffer, so memory stays within the
+  // documented bound. Broken text is left to the parser, which reports it.
+  if (parked_ready || message.size() > input_limit()) return false;
+  if (message_kind == MessageKind::text && (utf8.has_failed() || !utf8.is_complete())) return false;
+  if (parked_delivered) parked_delivered = false;
+  std::swap(parked, message);
+  message.clear();
+  parked_kind = message_kind;
+  parked_ready = true;
+  in_payload = false;
+  message_open = false;
+  return true;
+}
+
+std::size_t Connection::Impl::copy_into_message(ByteView bytes) {
+  const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), frame_remaining));
+  const std::size_t held = message.size();
+  // Bounded like the joining path: the frame header passed the limits.
+  message.resize(held + n);
+  const MutableByteView got(message.data() + held, n);
+  const ByteView from = bytes.first(n);
+  // RFC 6455 8.1: a failure stays in the validator; next_event() reports it.
+  if (frame.masked && message_kind == MessageKind::text) {
+    mask_offset = detail::copy_masked_and_validate(got, from, frame.mask_key, mask_offset, utf8);
+  } else {
+    if (frame.masked) {
+      mask_offset = copy_masked(got, from, frame.mask_key, mask_offset);
+    } else {
+      std::memcpy(got.data(), from.data(), n);
+    }
+    if (message_kind == MessageKind::text) (void)utf8.feed(got);
+  }
+  frame_remaining -= n;
+  message_size += n;
+  input_since_tick = true;
+  return n;
 }
 
 void Connection::Impl::commit_into_message(std::size_t n) noexcept {
@@ -172,6 +264,17 @@ inline std::optional<Event> Connection::Impl::take_short_message(std::size_t fra
 
 std::optional<Event> Connection::next_event() {
   Impl& c = *impl_;
+  c.taken_directly = 0;
+  if (c.parked_delivered) {
+    c.parked.clear();
+    c.parked_delivered = false;
+  }
+  if (c.parked_ready) {
+    // It came before anything still buffered (see park_finished_message()).
+    c.parked_ready = false;
+    c.parked_delivered = true;
+    return Message{c.parked_kind, ByteView(c.parked.data(), c.parked.size()), true, true};
+  }
   // The common case first, with nothing else to look at: a short whole
   // message already in the input buffer (see short_message_size()).
   if (c.short_message_possible()) {
@@ -203,6 +306,61 @@ std::optional<Event> Connection::next_event() {
   return c.parse_frames();
 }
 
+// RFC 6455 5.2 and 7.4.1, RFC 7692 6.1: the rules a frame header must
+// pass, given what is open; nothing changes.
+std::error_code Connection::Impl::check_new_frame(const FrameHeader& header) const noexcept {
+  const bool starts_message = header.opcode != Opcode::continuation;
+  // An extension's bit is allowed on the first frame of a data message
+  // only; on a control frame or a continuation it is 1002.
+  const std::uint8_t allowed_bits = extension && !is_control(header.opcode) && starts_message
+                                        ? extension->bits
+                                        : std::uint8_t{rsv_none};
+  const FrameContext context{role, allowed_bits, message_open};
+  if (const std::error_code error = check_frame_header(header, context)) return error;
+  if (is_control(header.opcode)) return {};
+  // 1009: limits are checked before any payload is kept.
+  if (header.payload_length > config.limits.max_frame_size) return errc::frame_too_large;
+  const bool encoded = extension && (starts_message ? (header.reserved_bits & extension->bits) != 0
+                                                    : extension->receiving);
+  if (encoded) {
+    // Decoded bytes are counted as they are produced; the wire bytes are
+    // bounded too (with room for incompressible data).
+    const std::uint64_t limit = config.limits.max_message_size;
+    const std::uint64_t slack = limit / 8 + 1024;
+    const std::uint64_t wire_limit = limit > UINT64_MAX - slack ? UINT64_MAX : limit + slack;
+    const std::uint64_t received = starts_message ? 0 : extension->received_wire;
+    if (header.payload_length > wire_limit - received) return errc::message_too_large;
+  } else {
+    const std::uint64_t so_far = starts_message ? 0 : message_size;
+    if (header.payload_length > config.limits.max_message_size - so_far) {
+      return errc::message_too_large;
+    }
+  }
+  return {};
+}
+
+// A header that passed check_new_frame(): its payload is read next.
+void Connection::Impl::begin_frame(const FrameHeader& header) noexcept {
+  if (!is_control(header.opcode)) {
+    if (header.opcode != Opcode::continuation) {
+      message_open = true;
+      message_kind = header.opcode == Opcode::text ? MessageKind::text : MessageKind::binary;
+      message_size = 0;
+      message_started_delivery = false;
+      utf8.reset();
+      if (extension) {
+        extension->receiving = (header.reserved_bits & extension->bits) != 0;
+        extension->received_wire = 0;
+      }
+    }
+    if (extension && extension->receiving) extension->received_wire += header.payload_length;
+  }
+  frame = header;
+  frame_remaining = header.payload_length;
+  mask_offset = 0;
+  in_payload = true;
+}
+
 std::optional<Event> Connection::Impl::parse_frames() {
   for (;;) {
     if (!in_payload) {
@@ -210,50 +368,9 @@ std::optional<Event> Connection::Impl::parse_frames() {
       const HeaderDecodeResult decoded = decode_frame_header(available);
       if (decoded.status == HeaderStatus::incomplete) return end_of_input();
       if (decoded.status == HeaderStatus::invalid) return fail(decoded.error);
-      const FrameHeader& header = decoded.header;
-      // RFC 7692 6.1: an extension's bit is allowed on the first frame of a
-      // data message only; on a control frame or a continuation it is 1002.
-      const std::uint8_t allowed_bits =
-          extension && !is_control(header.opcode) && header.opcode != Opcode::continuation
-              ? extension->bits
-              : std::uint8_t{rsv_none};
-      const FrameContext context{role, allowed_bits, message_open};
-      if (const std::error_code error = check_frame_header(header, context)) return fail(error);
-      if (!is_control(header.opcode)) {
-        // RFC 6455 7.4.1 (1009): limits are checked before any payload is kept.
-        if (header.payload_length > config.limits.max_frame_size) {
-          return fail(errc::frame_too_large);
-        }
-        if (header.opcode != Opcode::continuation) {
-          message_open = true;
-          message_kind = header.opcode == Opcode::text ? MessageKind::text : MessageKind::binary;
-          message_size = 0;
-          message_started_delivery = false;
-          utf8.reset();
-          if (extension) {
-            extension->receiving = (header.reserved_bits & extension->bits) != 0;
-            extension->received_wire = 0;
-          }
-        }
-        if (extension && extension->receiving) {
-          // Decoded bytes are counted as they are produced; the wire bytes
-          // are bounded too (with room for incompressible data).
-          const std::uint64_t limit = config.limits.max_message_size;
-          const std::uint64_t slack = limit / 8 + 1024;
-          const std::uint64_t wire_limit = limit > UINT64_MAX - slack ? UINT64_MAX : limit + slack;
-          if (header.payload_length > wire_limit - extension->received_wire) {
-            return fail(errc::message_too_large);
-          }
-          extension->received_wire += header.payload_length;
-        } else if (header.payload_length > config.limits.max_message_size - message_size) {
-          return fail(errc::message_too_large);
-        }
-      }
+      if (const std::error_code error = check_new_frame(decoded.header)) return fail(error);
+      begin_frame(decoded.header);
       input_begin += decoded.header_size;
-      frame = header;
-      frame_remaining = header.payload_length;
-      mask_offset = 0;
-      in_payload = true;
     }
     std::optional<Event> event = is_control(frame.opcode)            ? read_control_payload()
                                  : extension && extension->receiving ? read_encoded_payload()
