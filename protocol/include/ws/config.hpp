@@ -20,7 +20,9 @@ using Duration = std::chrono::milliseconds;
 
 /// Memory bounds. Whatever the peer sends, a Connection never holds more
 /// than max_buffered_input + max_message_size + max_queued_output bytes of
-/// payload (plus fixed overhead).
+/// payload (plus fixed overhead, and buffer capacity grown ahead of need:
+/// at most half again, and one spare buffer of up to twice
+/// max_buffered_input).
 struct Limits {
   /// Largest frame payload accepted; a larger one fails the connection with 1009.
   std::uint64_t max_frame_size = 16 * 1024 * 1024;

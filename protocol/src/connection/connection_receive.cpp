@@ -156,7 +156,11 @@ bool Connection::Impl::park_finished_message() {
   // At most one, and no larger than the input limit: a message that size
   // could have waited in the input buffer, so memory stays within the
   // documented bound. Broken text is left to the parser, which reports it.
-  if (parked_ready || message.size() > input_limit()) return false;
+  // Its buffer swaps roles with the parked one, so a large buffer is not
+  // parked either (that would hold two of them).
+  if (parked_ready || message.size() > input_limit() || message.capacity() > 2 * input_limit()) {
+    return false;
+  }
   if (message_kind == MessageKind::text && (utf8.has_failed() || !utf8.is_complete())) return false;
   if (parked_delivered) parked_delivered = false;
   std::swap(parked, message);
@@ -273,6 +277,9 @@ std::optional<Event> Connection::next_event() {
     // It came before anything still buffered (see park_finished_message()).
     c.parked_ready = false;
     c.parked_delivered = true;
+    // Its bytes stay held until the next call: they still count against
+    // the input limit.
+    c.taken_directly = c.parked.size();
     return Message{c.parked_kind, ByteView(c.parked.data(), c.parked.size()), true, true};
   }
   // The common case first, with nothing else to look at: a short whole
@@ -518,6 +525,7 @@ std::optional<Event> Connection::Impl::fail(std::error_code error) {
   input.clear();
   input_begin = 0;
   in_payload = false;
+  parked_ready = false;  // dropped with the input it would have been parsed from
   return Closed{CloseCode::abnormal, {}, error, sent_close_code};
 }
 
