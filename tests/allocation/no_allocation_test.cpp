@@ -72,6 +72,26 @@ TEST(NoAllocation, ServerReceivesAndSendsWithoutAllocatingOnceWarm) {
   EXPECT_EQ(c.state(), State::open);
 }
 
+// Large frames that receive() copies straight into the message buffer, one
+// finished message parked while the next is joined: the two buffers swap
+// roles and keep their capacity.
+TEST(NoAllocation, LargeMessagesThroughReceiveDoNotAllocateOnceWarm) {
+  Connection c = Connection::after_handshake(Role::server);
+  const Bytes round = concat({client_frame(Opcode::binary, std::string(64 * 1024, 'x')),
+                              client_frame(Opcode::binary, std::string(64 * 1024, 'y')),
+                              client_frame(Opcode::text, std::string(40000, 'z')),
+                              client_frame(Opcode::binary, std::string(64 * 1024, 'w'))});
+  for (std::size_t chunk : {std::size_t{64 * 1024}, std::size_t{5000}}) {
+    for (int i = 0; i < 3; ++i) run_round(c, round, chunk);
+    const std::size_t before = allocation_count.load();
+    std::size_t events = 0;
+    for (int i = 0; i < 20; ++i) events += run_round(c, round, chunk);
+    EXPECT_EQ(allocation_count.load() - before, 0U) << "chunk " << chunk;
+    EXPECT_EQ(events, 20U * 4U);
+  }
+  EXPECT_EQ(c.state(), State::open);
+}
+
 TEST(NoAllocation, ClientMasksAndSendsWithoutAllocatingOnceWarm) {
   Config config;
   config.random = test::counting_random_source();
