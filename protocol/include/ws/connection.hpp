@@ -120,10 +120,11 @@ class Connection {
   /// Copies as many of `bytes` as the input limit allows and returns how many
   /// it took; the caller keeps the rest and offers it again after draining
   /// next_event(). Once the connection is closed every byte is taken and
-  /// dropped. The payload of a large data frame (4 KiB or more) that arrives
-  /// while nothing is buffered is copied straight into the message being
-  /// joined, unmasked on the way; such bytes count against the input limit
-  /// until next_event() runs, so one call never takes more than the limit.
+  /// dropped. The payload of a large data frame (4 KiB or more, or at least
+  /// max_buffered_input if that is smaller) that arrives while nothing is
+  /// buffered is copied straight into the message being joined, unmasked on
+  /// the way; such bytes count against the input limit until next_event()
+  /// runs, so one call never takes more than the limit.
   std::size_t receive(ByteView bytes);
 
   /// Space for a read straight into the connection (zero copies): free space

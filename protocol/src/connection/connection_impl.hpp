@@ -79,9 +79,12 @@ struct Connection::Impl {
   std::size_t input_limit() const noexcept;
   bool can_read_into_message() const noexcept;
   void commit_into_message(std::size_t n) noexcept;
-  // receive(): frames with at least this much payload are copied (and
-  // unmasked) from the caller's bytes straight into `message`.
-  static constexpr std::size_t large_frame_threshold = 4096;
+  // receive(): frames with at least this much payload (4 KiB, or the input
+  // limit when that is smaller) are copied, and unmasked, from the caller's
+  // bytes straight into `message`.
+  std::size_t large_frame_threshold() const noexcept {
+    return input_limit() < 4096 ? input_limit() : 4096;
+  }
   bool can_copy_into_message() const noexcept;
   // A large data frame's header at the start of `bytes`, checked and begun:
   // its size, or 0 (and nothing changed) if there is none.

@@ -134,7 +134,7 @@ bool Connection::Impl::can_copy_into_message() const noexcept {
   return in_payload && frame_remaining > 0 && !is_control(frame.opcode) &&
          !(extension && extension->receiving) && config.delivery == Delivery::whole_messages &&
          !message_delivered &&
-         (frame.payload_length >= large_frame_threshold || message.size() > 0);
+         (frame.payload_length >= large_frame_threshold() || message.size() > 0);
 }
 
 std::size_t Connection::Impl::take_large_frame_header(ByteView bytes) noexcept {
@@ -144,7 +144,7 @@ std::size_t Connection::Impl::take_large_frame_header(ByteView bytes) noexcept {
   }
   const HeaderDecodeResult decoded = decode_frame_header(bytes);
   if (decoded.status != HeaderStatus::complete || is_control(decoded.header.opcode) ||
-      decoded.header.payload_length < large_frame_threshold || check_new_frame(decoded.header)) {
+      decoded.header.payload_length < large_frame_threshold() || check_new_frame(decoded.header)) {
     return 0;  // left to the parser, which reports what is wrong
   }
   begin_frame(decoded.header);
