@@ -245,8 +245,15 @@ TEST(EpollServer, StopsReadingFromAPeerThatNeverReadsSoMemoryStaysBounded) {
     }
   }
   EXPECT_EQ(echoed, whole);
-  ASSERT_TRUE(eventually([&] { return fixture.recorder.backpressure().size() == 2; }));
-  EXPECT_FALSE(fixture.recorder.backpressure()[1]);
+  // Reading resumed. On a loaded machine the peer may fall behind again
+  // while it catches up, so there can be more than one pause; they
+  // alternate with resumes, and the last report is a resume.
+  ASSERT_TRUE(eventually([&] {
+    const auto reports = fixture.recorder.backpressure();
+    return reports.size() >= 2 && !reports.back();
+  }));
+  const auto reports = fixture.recorder.backpressure();
+  for (std::size_t i = 0; i < reports.size(); ++i) EXPECT_EQ(reports[i], i % 2 == 0) << i;
 }
 
 TEST(EpollServer, SendsKeepalivePingsWhenTheConnectionIsSilent) {
