@@ -79,6 +79,7 @@ struct Connection::Impl {
   std::size_t input_limit() const noexcept;
   bool can_read_into_message() const noexcept;
   void commit_into_message(std::size_t n) noexcept;
+  void add_to_message(MutableByteView got, ByteView from) noexcept;
   // receive(): frames with at least this much payload (4 KiB, or the input
   // limit when that is smaller) are copied, and unmasked, from the caller's
   // bytes straight into `message`.

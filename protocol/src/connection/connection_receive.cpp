@@ -177,22 +177,7 @@ std::size_t Connection::Impl::copy_into_message(ByteView bytes) {
   const std::size_t held = message.size();
   // Bounded like the joining path: the frame header passed the limits.
   message.resize(held + n);
-  const MutableByteView got(message.data() + held, n);
-  const ByteView from = bytes.first(n);
-  // RFC 6455 8.1: a failure stays in the validator; next_event() reports it.
-  if (frame.masked && message_kind == MessageKind::text) {
-    mask_offset = detail::copy_masked_and_validate(got, from, frame.mask_key, mask_offset, utf8);
-  } else {
-    if (frame.masked) {
-      mask_offset = copy_masked(got, from, frame.mask_key, mask_offset);
-    } else {
-      std::memcpy(got.data(), from.data(), n);
-    }
-    if (message_kind == MessageKind::text) (void)utf8.feed(got);
-  }
-  frame_remaining -= n;
-  message_size += n;
-  input_since_tick = true;
+  add_to_message(MutableByteView(message.data() + held, n), bytes.first(n));
   return n;
 }
 
@@ -201,16 +186,29 @@ void Connection::Impl::commit_into_message(std::size_t n) noexcept {
   n = std::min({n, message.capacity() - held, static_cast<std::size_t>(frame_remaining)});
   message.set_size(held + n);
   const MutableByteView got(message.data() + held, n);
-  // RFC 6455 8.1: a failure stays in the validator; next_event() reports it.
-  // Masked text is unmasked and validated in one pass while it is in cache.
+  add_to_message(got, got);
+}
+
+// Payload bytes of the current frame now at `got`, the end of the message
+// buffer, taken from `from` (the same bytes when they were read into place):
+// unmasked on the way and counted. Masked text is unmasked and validated in
+// one pass while it is in cache. RFC 6455 8.1: a failure stays in the
+// validator; next_event() reports it.
+void Connection::Impl::add_to_message(MutableByteView got, ByteView from) noexcept {
+  const bool in_place = got.data() == from.data();
   if (frame.masked && message_kind == MessageKind::text) {
-    mask_offset = detail::unmask_and_validate(got, frame.mask_key, mask_offset, utf8);
+    mask_offset = detail::copy_masked_and_validate(got, from, frame.mask_key, mask_offset, utf8);
   } else {
-    if (frame.masked) mask_offset = apply_mask(got, frame.mask_key, mask_offset);
+    if (frame.masked) {
+      mask_offset = in_place ? apply_mask(got, frame.mask_key, mask_offset)
+                             : copy_masked(got, from, frame.mask_key, mask_offset);
+    } else if (!in_place) {
+      std::memcpy(got.data(), from.data(), got.size());
+    }
     if (message_kind == MessageKind::text) (void)utf8.feed(got);
   }
-  frame_remaining -= n;
-  message_size += n;
+  frame_remaining -= got.size();
+  message_size += got.size();
   input_since_tick = true;
 }
 
