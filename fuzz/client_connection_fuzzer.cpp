@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ws::ClientHandshakeOptions options;
   options.subprotocols = {"chat", "superchat"};
   ws::Result<ws::Connection> client =
-      ws::Connection::client("ws://example.com/chat", options, fuzz::make_config(script.flags));
+      ws::Connection::client("ws://example.com/chat", options, fuzz::make_config(script));
   fuzz::check(client.has_value());
   ws::Connection& c = *client;
   fuzz::Harness harness(c, script, /*expect_http_head=*/true);

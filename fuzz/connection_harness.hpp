@@ -4,17 +4,25 @@
 //
 // Input layout:
 //   byte 0       flags (Flag below)
-//   byte 1       bits 0-5: n, the number of chunk-size bytes at the end of
-//                the input; bit 7: an eager transport, that writes the output
-//                after every event (else only after each piece is read and
-//                its events pulled; WS_FUZZ_EAGER_WRITES=1 in the environment
-//                forces eager writes)
+//   byte 1       bits 0-4: n, the number of chunk-size bytes at the end of
+//                the input; bit 5: timed (below); bit 6: a second
+//                target-specific choice; bit 7: an eager transport, that
+//                writes the output after every event (else only after each
+//                piece is read and its events pulled; WS_FUZZ_EAGER_WRITES=1
+//                in the environment forces eager writes)
 //   ...          the byte stream the peer sends
 //   last n bytes chunk sizes, used in turn (0 = all that is left); with
 //                n = 0 the stream arrives in one piece
+//
+// Timed: every timer is on (short_timeouts below) and the harness's clock
+// starts at the first piece and moves on after each piece by
+// (chunk size % 16) * 3 ms (0 with no chunk sizes); once the stream is
+// read, the clock jumps to each deadline in turn until none is left. Without
+// it advance_time() is never called, so no timer may act.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -45,6 +53,8 @@ enum Flag : std::uint8_t {
 struct Script {
   std::uint8_t flags = 0;
   bool eager_writes = false;
+  bool timed = false;
+  bool target_specific_2 = false;
   ws::ByteView stream;
   std::span<const std::uint8_t> chunks;
 };
@@ -57,14 +67,30 @@ inline Script read_script(const std::uint8_t* data, std::size_t size) {
   const std::size_t body = size - 2;
   static const bool force_eager = std::getenv("WS_FUZZ_EAGER_WRITES") != nullptr;
   s.eager_writes = (data[1] & 0x80U) != 0 || force_eager;
-  const std::size_t n = std::min<std::size_t>(data[1] & 0x3FU, body);
+  s.target_specific_2 = (data[1] & 0x40U) != 0;
+  s.timed = (data[1] & 0x20U) != 0;
+  const std::size_t n = std::min<std::size_t>(data[1] & 0x1FU, body);
   s.stream = ws::ByteView(reinterpret_cast<const std::byte*>(data + 2), body - n);
   s.chunks = std::span<const std::uint8_t>(data + 2 + body - n, n);
   return s;
 }
 
-inline ws::Config make_config(std::uint8_t flags) {
+/// The timeouts of a timed script: the keepalive fires several times within
+/// the idle timeout, and a few pieces' steps reach any of them.
+inline ws::Timeouts short_timeouts() {
+  using std::chrono::milliseconds;
+  ws::Timeouts t;
+  t.keepalive_interval = milliseconds(8);
+  t.idle_timeout = milliseconds(40);
+  t.close_timeout = milliseconds(20);
+  t.handshake_timeout = milliseconds(30);
+  return t;
+}
+
+inline ws::Config make_config(const Script& script) {
+  const std::uint8_t flags = script.flags;
   ws::Config config;
+  if (script.timed) config.timeouts = short_timeouts();
   if ((flags & small_limits) != 0) {
     config.limits.max_frame_size = 200;
     config.limits.max_message_size = 400;
@@ -92,6 +118,7 @@ inline ws::Config make_config(std::uint8_t flags) {
 inline std::uint16_t expected_close_code(std::error_code error) {
   if (error == ws::errc::invalid_utf8) return 1007;
   if (error == ws::condition::limit_exceeded) return 1009;
+  if (error == ws::errc::idle_timeout) return 1001;
   return 1002;
 }
 
@@ -114,7 +141,15 @@ class Harness {
     opened_ = true;
     upgrade_requested_ = true;
   }
+  /// The Connection was made for a request the application read itself
+  /// (accept_upgrade): its first event is Opened.
+  void mark_accepted() {
+    opened_ = false;
+    upgrade_requested_ = true;
+  }
   const WireReader& wire() const { return wire_; }
+  /// The Closed event, once run() is done.
+  const ws::Closed& closed() const { return *closed_event_; }
   /// The transport writes everything pending.
   void write_output() { wire_.drain(c_); }
 
@@ -128,13 +163,15 @@ class Harness {
       stream = first;
     }
     if (script_.eager_writes) wire_.drain(c_);
+    if (script_.timed) tick();
     std::size_t offset = 0;
     std::size_t chunk_index = 0;
     std::size_t round = 0;
     while (offset < stream.size()) {
       std::size_t n = stream.size() - offset;
+      std::uint8_t size = 0;
       if (!script_.chunks.empty()) {
-        const std::uint8_t size = script_.chunks[chunk_index++ % script_.chunks.size()];
+        size = script_.chunks[chunk_index++ % script_.chunks.size()];
         if (size != 0) n = std::min<std::size_t>(size, n);
       }
       // Offer the piece until it is all taken, pulling events in between.
@@ -154,6 +191,7 @@ class Harness {
         }
         check(taken <= piece.size());
         taken_since_events_ += taken;
+        if (taken > 0) input_since_tick_ = true;
         // Parsing happens in next_event(), so until then the input limit holds.
         if (!closed_) check(taken_since_events_ <= limits_.max_buffered_input);
         done += taken;
@@ -162,7 +200,12 @@ class Harness {
       }
       offset += n;
       act(round++);
+      if (script_.timed) {
+        now_ += std::chrono::milliseconds(size % 16 * 3);
+        tick();
+      }
     }
+    if (script_.timed) run_out_the_clock();
     c_.receive_eof();
     pull_events();
     check(closed_);
@@ -174,6 +217,45 @@ class Harness {
   }
 
  private:
+  // The transport's timer: passes the time in, pulls what it caused and
+  // checks that no deadline is left behind (the loop may need a second call
+  // when an event was already pending) and that a connection with no input
+  // for the idle timeout is no longer open.
+  void tick() {
+    if (!first_tick_) first_tick_ = now_;
+    if (input_since_tick_ || now_ == *first_tick_) {
+      last_input_tick_ = now_;
+      input_since_tick_ = false;
+    }
+    std::optional<ws::TimePoint> deadline;
+    for (int round = 0; round < 3; ++round) {
+      c_.advance_time(now_);
+      pull_events();
+      deadline = c_.next_deadline();
+      if (!deadline || *deadline > now_) break;
+    }
+    check(!deadline || *deadline > now_);
+    if (c_.state() == ws::State::open) {
+      check(now_ < last_input_tick_ + short_timeouts().idle_timeout);
+    }
+    if (!opened_ && !closed_) {
+      check(now_ < *first_tick_ + short_timeouts().handshake_timeout);
+    }
+  }
+
+  // After the stream: the peer sends nothing more, so the timers decide.
+  // Every deadline is finite, and the idle or close timeout ends each one.
+  void run_out_the_clock() {
+    for (int step = 0; step < 32; ++step) {
+      const std::optional<ws::TimePoint> deadline = c_.next_deadline();
+      if (!deadline) break;
+      now_ = std::max(now_, *deadline);
+      tick();
+      act_transport();
+    }
+    check(!c_.next_deadline().has_value());
+  }
+
   // The application's and the transport's turn after each piece.
   void act(std::size_t round) {
     if ((script_.flags & app_sends) != 0 && c_.state() == ws::State::open) {
@@ -183,12 +265,18 @@ class Harness {
       check(!c_.close(ws::CloseCode::normal, "bye"));
       app_closed_ = true;
     }
+    act_transport();
+  }
+
+  void act_transport() {
     if ((script_.flags & partial_output) != 0) {
       wire_.drain(c_, c_.pending_output_size() / 2 + 1);
     } else {
       wire_.drain(c_);
     }
     match_pongs();
+    // Only the keepalive pings: the application here never pings.
+    if (!script_.timed) check(wire_.pings() == 0);
   }
 
   bool pull_events() {
@@ -289,14 +377,21 @@ class Harness {
     if (!opened_) {
       // The opening handshake failed: no frame goes out.
       check(closed.error == ws::condition::handshake_failed ||
-            closed.error == ws::errc::unexpected_eof);
+            closed.error == ws::errc::unexpected_eof ||
+            (script_.timed && closed.error == ws::errc::handshake_timeout));
       check(!rejected_ || closed.error == ws::errc::unexpected_status);
       check(closed.sent_code == ws::CloseCode::abnormal);
       return;
     }
     const bool transport = closed.error == ws::errc::unexpected_eof;
+    const bool timer =
+        closed.error == ws::errc::idle_timeout || closed.error == ws::errc::close_timeout;
     check(transport || closed.error == ws::condition::protocol_violation ||
-          closed.error == ws::condition::limit_exceeded);
+          closed.error == ws::condition::limit_exceeded || (script_.timed && timer));
+    // The close timeout runs only after the application's close; the idle
+    // timeout only while open, so never after it.
+    if (closed.error == ws::errc::close_timeout) check(app_closed_);
+    if (closed.error == ws::errc::idle_timeout) check(!app_closed_);
     if (app_closed_) {
       check(closed.sent_code == ws::CloseCode::normal);
     } else if (transport) {
@@ -344,6 +439,7 @@ class Harness {
     } else if (closed.error == ws::errc::unexpected_eof) {
       check(!wire_.close_seen());
     } else {
+      // (The idle timeout sends 1001, going away.)
       // RFC 6455 7.1.7: failing the connection sends a close with the reason.
       check(wire_.close_seen() && wire_.close_code() == expected_close_code(closed.error));
     }
@@ -361,6 +457,11 @@ class Harness {
   bool app_closed_ = false;
   std::optional<ws::Closed> closed_event_;
   std::size_t taken_since_events_ = 0;
+  // The clock of a timed script; an arbitrary start far from the epoch.
+  ws::TimePoint now_ = ws::TimePoint{} + std::chrono::hours(1000);
+  std::optional<ws::TimePoint> first_tick_;
+  ws::TimePoint last_input_tick_{};
+  bool input_since_tick_ = false;
   std::deque<std::vector<std::uint8_t>> expected_pongs_;
   bool in_message_ = false;
   ws::MessageKind kind_ = ws::MessageKind::binary;

@@ -91,10 +91,15 @@ def streams(mask):
     }
 
 
-def script(flags, stream, chunks=b"", eager=False):
-    """The Connection fuzzers' layout: flags, chunk count, stream, chunk sizes."""
-    assert len(chunks) < 64
-    return bytes([flags, len(chunks) | (0x80 if eager else 0)]) + stream + chunks
+# Byte 1 beside the chunk count (connection_harness.hpp).
+TIMED, SPECIFIC2, EAGER = 0x20, 0x40, 0x80
+
+
+def script(flags, stream, chunks=b"", eager=False, extra=0):
+    """The Connection fuzzers' layout: flags, chunk count and byte-1 bits,
+    stream, chunk sizes."""
+    assert len(chunks) < 32
+    return bytes([flags, len(chunks) | (EAGER if eager else 0) | extra]) + stream + chunks
 
 
 # Flags (connection_harness.hpp).
@@ -108,6 +113,21 @@ VARIANTS = [
     ("app_sends_closes", SENDS | CLOSES | PARTIAL | FRAGMENT, b"\x02\x00", True),
     ("no_pong", NO_PONG, b"", True),
 ]
+
+# Timed scripts: the clock moves (chunk size % 16) * 3 ms a piece, so these
+# cut the stream in pieces of 64, 69, 79 and 5 bytes, 0, 15, 45 and 15 ms
+# apart: a handshake in the first pieces completes within its 30 ms, and the
+# 45 ms step passes the idle timeout.
+TIMED_CHUNKS = b"\x40\x45\x4f\x05"
+
+
+def timed_seeds(streams_by_name, flags, names=("text_hello", "ping_pong", "close_normal")):
+    seeds = {}
+    for name in names:
+        stream = streams_by_name[name]
+        seeds["timed_" + name] = script(flags, stream, TIMED_CHUNKS, extra=TIMED)
+        seeds["timed_app_closes_" + name] = script(flags | CLOSES, stream, TIMED_CHUNKS, extra=TIMED)
+    return seeds
 
 
 def connection_seeds(mask, specific_prefix=b""):
@@ -128,6 +148,19 @@ def server_connection():
         seeds["with_request_bytewise_" + name] = script(SPECIFIC, streams(MASK)[name], b"\x01",
                                                         name == "ping_pong")
     seeds["unmasked_frame"] = script(0, frame(1, b"x"))
+    masked = streams(MASK)
+    seeds.update(timed_seeds(masked, 0))
+    seeds["timed_with_request_text_hello"] = script(SPECIFIC, masked["text_hello"], TIMED_CHUNKS,
+                                                    extra=TIMED)
+    seeds["timed_with_slow_request"] = script(SPECIFIC, masked["text_hello"], b"\x0f", extra=TIMED)
+    # accept_upgrade(): the first piece is what the application read past the head.
+    for name in ("text_hello", "ping_pong", "close_normal", "text_fragments_with_ping"):
+        if name not in masked:
+            continue
+        seeds["accept_upgrade_" + name] = script(0, masked[name], b"\x03\x00", extra=SPECIFIC2)
+        seeds["accept_upgrade_all_after_head_" + name] = script(0, masked[name], extra=SPECIFIC2)
+        seeds["accept_upgrade_timed_" + name] = script(0, masked[name], TIMED_CHUNKS,
+                                                       extra=SPECIFIC2 | TIMED)
     return seeds
 
 
@@ -172,6 +205,10 @@ def client_connection():
     seeds["response_http10"] = script(0, ok.replace(b"HTTP/1.1", b"HTTP/1.0") + hello)
     seeds["response_bare_lf"] = script(0, ok.replace(b"\r\n", b"\n") + hello, b"\x04")
     seeds["response_truncated"] = script(0, ok[:40])
+    seeds.update(timed_seeds(streams(None), SPECIFIC))
+    seeds["timed_response_then_text"] = script(0, ok + hello, TIMED_CHUNKS, extra=TIMED)
+    # The answer comes in pieces of 15 bytes 45 ms apart: past the handshake timeout.
+    seeds["timed_response_too_slow"] = script(0, ok + hello, b"\x0f", extra=TIMED)
     return seeds
 
 

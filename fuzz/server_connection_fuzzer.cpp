@@ -1,7 +1,13 @@
 // A server Connection after a valid opening handshake, fed arbitrary bytes
 // as frames, cut where the input says (connection_harness.hpp has the input
-// layout and the checks). With the target_specific flag the upgrade request
-// arrives in the same read as the first frame bytes.
+// layout and the checks). How the handshake happens:
+//  - target_specific flag: the upgrade request arrives in the same read as
+//    the first frame bytes;
+//  - else the second target-specific bit: the application read the request
+//    itself and calls accept_upgrade() with the first piece of the stream as
+//    the bytes it read past the head (the request offers a subprotocol);
+//  - else the request is read and accepted before the stream.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -23,11 +29,51 @@ constexpr std::string_view request =
     "Sec-WebSocket-Version: 13\r\n"
     "\r\n";
 
+constexpr std::string_view request_with_subprotocol =
+    "GET /chat HTTP/1.1\r\n"
+    "Host: server.example.com\r\n"
+    "Upgrade: websocket\r\n"
+    "Connection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Protocol: chat\r\n"
+    "Sec-WebSocket-Version: 13\r\n"
+    "\r\n";
+
+// The server the second way: the request head was read by the application;
+// `script`'s first piece is what it read past the head, the rest follows.
+int fuzz_accept_upgrade(fuzz::Script script) {
+  std::size_t first = script.stream.size();
+  if (!script.chunks.empty() && script.chunks[0] != 0) {
+    first = std::min<std::size_t>(script.chunks[0], first);
+  }
+  const ws::ByteView after_head = script.stream.first(first);
+  script.stream = script.stream.subspan(first);
+  ws::AcceptOptions options;
+  options.subprotocols = {"superchat", "chat"};
+  ws::Result<ws::Connection> accepted = ws::Connection::accept_upgrade(
+      request_with_subprotocol, after_head, options, fuzz::make_config(script));
+  fuzz::check(accepted.has_value());
+  ws::Connection& c = *accepted;
+  fuzz::Harness harness(c, script, /*expect_http_head=*/true);
+  harness.mark_accepted();
+  harness.run();
+  // The 101 went out first, choosing the one subprotocol offered.
+  const std::string& head = harness.wire().head();
+  fuzz::check(head.starts_with("HTTP/1.1 101 "));
+  fuzz::check(head.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") !=
+              std::string::npos);
+  fuzz::check(head.find("\r\nSec-WebSocket-Protocol: chat\r\n") != std::string::npos);
+  return 0;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fuzz::Script script = fuzz::read_script(data, size);
-  ws::Connection c = ws::Connection::server(fuzz::make_config(script.flags));
+  if ((script.flags & fuzz::target_specific) == 0 && script.target_specific_2) {
+    return fuzz_accept_upgrade(script);
+  }
+  ws::Connection c = ws::Connection::server(fuzz::make_config(script));
   fuzz::Harness harness(c, script, /*expect_http_head=*/true);
   if ((script.flags & fuzz::target_specific) != 0) {
     harness.set_prefix(ws::as_bytes(request));
@@ -44,8 +90,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     harness.write_output();
   }
   harness.run();
-  // RFC 6455 4.2.2: the 101 answer carries the accept value for the key.
   const std::string& head = harness.wire().head();
+  if (harness.closed().error == ws::errc::handshake_timeout) {
+    // The request had not all arrived when the time was up: no answer.
+    fuzz::check(head.empty() && !harness.wire().head_done());
+    return 0;
+  }
+  // RFC 6455 4.2.2: the 101 answer carries the accept value for the key.
   fuzz::check(head.starts_with("HTTP/1.1 101 "));
   fuzz::check(head.find("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") !=
               std::string::npos);

@@ -47,6 +47,8 @@ class WireReader {
   bool head_done() const { return !in_head_; }
   /// Payloads of the pongs sent, oldest first (the harness pops them).
   std::deque<std::vector<std::uint8_t>>& pongs() { return pongs_; }
+  /// How many pings were sent.
+  std::size_t pings() const { return pings_; }
   bool close_seen() const { return close_seen_; }
   /// The code in the close frame sent; nullopt for an empty close payload.
   std::optional<std::uint16_t> close_code() const { return close_code_; }
@@ -116,6 +118,7 @@ class WireReader {
     if (opcode >= 8) {
       check(fin && length <= 125);  // RFC 6455 5.5
       if (opcode == 8) on_close(payload);
+      if (opcode == 9) ++pings_;
       if (opcode == 10) pongs_.push_back(std::move(payload));
       return true;
     }
@@ -149,6 +152,7 @@ class WireReader {
   bool close_seen_ = false;
   std::optional<std::uint16_t> close_code_;
   std::size_t frames_ = 0;
+  std::size_t pings_ = 0;
 };
 
 }  // namespace fuzz
