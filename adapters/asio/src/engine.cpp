@@ -307,13 +307,23 @@ std::size_t Engine::input_room() { return connection_->receive_buffer().size(); 
 
 void Engine::input_committed(std::size_t n) {
   connection_->commit_received(n);
-  connection_->advance_time(Clock::now());
+  const TimePoint now = Clock::now();
+  connection_->advance_time(now);
+  if (n > 0) note_traffic(now);
 }
 
 std::size_t Engine::input_offered(ByteView bytes) {
   const std::size_t taken = connection_->receive(bytes);
-  connection_->advance_time(Clock::now());
+  const TimePoint now = Clock::now();
+  connection_->advance_time(now);
+  if (taken > 0) note_traffic(now);
   return taken;
+}
+
+void Engine::note_traffic(TimePoint now) noexcept {
+  buffers_in_use_ = true;
+  release_due_ = false;
+  last_traffic_ = now;
 }
 
 void Engine::read_finished(std::error_code error, bool end_of_stream) {
@@ -335,6 +345,7 @@ void Engine::output_sent(std::size_t n) {
   connection_->consume_output(n);
   written_ += n;
   last_write_progress_ = Clock::now();
+  note_traffic(last_write_progress_);
   while (!writes_.empty() && writes_.front().end <= written_) {
     complete(writes_.front().done, {});
     writes_.pop_front();
@@ -382,6 +393,10 @@ void Engine::timer_fired() {
     fail_transport(std::make_error_code(std::errc::timed_out));
   } else {
     connection_->advance_time(now);
+  }
+  if (buffers_in_use_ && options_.release_idle_buffers_after.count() > 0 &&
+      now >= last_traffic_ + options_.release_idle_buffers_after) {
+    release_due_ = true;  // update_timer() frees the buffers once it may
   }
   pump();
 }
@@ -609,8 +624,32 @@ void Engine::update_timer() {
       const TimePoint stall = last_write_progress_ + options_.write_timeout;
       if (!when || stall < *when) when = stall;
     }
+    // No clock is read here (this runs for every step): timer_fired() tells
+    // when the idle time has passed, and the timer stays armed meanwhile, so
+    // steady traffic does not re-arm it for every message.
+    if (buffers_in_use_ && options_.release_idle_buffers_after.count() > 0) {
+      if (!release_due_) {
+        const TimePoint release = last_traffic_ + options_.release_idle_buffers_after;
+        if (!when || release < *when) when = release;
+      } else if (may_release_buffers()) {
+        connection_->release_idle_buffers();
+        buffers_in_use_ = false;
+        release_due_ = false;
+      }
+    }
   }
   schedule_timer(when);
+}
+
+// Whether the Connection's buffers may be freed now that the idle time has
+// passed: everything written and a read waiting on the socket. The
+// transports read into the Connection only synchronously (TCP) or through a
+// buffer of their own (TLS), so no read in flight points into what is freed.
+// Buffers that still hold bytes (messages the application has not read yet,
+// a partial frame) are kept by the Connection itself.
+bool Engine::may_release_buffers() const {
+  return phase_ == Phase::running && reading_ && !writing_ &&
+         connection_->pending_output_size() == 0;
 }
 
 void Engine::start_shutdown() {

@@ -155,6 +155,8 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   void drain_queue();
   bool wants_input();
   void update_timer();
+  bool may_release_buffers() const;
+  void note_traffic(TimePoint now) noexcept;
   void start_shutdown();
   void fail_transport(std::error_code error);
   void end_channels();
@@ -181,6 +183,11 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   bool read_delivered_ = false;  // a read completed in this round: its handler may add output
   std::error_code transport_error_;
   TimePoint last_write_progress_{};
+  // Bytes moved since the Connection's buffers were last released, when the
+  // last moved, and whether release_idle_buffers_after has passed since.
+  bool buffers_in_use_ = false;
+  bool release_due_ = false;
+  TimePoint last_traffic_{};
   std::optional<TimePoint> shutdown_deadline_;
   std::uint64_t written_ = 0;
   int rejection_status_ = 0;
