@@ -223,6 +223,9 @@ class Harness {
   // for the idle timeout is no longer open.
   void tick() {
     if (!first_tick_) first_tick_ = now_;
+    // The Connection dates the application's close from the first
+    // advance_time after it, as it dates input.
+    if (app_closed_ && !close_tick_) close_tick_ = now_;
     if (input_since_tick_ || now_ == *first_tick_) {
       last_input_tick_ = now_;
       input_since_tick_ = false;
@@ -241,6 +244,19 @@ class Harness {
     if (!opened_ && !closed_) {
       check(now_ < *first_tick_ + short_timeouts().handshake_timeout);
     }
+    if (c_.state() == ws::State::closing && close_tick_) {
+      check(now_ < *close_tick_ + short_timeouts().close_timeout);
+    }
+  }
+
+  // No timeout acts before its time: the time of the tick that reported it
+  // is at least the timeout past what started it.
+  void check_timeout_not_early(std::error_code error) const {
+    const ws::Timeouts t = short_timeouts();
+    if (error == ws::errc::idle_timeout) check(now_ >= last_input_tick_ + t.idle_timeout);
+    if (error == ws::errc::handshake_timeout) check(now_ >= *first_tick_ + t.handshake_timeout);
+    if (error == ws::errc::close_timeout)
+      check(close_tick_ && now_ >= *close_tick_ + t.close_timeout);
   }
 
   // After the stream: the peer sends nothing more, so the timers decide.
@@ -374,6 +390,7 @@ class Harness {
     }
     check(closed.code == ws::CloseCode::abnormal);
     check(closed.reason.empty());
+    if (script_.timed) check_timeout_not_early(closed.error);
     if (!opened_) {
       // The opening handshake failed: no frame goes out.
       check(closed.error == ws::condition::handshake_failed ||
@@ -462,6 +479,7 @@ class Harness {
   std::optional<ws::TimePoint> first_tick_;
   ws::TimePoint last_input_tick_{};
   bool input_since_tick_ = false;
+  std::optional<ws::TimePoint> close_tick_;  // the first tick after the application's close
   std::deque<std::vector<std::uint8_t>> expected_pongs_;
   bool in_message_ = false;
   ws::MessageKind kind_ = ws::MessageKind::binary;

@@ -40,7 +40,8 @@ constexpr std::string_view request_with_subprotocol =
     "\r\n";
 
 // The server the second way: the request head was read by the application;
-// `script`'s first piece is what it read past the head, the rest follows.
+// `script`'s first piece is what it read past the head, and the rest arrives
+// cut by the chunk sizes as usual (starting again from the first).
 int fuzz_accept_upgrade(fuzz::Script script) {
   std::size_t first = script.stream.size();
   if (!script.chunks.empty() && script.chunks[0] != 0) {

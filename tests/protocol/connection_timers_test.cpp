@@ -124,7 +124,42 @@ TEST(ConnectionTimers, NextDeadlineIsTheCloseTimeoutAfterClose) {
   Connection c = Connection::after_handshake(Role::server, timers(0ms, 0ms, 5s));
   c.advance_time(t0);
   ASSERT_FALSE(c.close());
-  EXPECT_EQ(c.next_deadline(), t0 + 5s);
+  // The close counts as sent at the next advance_time (as input counts as
+  // received then), which is wanted at once.
+  EXPECT_EQ(c.next_deadline(), t0);
+  c.advance_time(t0 + 1ms);
+  EXPECT_EQ(c.next_deadline(), t0 + 1ms + 5s);
+}
+
+TEST(ConnectionTimers, CloseAfterALongSilenceStillWaitsTheWholeCloseTimeout) {
+  // The last advance_time was long ago (no timer ran, so the transport had
+  // no reason to pass the time in); the close wait starts when the time is
+  // next given, not at that stale time, so the peer gets its 5 s to answer.
+  for (const Role role : {Role::server, Role::client}) {
+    Connection c = Connection::after_handshake(role, timers(0ms, 0ms, 5s));
+    c.advance_time(t0);
+    ASSERT_FALSE(c.close(CloseCode::normal, "bye"));
+    c.advance_time(t0 + 1h);
+    EXPECT_FALSE(c.next_event().has_value());
+    EXPECT_EQ(c.state(), State::closing);
+    EXPECT_EQ(c.next_deadline(), t0 + 1h + 5s);
+    const std::vector<OwnedEvent> events = ws::test::feed(c, close_from_peer(role, 1000));
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_EQ(events[0].type, OwnedEvent::Type::closed);
+    EXPECT_FALSE(events[0].error);
+    EXPECT_EQ(events[0].code, CloseCode::normal);
+  }
+}
+
+TEST(ConnectionTimers, ClientAnsweringACloseAfterALongSilenceWaitsTheWholeCloseTimeout) {
+  // 7.1.1: after the close handshake the client waits for the server to
+  // end the stream, from when it learns the time, not from a stale tick.
+  Connection c = Connection::after_handshake(Role::client, timers(0ms, 0ms, 5s));
+  c.advance_time(t0);
+  ASSERT_EQ(ws::test::feed(c, close_from_peer(Role::client, 1000)).size(), 1U);
+  c.advance_time(t0 + 1h);
+  EXPECT_EQ(c.next_deadline(), t0 + 1h + 5s);
+  EXPECT_FALSE(c.should_close_transport());
 }
 
 // ---- keepalive -------------------------------------------------------------
@@ -264,6 +299,7 @@ TEST(ConnectionTimers, CloseTimeoutEndsTheConnectionWhenThePeerNeverAnswersClose
     c.advance_time(t0);
     ASSERT_FALSE(c.close(CloseCode::normal, "bye"));
     ASSERT_EQ(written_frames(c).size(), 1U);
+    c.advance_time(t0);  // the close wait starts here
     c.advance_time(t0 + 4999ms);
     EXPECT_FALSE(c.next_event().has_value());
     EXPECT_EQ(c.state(), State::closing);

@@ -202,10 +202,13 @@ class Connection {
   // ---- Time ---------------------------------------------------------------
 
   /// Tells the connection the time. Input received since the previous call
-  /// counts as received now. Fires due keepalive pings and timeouts (a
+  /// counts as received now, and a close sent or received since then starts
+  /// its close_timeout now. Fires due keepalive pings and timeouts (a
   /// timeout queues a Closed event).
   void advance_time(TimePoint now);
-  /// When advance_time must be called next, if any timer is running.
+  /// When advance_time must be called next, if any timer is running. Right
+  /// after a close it is the time last given (a time already past), so that
+  /// the next advance_time starts the close wait.
   std::optional<TimePoint> next_deadline() const noexcept;
 
  private:

@@ -170,6 +170,9 @@ struct Connection::Impl {
   std::optional<TimePoint> close_wait_since;
   TimePoint handshake_since{};
   bool input_since_tick = false;
+  // A close was sent or received since the last advance_time: the wait for
+  // the peer starts at the next one (the last may be long past).
+  bool close_wait_pending = false;
 
   void start_close_wait() noexcept;
   std::optional<TimePoint> deadline() const noexcept;

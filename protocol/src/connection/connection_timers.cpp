@@ -8,9 +8,10 @@ namespace {
 bool enabled(Duration duration) noexcept { return duration.count() > 0; }
 }  // namespace
 
-void Connection::Impl::start_close_wait() noexcept {
-  if (now) close_wait_since = *now;
-}
+// The close counts as sent (or received) at the next advance_time, as input
+// does: the last one may be long past when no timer ran, and a wait dated
+// from it would end before the peer could answer.
+void Connection::Impl::start_close_wait() noexcept { close_wait_pending = true; }
 
 std::optional<TimePoint> Connection::Impl::deadline() const noexcept {
   if (!now) return std::nullopt;
@@ -35,7 +36,10 @@ std::optional<TimePoint> Connection::Impl::deadline() const noexcept {
       // Waiting for the peer's close frame, or as a client for the server to
       // end the stream after a clean close.
       if (state == State::closed && (failed || peer_ended || role == Role::server)) break;
-      if (close_wait_since && enabled(timeouts.close_timeout)) {
+      if (!enabled(timeouts.close_timeout)) break;
+      if (close_wait_pending) {
+        consider(*now);  // the next advance_time starts the wait: wanted now
+      } else if (close_wait_since) {
         consider(*close_wait_since + timeouts.close_timeout);
       }
       break;
@@ -55,6 +59,10 @@ void Connection::advance_time(TimePoint now) {
   if (c.input_since_tick) {
     c.last_input = now;
     c.input_since_tick = false;
+  }
+  if (c.close_wait_pending) {
+    c.close_wait_since = now;
+    c.close_wait_pending = false;
   }
   const std::optional<TimePoint> due = c.deadline();
   if (!due || now < *due || c.pending_event) return;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "loopback.hpp"
@@ -302,6 +303,26 @@ TEST(AsioStream, ServerClosesAndTheClientSeesItsCode) {
   ASSERT_TRUE(run_until(io, [&] { return again.done() && write_after; }));
   EXPECT_EQ(*again.error, errc::connection_closed);
   EXPECT_TRUE(*write_after);
+}
+
+TEST(AsioStream, CloseAfterASilenceLongerThanTheCloseTimeoutCompletesCleanly) {
+  // No timer runs while open, so the stream last told the Connection the
+  // time when the handshake ended; the close wait must still start at the
+  // close, not then (it used to end at once with close_timeout).
+  ::asio::io_context io;
+  StreamOptions server_options;
+  server_options.config.timeouts.close_timeout = std::chrono::milliseconds(200);
+  OpenPair pair = open_pair(io, server_options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  ReadOutcome client_read;
+  read_into(pair.client, client_read);
+  OptionalError server_closed;
+  pair.server.async_close(CloseCode::normal, "bye",
+                          [&](std::error_code error) { server_closed = error; });
+  ASSERT_TRUE(run_until(io, [&] { return client_read.done() && server_closed; }));
+  EXPECT_EQ(*server_closed, std::error_code{});
+  EXPECT_EQ(pair.server.close_info().error, std::error_code{});
+  EXPECT_EQ(*client_read.error, errc::connection_closed);
 }
 
 TEST(AsioStream, BothSidesClosingAtOnceCompleteCleanly) {
