@@ -642,14 +642,13 @@ void Engine::update_timer() {
 }
 
 // Whether the Connection's buffers may be freed now that the idle time has
-// passed: everything written and a read waiting on the socket. The
-// transports read into the Connection only synchronously (TCP) or through a
-// buffer of their own (TLS), so no read in flight points into what is freed.
-// Buffers that still hold bytes (messages the application has not read yet,
-// a partial frame) are kept by the Connection itself.
+// passed: everything written. A read may be in flight: the transports read
+// into the Connection only synchronously (TCP) or through a buffer of their
+// own (TLS), so none points into what is freed. Buffers that still hold
+// bytes (messages the application has not read yet, a partial frame) are
+// kept by the Connection itself.
 bool Engine::may_release_buffers() const {
-  return phase_ == Phase::running && reading_ && !writing_ &&
-         connection_->pending_output_size() == 0;
+  return phase_ == Phase::running && !writing_ && connection_->pending_output_size() == 0;
 }
 
 void Engine::start_shutdown() {

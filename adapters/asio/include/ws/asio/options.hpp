@@ -39,12 +39,13 @@ struct StreamOptions {
   /// a peer that stops reading cannot hold a connection forever. Zero turns
   /// it off.
   Duration write_timeout{std::chrono::seconds(30)};
-  /// Once the connection has had no traffic for this long, with all output
-  /// written and a read waiting on the socket, the Connection frees its
-  /// empty buffers (Connection::release_idle_buffers): an idle connection
-  /// then holds a few hundred bytes instead of what its largest message
-  /// grew. They are allocated again with the next bytes. Not sooner, since
-  /// steady traffic would allocate them for every message. Zero keeps them.
+  /// Once no byte was read or written for this long and all output is
+  /// out, the Connection frees its empty buffers
+  /// (Connection::release_idle_buffers): what its largest message grew is
+  /// given back and allocated again with the next bytes (the TLS transport
+  /// keeps its own buffers). Not sooner, since steady traffic would then
+  /// allocate them for every message. Zero keeps them. A keepalive interval
+  /// shorter than this counts as traffic and so keeps them too.
   Duration release_idle_buffers_after{std::chrono::seconds(1)};
   /// Bounds the Session's queue (messages from other threads and channels)
   /// and pauses reading from the peer while the unwritten output is above
