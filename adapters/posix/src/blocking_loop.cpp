@@ -104,6 +104,17 @@ std::error_code BlockingLoop::run() {
     if (paused_ && pending < options_.backpressure.low_water) paused_ = false;
     if (!paused_ && pending > options_.backpressure.high_water) paused_ = true;
 
+    if (read_filled_space_ && !eof_ && !paused_) {
+      // A large message arrives in several reads: one poll for each would
+      // double the system calls. What other threads queued is taken at the
+      // top of the round all the same; their wake-up is drained by a later
+      // poll.
+      now = Clock::now();
+      read_some();
+      connection_.advance_time(now);
+      continue;
+    }
+
     pollfd polled[2]{};
     short socket_events = 0;
     if (!eof_ && !paused_) socket_events |= POLLIN;
@@ -250,12 +261,14 @@ std::error_code BlockingLoop::flush(TimePoint now) {
 }
 
 void BlockingLoop::read_some() {
+  read_filled_space_ = false;
   const MutableByteView space = connection_.receive_buffer();
   if (space.empty()) return;  // events first; the next round reads again
   for (;;) {
     const ssize_t received = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
     if (received > 0) {
       connection_.commit_received(static_cast<std::size_t>(received));
+      read_filled_space_ = static_cast<std::size_t>(received) == space.size();
       return;
     }
     if (received < 0 && errno == EINTR) continue;

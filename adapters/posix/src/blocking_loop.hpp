@@ -56,6 +56,9 @@ class BlockingLoop {
   bool opened_ = false;  // on_open was called
   bool closed_ = false;  // Closed seen (or the transport failed)
   bool eof_ = false;     // the peer ended its side
+  // The last recv filled all the space it was offered, so more is most
+  // likely waiting: the next round reads again without polling first.
+  bool read_filled_space_ = false;
   bool policy_close_sent_ = false;
   bool connection_queue_full_ = false;  // send_queued hit Limits::max_queued_output
   bool aborted_ = false;
