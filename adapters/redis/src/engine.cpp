@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "ws/base/utf8_validator.hpp"
@@ -22,6 +23,14 @@ std::string_view reply_text(const redisReply* reply) {
 
 Engine* engine_of(void* data) { return static_cast<Engine*>(data); }
 
+// A PUBLISH's payload size travels as its reply callback's private data.
+void* size_as_data(std::size_t bytes) {
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(bytes));
+}
+std::size_t size_of_data(void* data) {
+  return static_cast<std::size_t>(reinterpret_cast<std::uintptr_t>(data));
+}
+
 }  // namespace
 
 Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
@@ -35,6 +44,7 @@ Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
   }
   publisher_.role = Role::publisher;
   subscriber_.role = Role::subscriber;
+  stall_timer_ = driver_->make_timer();
 }
 
 Engine::~Engine() { shutdown(); }
@@ -68,10 +78,19 @@ channels::PublishResult Engine::publish(std::string_view channel, MessageKind ki
   channels::PublishResult result;
   bool wake = false;
   bool dropped = false;
+  bool rejected = false;
   {
     std::lock_guard lock(mutex_);
     if (shut_down_) {
       result.error = make_error_code(channels::BackplaneErrc::shut_down);
+    } else if (publisher_up_ &&
+               (outbox_.size() + in_flight_ >= options_.max_in_flight_messages ||
+                outbox_bytes_ + in_flight_bytes_ + payload.size() > options_.max_in_flight_bytes)) {
+      // Redis is not keeping up (or not reading at all): refuse rather than
+      // hold every publish until it does.
+      result.error = make_error_code(channels::BackplaneErrc::buffer_full);
+      rejected = true;
+      dropped = options_.outage == OutagePolicy::drop;
     } else if (publisher_up_) {
       outbox_bytes_ += payload.size();
       outbox_.push_back(std::move(item));
@@ -101,6 +120,7 @@ channels::PublishResult Engine::publish(std::string_view channel, MessageKind ki
     }
   }
   if (!result.ok()) failed_.fetch_add(1, std::memory_order_relaxed);
+  if (rejected) rejected_.fetch_add(1, std::memory_order_relaxed);
   if (wake) post(&Engine::drain_outbox);
   if (dropped) report_lost(LostReason::dropped, 1);
   return result;
@@ -126,6 +146,9 @@ RedisBackplaneStats Engine::stats() const {
     std::lock_guard lock(mutex_);
     stats.publisher_connected = publisher_up_;
     stats.buffered = outbox_.size();
+    stats.buffered_bytes = outbox_bytes_;
+    stats.unconfirmed = in_flight_;
+    stats.unconfirmed_bytes = in_flight_bytes_;
   }
   stats.subscriber_connected = subscriber_up_.load();
   stats.subscribed_channels = subscribed_.load();
@@ -133,8 +156,10 @@ RedisBackplaneStats Engine::stats() const {
   stats.confirmed = confirmed_.load();
   stats.received = received_.load();
   stats.failed = failed_.load();
+  stats.rejected = rejected_.load();
   stats.lost = lost_.load();
   stats.reconnects = reconnects_.load();
+  stats.stalls = stalls_.load();
   return stats;
 }
 
@@ -273,10 +298,15 @@ void Engine::link_gone(Link& link) {
   link.timer->cancel();
   link.connected = false;
   if (link.role == Role::publisher) {
+    stall_timer_->cancel();
+    stall_armed_ = false;
     std::deque<Outgoing> unsent;
     {
       std::lock_guard lock(mutex_);
       publisher_up_ = false;
+      // hiredis answered every written one with NULL before this cleanup.
+      in_flight_ = 0;
+      in_flight_bytes_ = 0;
       if (options_.outage != OutagePolicy::buffer || stopping_) {
         unsent.swap(outbox_);
         outbox_bytes_ = 0;
@@ -314,6 +344,7 @@ void Engine::shutdown() {
     std::lock_guard lock(mutex_);
     shut_down_ = true;
   }
+  stall_timer_->cancel();
   for (Link* link : {&publisher_, &subscriber_}) {
     link->timer->cancel();
     if (link->context != nullptr) redisAsyncFree(link->context);  // cleanup runs link_gone
@@ -332,31 +363,84 @@ void Engine::shutdown() {
 
 void Engine::drain_outbox() {
   std::deque<Outgoing> batch;
+  bool was_idle = false;
   {
     std::lock_guard lock(mutex_);
     drain_posted_ = false;
     if (!publisher_up_ || publisher_.context == nullptr) return;
     batch.swap(outbox_);
+    // In flight from here: publish() counts them all along.
+    was_idle = in_flight_ == 0;
+    in_flight_ += batch.size();
+    in_flight_bytes_ += outbox_bytes_;
     outbox_bytes_ = 0;
   }
+  if (batch.empty()) return;
   std::size_t unsent = 0;
+  std::size_t unsent_bytes = 0;
   for (const Outgoing& item : batch) {
     const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
     const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
+    const std::size_t bytes = item.body.size() - 1;  // the payload, without the kind byte
     // hiredis formats the command into its own buffer at once.
-    if (redisAsyncCommandArgv(publisher_.context, &Engine::on_published, this, 3, argv, lengths) ==
-        REDIS_OK) {
+    if (redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes), 3,
+                              argv, lengths) == REDIS_OK) {
       published_.fetch_add(1, std::memory_order_relaxed);
     } else {
       ++unsent;
+      unsent_bytes += bytes;
     }
   }
+  if (unsent != 0) {
+    std::lock_guard lock(mutex_);
+    in_flight_ -= unsent;
+    in_flight_bytes_ -= unsent_bytes;
+  }
   report_lost(LostReason::unsent, unsent);
+  if (unsent == batch.size() || options_.stall_timeout.count() <= 0) return;
+  // The stall clock starts with the first write that finds none waiting.
+  if (was_idle) last_progress_ = std::chrono::steady_clock::now();
+  if (!stall_armed_) {
+    stall_armed_ = true;
+    stall_timer_->arm(options_.stall_timeout, [this] { check_stall(); });
+  }
 }
 
-void Engine::on_published(redisAsyncContext*, void* reply, void* data) {
-  Engine* engine = engine_of(data);
+void Engine::publish_answered(std::size_t bytes, bool answered) {
+  {
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+    in_flight_bytes_ -= bytes;
+  }
+  if (answered) last_progress_ = std::chrono::steady_clock::now();
+}
+
+void Engine::check_stall() {
+  stall_armed_ = false;
+  if (publisher_.context == nullptr || !publisher_.connected) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (in_flight_ == 0) return;  // armed again by the next write
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const auto deadline = last_progress_ + options_.stall_timeout;
+  if (now < deadline) {
+    stall_armed_ = true;
+    stall_timer_->arm(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
+                      [this] { check_stall(); });
+    return;
+  }
+  // Written publishes and no answer for stall_timeout: Redis is stopped, or
+  // gone without closing the connection. Treated as a lost connection:
+  // cleanup runs link_gone, which reports them as unconfirmed and reconnects.
+  stalls_.fetch_add(1, std::memory_order_relaxed);
+  redisAsyncFree(publisher_.context);
+}
+
+void Engine::on_published(redisAsyncContext* context, void* reply, void* data) {
+  Engine* engine = static_cast<Link*>(context->data)->engine;
   const auto* answer = static_cast<const redisReply*>(reply);
+  engine->publish_answered(size_of_data(data), answer != nullptr);
   if (answer == nullptr) {
     // The connection is being freed: Redis may or may not have published it.
     ++engine->unconfirmed_;

@@ -2,12 +2,26 @@
 // hiredis asynchronous connections (one publishes, one is subscribed: Redis
 // lets a subscribed connection do nothing else), the outbox of publishes,
 // the channels this server wants against those Redis confirmed, and the
-// reconnect timers. Thread-safe entry points take mutex_ and post to the
-// loop; everything else runs on the loop thread.
+// reconnect and stall timers. Thread-safe entry points take mutex_ and post
+// to the loop; everything else runs on the loop thread.
+//
+// Every queue is bounded. While the publisher is up, the outbox plus the
+// publishes written and not answered (in hiredis's output buffer and reply
+// callbacks) stay within max_in_flight_messages / max_in_flight_bytes:
+// publish() refuses past them (they can be exceeded only by what
+// OutagePolicy::buffer kept during an outage, written at once on resuming).
+// While it is down, the outbox holds at most buffer_messages / buffer_bytes
+// (OutagePolicy::buffer) or nothing. A stall_timeout without any answer
+// closes the publisher (check_stall), as a lost connection. The
+// subscriber has at most one SUBSCRIBE or UNSUBSCRIBE in flight per channel
+// (reconcile), so its queue is bounded by the channels this server has
+// members in; changes_ is emptied at the next loop turn whatever Redis does.
+// Posted tasks are coalesced (drain_posted_, changes_posted_).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -91,6 +105,8 @@ class Engine : public std::enable_shared_from_this<Engine> {
   void link_up(Link& link);
   void resume_publishing();
   void drain_outbox();
+  void publish_answered(std::size_t bytes, bool answered);
+  void check_stall();
   void apply_changes();
   void reconcile_all();
   void reconcile(const std::string& channel);
@@ -110,7 +126,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool drain_posted_ = false;
   bool changes_posted_ = false;
   std::deque<Outgoing> outbox_;
-  std::size_t outbox_bytes_ = 0;
+  std::size_t outbox_bytes_ = 0;  // payload bytes, as buffer_bytes counts them
+  // Written to the publisher's hiredis context, no answer yet. Changed on the
+  // loop thread only; publish() reads them to judge max_in_flight_*.
+  std::size_t in_flight_ = 0;
+  std::size_t in_flight_bytes_ = 0;
   std::vector<Change> changes_;
 
   // Loop thread only.
@@ -119,6 +139,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool stopping_ = false;
   bool signalled_connected_ = false;
   std::size_t unconfirmed_ = 0;  // NULL replies seen while a connection is freed
+  // stall_timeout: armed while publishes wait for an answer; progress is the
+  // last answer, or the write that found none waiting.
+  std::unique_ptr<LoopTimer> stall_timer_;
+  bool stall_armed_ = false;
+  std::chrono::steady_clock::time_point last_progress_{};
   std::unordered_map<std::string, ChannelState> channels_;
 
   // Counters (any thread reads).
@@ -128,8 +153,10 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::atomic<std::uint64_t> confirmed_{0};
   std::atomic<std::uint64_t> received_{0};
   std::atomic<std::uint64_t> failed_{0};
+  std::atomic<std::uint64_t> rejected_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<std::uint64_t> stalls_{0};
 };
 
 }  // namespace ws::redis::detail

@@ -1,7 +1,8 @@
 // Test doubles for the Redis backplane: a real redis-server on a free
 // loopback port in a temporary folder (persistence off), which a test can
-// kill and start again on the same port; a subscriber that records what it
-// hears; and polling with a deadline.
+// kill and start again on the same port, or stop and let go on (SIGSTOP,
+// SIGCONT); a subscriber that records what it hears; and polling with a
+// deadline.
 #pragma once
 
 #include <arpa/inet.h>
@@ -127,6 +128,24 @@ class RedisServer {
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    paused_ = false;
+  }
+
+  /// Stops it (SIGSTOP), as a stalled Redis: its connections stay open and
+  /// the kernel still accepts new ones, but nothing is read or answered.
+  bool pause() {
+    if (pid_ <= 0 || paused_ || ::kill(pid_, SIGSTOP) != 0) return false;
+    int status = 0;
+    paused_ = ::waitpid(pid_, &status, WUNTRACED) == pid_ && WIFSTOPPED(status);
+    return paused_;
+  }
+
+  /// Lets a paused one go on (SIGCONT); false when it was not paused.
+  bool resume() {
+    if (pid_ <= 0 || !paused_ || ::kill(pid_, SIGCONT) != 0) return false;
+    paused_ = false;
+    int status = 0;
+    return ::waitpid(pid_, &status, WCONTINUED) == pid_ && WIFCONTINUED(status);
   }
 
   std::uint16_t port() const { return port_; }
@@ -148,6 +167,7 @@ class RedisServer {
   std::string dir_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
+  bool paused_ = false;
 };
 
 /// Remembers the payloads it hears (any thread).

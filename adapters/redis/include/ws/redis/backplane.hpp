@@ -9,6 +9,11 @@
 // servers keep serving their own connections, reconnect with bounded
 // backoff and subscribe again; a publish meanwhile follows OutagePolicy and
 // is never lost without a report (an error to the publisher, or on_lost).
+// While Redis is connected but does not keep up (stopped, overloaded, gone
+// without closing the connection), what waits for it is bounded
+// (max_in_flight_messages, max_in_flight_bytes: past them a publish fails
+// with BackplaneErrc::buffer_full), and a Redis that answers nothing for
+// stall_timeout is treated as lost.
 //
 // It runs on the caller's event loop (on_epoll, and on_asio in
 // ws/redis/asio_backplane.hpp) with no thread of its own, or on one
@@ -48,7 +53,7 @@ enum class OutagePolicy : std::uint8_t {
 
 /// Why published messages were lost; reported through on_lost.
 enum class LostReason : std::uint8_t {
-  dropped,      // policy drop during an outage
+  dropped,      // policy drop: during an outage, or refused at max_in_flight_*
   unsent,       // accepted while connected, but the connection fell before they were written
   unconfirmed,  // written, but the connection fell before Redis answered: they may or may not
                 // have been delivered
@@ -77,6 +82,44 @@ struct RedisBackplaneOptions {
   /// long before they go out (new publishes queue behind them), so the other
   /// servers, retrying at most reconnect_max apart, have subscribed again.
   std::chrono::milliseconds buffer_resume_delay{2500};
+  /// While the publishing connection is up: at most this many messages and
+  /// payload bytes accepted and not yet answered by Redis (waiting in the
+  /// outbox, or written: in hiredis's output buffer, in the socket buffers,
+  /// or read by Redis but not answered). A Redis that is connected but does
+  /// not read (stopped, swapping, overloaded, or a peer that vanished
+  /// without closing the connection) would otherwise make the server keep
+  /// every publish; past either bound a publish fails with
+  /// BackplaneErrc::buffer_full (under OutagePolicy::drop on_lost hears it as
+  /// LostReason::dropped too) and counts in RedisBackplaneStats::rejected.
+  /// A single payload larger than max_in_flight_bytes is always refused.
+  ///
+  /// Memory held for Redis is then proportional to the bounds: per message
+  /// in flight its payload, its Redis channel name and about 150 bytes of
+  /// bookkeeping (the outbox entry, or the command's framing in hiredis's
+  /// buffer and its reply callback); with the defaults some 7 MB, up to
+  /// twice that at the peak (hiredis's buffer grows by doubling, and a batch
+  /// is held twice while copied into it); the kernel's socket buffers come
+  /// on top. Estimated from the code (docs/scaling.md). The defaults
+  /// are far above what a healthy Redis ever has outstanding (its answers
+  /// come within a round trip), so a burst of thousands of small publishes
+  /// handled in one loop turn is not refused; lower them to bound memory
+  /// more tightly. Reaching the bound does not close the connection (see
+  /// stall_timeout). After reconnecting with OutagePolicy::buffer, what was
+  /// buffered (at most buffer_messages, buffer_bytes) is written at once and
+  /// counts against these bounds.
+  std::size_t max_in_flight_messages = 16 * 1024;
+  std::size_t max_in_flight_bytes = 4 * 1024 * 1024;
+  /// A Redis that answers none of the written PUBLISHes for this long (from
+  /// the first one written while none was pending, or from its last answer)
+  /// is treated as lost: the publishing connection is closed, its unanswered
+  /// publishes are reported as LostReason::unconfirmed, and it reconnects
+  /// with the backoff below. Checked only while publishes wait for an
+  /// answer, so an idle connection is never judged; a slow Redis that keeps
+  /// answering is not stalled. A few seconds: longer than Redis's own
+  /// pauses (a fork for a snapshot, a slow command or fsync) and short
+  /// enough that publishers see errors instead of waiting for a Redis that
+  /// went away without closing the connection. Zero turns the check off.
+  std::chrono::milliseconds stall_timeout{5000};
   /// Reconnect delays: from reconnect_min doubling up to reconnect_max.
   std::chrono::milliseconds reconnect_min{50};
   std::chrono::milliseconds reconnect_max{2000};
@@ -91,18 +134,23 @@ struct RedisBackplaneOptions {
   std::function<void(bool connected)> on_connection;
 };
 
-/// Counters since creation; any thread.
+/// State now and counters since creation; any thread.
 struct RedisBackplaneStats {
   bool publisher_connected = false;
   bool subscriber_connected = false;
   std::size_t subscribed_channels = 0;  // confirmed by Redis now
   std::size_t buffered = 0;             // waiting in the outbox now
+  std::size_t buffered_bytes = 0;       // their payload bytes
+  std::size_t unconfirmed = 0;          // written to Redis now, not answered yet
+  std::size_t unconfirmed_bytes = 0;    // their payload bytes
   std::uint64_t published = 0;          // written to Redis
   std::uint64_t confirmed = 0;          // answered by Redis
   std::uint64_t received = 0;           // messages Redis handed to this server
   std::uint64_t failed = 0;             // publishes answered with an error
+  std::uint64_t rejected = 0;           // of those, refused at max_in_flight_*
   std::uint64_t lost = 0;               // reported through on_lost
   std::uint64_t reconnects = 0;         // connections made after a loss
+  std::uint64_t stalls = 0;             // connections closed after stall_timeout
 };
 
 class RedisBackplane final : public channels::Backplane {
