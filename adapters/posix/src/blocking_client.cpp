@@ -15,7 +15,8 @@ std::error_code connect(std::string_view url, BlockingHandler& handler,
   Result<FileDescriptor> socket = connect_tcp(parsed->host, parsed->port);
   if (!socket) return socket.error();
   (void)set_nodelay(socket->get());  // small frames should not wait for Nagle
-  detail::BlockingLoop loop(socket->get(), std::move(*connection), handler, options, nullptr);
+  detail::BlockingLoop loop(socket->get(), std::move(*connection), handler, options,
+                            options.connections);
   return loop.run();
 }
 

@@ -1,6 +1,7 @@
 #include "blocking_loop.hpp"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,9 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <string>
 #include <utility>
-#include <variant>
 
 #include "ws/base/error.hpp"
 #include "ws/posix/socket.hpp"
@@ -29,245 +28,157 @@ int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) noexcept {
   return static_cast<int>(std::min<std::int64_t>(wait, INT_MAX));
 }
 
-std::optional<TimePoint> earliest(std::optional<TimePoint> a, std::optional<TimePoint> b) noexcept {
-  if (!a) return b;
-  if (!b) return a;
-  return std::min(*a, *b);
-}
+}  // namespace
 
-void drain_eventfd(int fd) noexcept {
-  std::uint64_t count = 0;
-  while (::read(fd, &count, sizeof count) < 0 && errno == EINTR) {
+/// Wakes the owning thread's poll through an eventfd. It lives as long as
+/// the session (other threads may still send after the connection ended;
+/// the write then wakes nobody).
+class BlockingLoop::Waker final : public ws::Waker {
+ public:
+  Waker() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  bool valid() const noexcept { return fd_.get() >= 0; }
+  int fd() const noexcept { return fd_.get(); }
+  void wake() noexcept override {
+    const std::uint64_t one = 1;
+    while (::write(fd_.get(), &one, sizeof one) < 0 && errno == EINTR) {
+    }
   }
+  void drain() noexcept {
+    std::uint64_t count = 0;
+    while (::read(fd_.get(), &count, sizeof count) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  FileDescriptor fd_;
+};
+
+namespace {
+
+// The blocking adapter's virtual handler seen through the one Handler shape.
+// on_close is reported only after on_open here (serve and connect return
+// the error of a connection that never opened).
+std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOptions& options,
+                                      BlockingConnectionSet* connections, bool& opened) {
+  auto bridged = std::make_shared<Handler>();
+  bridged->on_upgrade = [&handler, &options, connections](const UpgradeRequest& request) {
+    if (connections != nullptr && connections->shutting_down()) {
+      return UpgradeDecision::reject(503, "shutting down");
+    }
+    return handler.on_upgrade(request, options.accept);
+  };
+  bridged->on_open = [&handler, connections, &opened](const SessionPtr& session) {
+    opened = true;
+    if (connections != nullptr && !connections->add(session)) {
+      // Opened while the server shuts down: say goodbye at once.
+      (void)session->close(CloseCode::going_away);
+    }
+    handler.on_open(session);
+  };
+  bridged->on_message = [&handler](const SessionPtr& session, const Message& message) {
+    handler.on_message(session, message);
+  };
+  bridged->on_ping = [&handler](const SessionPtr& session, const Ping& ping) {
+    handler.on_ping(session, ping);
+  };
+  bridged->on_pong = [&handler](const SessionPtr& session, const Pong& pong) {
+    handler.on_pong(session, pong);
+  };
+  bridged->on_rejected = [&handler](const SessionPtr& session, const Rejected& rejected) {
+    handler.on_rejected(session, rejected);
+  };
+  bridged->on_close = [&handler, &opened](const SessionPtr& session, const Closed& closed) {
+    if (opened) handler.on_close(session, closed);
+  };
+  return bridged;
 }
 
 }  // namespace
 
-std::shared_ptr<BlockingSession> BlockingLoop::make_session(
-    Role role, const channels::BackpressureLimits& limits) {
-  return std::make_shared<BlockingSession>(BlockingSession::Key{}, role, limits);
-}
-
 BlockingLoop::BlockingLoop(int fd, Connection connection, BlockingHandler& handler,
-                           const BlockingCommonOptions& options,
-                           const AcceptOptions* accept_defaults)
+                           const DriverOptions& options, BlockingConnectionSet* connections)
     : fd_(fd),
-      connection_(std::move(connection)),
-      handler_(handler),
-      options_(options),
-      accept_defaults_(accept_defaults),
-      session_(make_session(connection_.role(), options.backpressure)) {
-  session_->attach(this);
-}
+      waker_(std::make_shared<Waker>()),
+      handler_(bridge(handler, options, connections, opened_)),
+      driver_(std::move(connection), handler_, options, waker_),
+      connections_(connections) {}
 
 BlockingLoop::~BlockingLoop() { finish(); }
 
 std::error_code BlockingLoop::run() {
-  const int wake_fd = session_->wake_fd();
-  if (wake_fd < 0) {
-    fail_transport(std::make_error_code(std::errc::too_many_files_open));
+  if (!waker_->valid()) {
+    driver_.abort(std::make_error_code(std::errc::too_many_files_open));
     finish();
-    return result_;
+    return driver_.result();
   }
   TimePoint now = Clock::now();
-  connection_.advance_time(now);
   for (;;) {
-    dispatch_events();
-    apply_session_requests();
-    if (aborted_) break;
-    if (const std::error_code error = flush(now)) {
-      fail_transport(error);
-      break;
+    const Driver::Turn turn = driver_.step(now);
+    flush();
+    if (driver_.should_close_transport()) break;
+    if (turn == Driver::Turn::yield) {
+      now = Clock::now();
+      continue;  // one connection per thread: nobody else to let run
     }
-    if (connection_.should_close_transport()) break;
-
-    std::optional<TimePoint> write_deadline;
-    if (stalled_since_ && options_.write_timeout.count() > 0) {
-      write_deadline = *stalled_since_ + options_.write_timeout;
-      if (now >= *write_deadline) {
-        // The peer stopped reading: nothing more can be said to it.
-        fail_transport(std::make_error_code(std::errc::timed_out));
-        break;
-      }
-    }
-
-    const std::size_t pending = connection_.pending_output_size();
-    const std::optional<TimePoint> deadline = earliest(connection_.next_deadline(), write_deadline);
-    if (eof_ && pending == 0 && !deadline) {
-      // The stream is over and no timer runs: nothing can happen any more.
-      fail_transport(errc::unexpected_eof);
-      break;
-    }
-
-    // Backpressure: stop reading (and so stop producing echoes and pongs)
-    // while the peer is not taking what we already owe it.
-    if (paused_ && pending < options_.backpressure.low_water) paused_ = false;
-    if (!paused_ && pending > options_.backpressure.high_water) paused_ = true;
-
-    if (read_filled_space_ && !eof_ && !paused_) {
+    if (read_filled_space_ && driver_.wants_read()) {
       // A large message arrives in several reads: one poll for each would
       // double the system calls. What other threads queued is taken at the
-      // top of the round all the same; their wake-up is drained by a later
-      // poll.
-      now = Clock::now();
+      // next step all the same; their wake-up is drained by a later poll.
       read_some();
-      connection_.advance_time(now);
+      now = Clock::now();
       continue;
     }
+    const bool reading = driver_.wants_read();
+    const bool writing = driver_.wants_write();
+    const std::optional<TimePoint> deadline = driver_.next_deadline();
 
     pollfd polled[2]{};
     short socket_events = 0;
-    if (!eof_ && !paused_) socket_events |= POLLIN;
-    if (pending > 0) socket_events |= POLLOUT;
+    if (reading) socket_events |= POLLIN;
+    if (writing) socket_events |= POLLOUT;
     // A socket polled for nothing would still report POLLHUP and spin.
     polled[0].fd = socket_events != 0 ? fd_ : -1;
     polled[0].events = socket_events;
-    polled[1].fd = wake_fd;
+    polled[1].fd = waker_->fd();
     polled[1].events = POLLIN;
-
+    if (socket_events == 0 && !deadline && driver_.connection().state() == State::closed) {
+      // Closed, nothing to read or write and no timer: nothing can happen.
+      break;
+    }
     const int ready = ::poll(polled, 2, poll_timeout(deadline, now));
     if (ready < 0 && errno != EINTR) {
-      fail_transport(last_system_error());
-      break;
+      driver_.transport_failed(last_system_error());
     }
     now = Clock::now();
     if (ready > 0) {
-      if ((polled[1].revents & POLLIN) != 0) drain_eventfd(wake_fd);
-      if ((socket_events & POLLIN) != 0 &&
-          (polled[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-        read_some();
-      }
+      if ((polled[1].revents & POLLIN) != 0) waker_->drain();
+      if (reading && (polled[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_some();
     }
-    connection_.advance_time(now);
   }
   finish();
-  return result_;
+  return driver_.result();
 }
 
-void BlockingLoop::dispatch_events() {
-  while (std::optional<Event> event = connection_.next_event()) {
-    if (const auto* message = std::get_if<Message>(&*event)) {
-      if (opened_ && !closed_) handler_.on_message(session_, *message);
-    } else if (const auto* ping = std::get_if<Ping>(&*event)) {
-      if (opened_ && !closed_) handler_.on_ping(session_, *ping);
-    } else if (const auto* pong = std::get_if<Pong>(&*event)) {
-      if (opened_ && !closed_) handler_.on_pong(session_, *pong);
-    } else if (const auto* closed = std::get_if<Closed>(&*event)) {
-      report_closed(*closed);
-    } else if (const auto* upgrade = std::get_if<UpgradeRequested>(&*event)) {
-      answer_upgrade(*upgrade->request);
-    } else if (std::holds_alternative<Opened>(*event)) {
-      std::optional<UpgradeRequest> request;
-      if (const UpgradeRequest* seen = connection_.request()) request = *seen;
-      session_->mark_open(std::move(request), std::string(connection_.subprotocol()));
-      opened_ = true;
-      if (options_.connections != nullptr && !options_.connections->add(session_)) {
-        // Opened while the server shuts down: say goodbye at once.
-        (void)session_->close(CloseCode::going_away);
-      }
-      handler_.on_open(session_);
-    } else if (const auto* rejected = std::get_if<Rejected>(&*event)) {
-      // Client: the Closed with errc::unexpected_status follows.
-      handler_.on_rejected(session_, *rejected);
+void BlockingLoop::flush() {
+  while (driver_.pending_output_size() > 0) {
+    const Result<std::size_t> written = write_some(fd_, driver_.pending_output());
+    if (!written) {
+      driver_.transport_failed(written.error());
+      return;
     }
+    if (*written == 0) return;  // the socket buffer is full
+    driver_.consume_output(*written);
   }
-}
-
-void BlockingLoop::answer_upgrade(const UpgradeRequest& request) {
-  if (options_.connections != nullptr && options_.connections->shutting_down()) {
-    (void)connection_.reject(503, "shutting down");
-    return;
-  }
-  const AcceptOptions defaults = accept_defaults_ != nullptr ? *accept_defaults_ : AcceptOptions{};
-  const UpgradeDecision decision = handler_.on_upgrade(request, defaults);
-  std::error_code error;
-  if (decision.accept) {
-    error = connection_.accept(decision.options);
-  } else {
-    error = connection_.reject(decision.status, decision.body, decision.headers);
-  }
-  // The application's options were not valid HTTP: answer the client anyway.
-  if (error) (void)connection_.reject(500, "invalid handshake options");
-}
-
-void BlockingLoop::apply_session_requests() {
-  const BlockingSession::OwnerRequests requests = session_->take_requests();
-  if (requests.abort) {
-    // Also after Closed: output stuck behind a peer that does not read.
-    fail_transport(std::make_error_code(std::errc::operation_canceled));
-    aborted_ = true;
-    return;
-  }
-  if (closed_) return;
-  // Messages first: a close requested after them goes out after them.
-  send_queued_messages();
-  if (!policy_close_sent_ && (session_->queue_.over_limit() || connection_queue_full_)) {
-    policy_close_sent_ = true;
-    session_->mark_closing();
-    (void)connection_.close(session_->queue_.close_code());
-  }
-  if (requests.close) (void)connection_.close(requests.close->code, requests.close->reason);
-}
-
-void BlockingLoop::send_queued_messages() {
-  session_->queue_.take_all(batch_);
-  for (const auto& message : batch_) {
-    // Connection's own output limit: the backlog is too large, same policy.
-    if (send_one(message) == errc::output_queue_full) connection_queue_full_ = true;
-  }
-  if (!batch_.empty()) session_->publish_owner_pending(connection_.pending_output_size());
-  batch_.clear();
-}
-
-std::error_code BlockingLoop::send_one(const std::shared_ptr<const PreparedMessage>& message) {
-  if (connection_.role() == Role::server) return connection_.send_prepared(message);
-  // A client masks each frame with a fresh key, so it cannot reuse the
-  // prepared bytes: it sends the payload, the last payload_size() bytes.
-  const ByteView payload = message->frame().last(message->payload_size());
-  return message->kind() == MessageKind::text ? connection_.send_text(as_text(payload))
-                                              : connection_.send_binary(payload);
-}
-
-std::error_code BlockingLoop::send_now(MessageKind kind, ByteView payload) {
-  if (closed_) return errc::not_open;
-  send_queued_messages();
-  return kind == MessageKind::text ? connection_.send_text(as_text(payload))
-                                   : connection_.send_binary(payload);
-}
-
-std::error_code BlockingLoop::send_now(const std::shared_ptr<const PreparedMessage>& message) {
-  if (closed_) return errc::not_open;
-  send_queued_messages();
-  return send_one(message);
-}
-
-std::error_code BlockingLoop::flush(TimePoint now) {
-  std::size_t pending = connection_.pending_output_size();
-  while (pending > 0) {
-    const Result<std::size_t> written = write_some(fd_, connection_.pending_output());
-    if (!written) return written.error();
-    if (*written == 0) break;  // the socket buffer is full
-    connection_.consume_output(*written);
-    stalled_since_ = now;  // progress
-    pending = connection_.pending_output_size();
-  }
-  if (pending == 0) {
-    stalled_since_.reset();
-  } else if (!stalled_since_) {
-    stalled_since_ = now;
-  }
-  session_->publish_owner_pending(pending);
-  return {};
 }
 
 void BlockingLoop::read_some() {
   read_filled_space_ = false;
-  const MutableByteView space = connection_.receive_buffer();
+  const MutableByteView space = driver_.receive_buffer();
   if (space.empty()) return;  // events first; the next round reads again
   for (;;) {
     const ssize_t received = ::recv(fd_, space.data(), space.size(), MSG_DONTWAIT);
     if (received > 0) {
-      connection_.commit_received(static_cast<std::size_t>(received));
+      driver_.commit_received(static_cast<std::size_t>(received));
       read_filled_space_ = static_cast<std::size_t>(received) == space.size();
       return;
     }
@@ -275,34 +186,16 @@ void BlockingLoop::read_some() {
     if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     // End of stream, or a reset: either way the peer is gone. The
     // Connection decides what that means (unexpected_eof unless closed).
-    eof_ = true;
-    connection_.receive_eof();
+    driver_.receive_eof();
     return;
   }
-}
-
-void BlockingLoop::report_closed(const Closed& closed) {
-  if (closed_) return;
-  closed_ = true;
-  result_ = closed.error;
-  session_->mark_closing();
-  if (opened_) handler_.on_close(session_, closed);
-}
-
-void BlockingLoop::fail_transport(std::error_code error) {
-  Closed closed;
-  closed.code = CloseCode::abnormal;
-  closed.error = error;
-  closed.sent_code = CloseCode::abnormal;
-  report_closed(closed);
 }
 
 void BlockingLoop::finish() {
   if (finished_) return;
   finished_ = true;
-  session_->mark_ended();
-  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
-  if (options_.connections != nullptr) options_.connections->remove(session_.get());
+  driver_.transport_closed();
+  if (connections_ != nullptr) connections_->remove(driver_.session().get());
   // The caller owns the descriptor; shutting it down sends our FIN now (a
   // server closes first, RFC 6455 7.1.1) and wakes anyone else blocked on it.
   ::shutdown(fd_, SHUT_RDWR);

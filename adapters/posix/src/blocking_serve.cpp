@@ -57,16 +57,17 @@ std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView b
       parse_http_head(request_head, HttpHeadKind::request, options.config.http_limits);
   if (!head) {
     return answer_and_end(fd, build_error_response(head.error()), head.error(),
-                          options.write_timeout);
+                          options.write_stall_timeout);
   }
   const Result<UpgradeRequest> request = validate_upgrade_request(*head);
   if (!request) {
     return answer_and_end(fd, build_error_response(request.error()), request.error(),
-                          options.write_timeout);
+                          options.write_stall_timeout);
   }
   if (options.connections != nullptr && options.connections->shutting_down()) {
     Result<std::string> unavailable = build_rejection_response(503, "shutting down");
-    return answer_and_end(fd, *unavailable, errc::rejected_by_application, options.write_timeout);
+    return answer_and_end(fd, *unavailable, errc::rejected_by_application,
+                          options.write_stall_timeout);
   }
   const UpgradeDecision decision = handler.on_upgrade(*request, options.accept);
   if (!decision.accept) {
@@ -74,23 +75,23 @@ std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView b
         build_rejection_response(decision.status, decision.body, decision.headers);
     const std::string answer =
         rejection ? std::move(*rejection) : build_error_response(rejection.error());
-    return answer_and_end(fd, answer, errc::rejected_by_application, options.write_timeout);
+    return answer_and_end(fd, answer, errc::rejected_by_application, options.write_stall_timeout);
   }
   Result<Connection> connection =
       Connection::accept_upgrade(*request, bytes_after_head, decision.options, options.config);
   if (!connection) {
     return answer_and_end(fd, build_error_response(connection.error()), connection.error(),
-                          options.write_timeout);
+                          options.write_stall_timeout);
   }
   (void)set_nodelay(fd);  // frames are written whole; Nagle would only delay them
-  detail::BlockingLoop loop(fd, std::move(*connection), handler, options, &options.accept);
+  detail::BlockingLoop loop(fd, std::move(*connection), handler, options, options.connections);
   return loop.run();
 }
 
 std::error_code serve(int fd, BlockingHandler& handler, const BlockingOptions& options) {
   (void)set_nodelay(fd);
   detail::BlockingLoop loop(fd, Connection::server(options.config), handler, options,
-                            &options.accept);
+                            options.connections);
   return loop.run();
 }
 

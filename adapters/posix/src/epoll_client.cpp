@@ -64,9 +64,8 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
   if (!socket) return socket.error();
 
   auto endpoint = std::make_shared<detail::EpollEndpoint>();
-  endpoint->handler = std::move(handler);
-  endpoint->backpressure = options_.backpressure;
-  endpoint->registry = options_.registry;
+  endpoint->handler = std::make_shared<const Handler>(std::move(handler));
+  endpoint->driver = options_;
   auto client = detail::EpollConnection::create(loop_, std::move(*socket), std::move(*connection),
                                                 std::move(endpoint), nullptr, true);
   EpollSessionPtr session = client->session();

@@ -1,12 +1,12 @@
-// One WebSocket connection on an EpollLoop: moves bytes between a
-// non-blocking socket and a ws::Connection, runs the application's
-// callbacks, and turns the session's cross-thread requests into sends.
+// One WebSocket connection on an EpollLoop: moves bytes and time between a
+// non-blocking socket and its ws::Driver, which does everything else
+// (events, handler calls, the session's outbox, backpressure, timers).
 //
 // Level-triggered epoll, chosen over edge-triggered because:
-//   - each wake-up reads at most one buffer (the Connection's free input
-//     space, up to Limits::max_buffered_input) and the kernel reports the
-//     socket again if more is waiting, so thousands of connections share
-//     the thread fairly with no "ready but not drained" list to keep;
+//   - each wake-up reads at most the driver's fairness budget and the
+//     kernel reports the socket again if more is waiting, so thousands of
+//     connections share the thread fairly with no "ready but not drained"
+//     list to keep;
 //   - pausing a peer under backpressure is just removing EPOLLIN from the
 //     interest set, with no readiness state to remember;
 //   - output is written eagerly right after it is produced, so EPOLLOUT is
@@ -22,10 +22,9 @@
 #include <system_error>
 
 #include "epoll_loop_core.hpp"
-#include "ws/channels/registry.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/connection.hpp"
+#include "ws/driver/driver.hpp"
 #include "ws/posix/epoll_server.hpp"
 #include "ws/posix/epoll_session.hpp"
 #include "ws/posix/socket.hpp"
@@ -34,12 +33,8 @@ namespace ws::posix::detail {
 
 /// What the connections of one server (or of one client connect) share.
 struct EpollEndpoint {
-  EpollHandler handler;
-  channels::BackpressureLimits backpressure;
-  channels::Registry* registry = nullptr;
-  bool join_path_channel = false;
-  std::function<EpollUpgradeDecision(const UpgradeRequest&)> on_upgrade;
-  std::function<HttpAnswer(const HttpHead&)> on_http;
+  std::shared_ptr<const Handler> handler;
+  DriverOptions driver;
 };
 
 class EpollConnection;
@@ -65,11 +60,7 @@ class EpollConnection final : public EpollWatcher {
                   std::shared_ptr<EpollConnectionTracker> tracker, bool connecting);
   ~EpollConnection() override;
 
-  const EpollSessionPtr& session() const noexcept { return session_; }
-  /// Before start(): the upgrade request the session reports (adopted sockets).
-  void set_request(std::unique_ptr<const UpgradeRequest> request) {
-    session_->request_ = std::move(request);
-  }
+  const SessionPtr& session() const noexcept { return session_; }
 
   // Loop thread.
   /// Adds the socket to the loop and starts the exchange.
@@ -86,41 +77,26 @@ class EpollConnection final : public EpollWatcher {
   void on_loop_destroyed() override;
 
  private:
-  bool reading() const noexcept { return !eof_ && !paused_; }
+  class Waker;
+
   void finish_connect(std::uint32_t events);
   void read_some();
-  void step();
-  void deliver_events();
-  void handle(const Event& event);
-  void report_closed(const Closed& closed);
-  void take_requests();
-  void send_queued();
+  void turn();
   void write_out();
-  void update_backpressure();
   void update_interest();
-  void finish(std::error_code why);
-  void release();
+  void finish();
 
   std::shared_ptr<EpollLoopCore> loop_;
   FileDescriptor socket_;
-  std::optional<Connection> connection_;
-  std::shared_ptr<const EpollEndpoint> endpoint_;
+  std::shared_ptr<Waker> waker_;
+  std::optional<Driver> driver_;
+  SessionPtr session_;
   std::shared_ptr<EpollConnectionTracker> tracker_;
-  EpollSessionPtr session_;
 
   std::uint32_t interest_ = 0;
   bool connecting_ = false;
-  bool eof_ = false;             // read side ended (receive_eof given)
-  bool read_drained_ = false;    // the last read took all the socket had
-  TimePoint last_read_{};        // when bytes last arrived
-  bool transport_dead_ = false;  // a read or write error: the socket is unusable
-  bool want_write_ = false;      // a write came up short: wait for EPOLLOUT
-  bool paused_ = false;          // output above high water: not reading
-  bool opened_ = false;          // on_open was called
-  bool report_close_ = false;    // on_close is due when the connection ends
-  bool closed_seen_ = false;     // the Closed event (or its stand-in) was handled
-  bool policy_close_sent_ = false;
-  bool ended_ = false;  // socket closed, Connection released
+  bool want_write_ = false;  // a write came up short: wait for EPOLLOUT
+  bool ended_ = false;       // socket closed, driver released
 };
 
 }  // namespace ws::posix::detail

@@ -197,15 +197,13 @@ Result<EpollServer> EpollServer::listen(EpollLoop& loop, EpollServerOptions opti
   if (!listener) return listener.error();
   if (const std::error_code error = set_nonblocking(listener->get())) return error;
 
-  auto endpoint = std::make_shared<detail::EpollEndpoint>();
-  endpoint->handler = std::move(handler);
-  endpoint->backpressure = options.backpressure;
-  endpoint->registry = options.registry;
-  endpoint->join_path_channel = options.join_path_channel;
-  endpoint->on_upgrade = std::move(options.on_upgrade);
+  if (!handler.on_upgrade) handler.on_upgrade = std::move(options.on_upgrade);
+  if (!handler.on_http) handler.on_http = std::move(options.on_http);
   // With an HTTP handler, requests that are not upgrades reach it.
-  if (options.on_http) options.config.serve_plain_http = true;
-  endpoint->on_http = std::move(options.on_http);
+  if (handler.on_http) options.config.serve_plain_http = true;
+  auto endpoint = std::make_shared<detail::EpollEndpoint>();
+  endpoint->handler = std::make_shared<const Handler>(std::move(handler));
+  endpoint->driver = options;
 
   auto core = std::make_shared<detail::EpollServerCore>(
       loop.core_, std::move(*listener), std::move(options.config), std::move(endpoint));
@@ -247,15 +245,9 @@ Result<EpollSessionPtr> EpollServer::adopt(FileDescriptor&& socket, std::string_
   if (!connection) return connection.error();
   if (const std::error_code error = set_nonblocking(socket.get())) return error;
   set_nodelay(socket.get());
-  std::unique_ptr<const UpgradeRequest> request;
-  if (const UpgradeRequest* seen = connection->request()) {
-    request = std::make_unique<const UpgradeRequest>(*seen);
-    connection->release_request();  // the session keeps the copy
-  }
   auto adopted =
       detail::EpollConnection::create(core_->loop(), std::move(socket), std::move(*connection),
                                       core_->endpoint(), core_->self(), false);
-  adopted->set_request(std::move(request));
   core_->counted();
   EpollSessionPtr session = adopted->session();
   core_->loop()->post([core = core_, adopted] { core->add(adopted); });

@@ -23,7 +23,7 @@ BlockingOptions small_backlog(channels::SlowSubscriberPolicy policy, Duration wr
   options.backpressure.high_water = kHighWater;
   options.backpressure.low_water = kLowWater;
   options.backpressure.policy = policy;
-  options.write_timeout = write_timeout;
+  options.write_stall_timeout = write_timeout;
   return options;
 }
 

@@ -26,16 +26,16 @@
 
 namespace ws::channels {
 
-class Registry {
+class Registry final : public ChannelMembership {
  public:
   /// Adds `subscriber` to `channel` (created on first join). The registry
   /// holds it weakly: a subscriber that is destroyed simply stops hearing.
   /// Returns false if it was already a member.
-  bool join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber);
+  bool join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) override;
   /// Removes `subscriber` from `channel`; false if it was not a member.
   bool leave(std::string_view channel, const Subscriber* subscriber);
   /// Removes `subscriber` from every channel (call it when a connection ends).
-  void leave_all(const Subscriber* subscriber);
+  void leave_all(const Subscriber* subscriber) override;
 
   /// In-process: frames `payload` once (an unmasked server frame) and
   /// queues the same bytes for every member of `channel`. Returns how many

@@ -11,8 +11,8 @@
 //   - the handler is called only on the thread that runs the connection;
 //   - any thread may use the BlockingSession (send, close, channels) at any
 //     time; sends never block on the socket;
-//   - a peer that does not read for BlockingOptions::write_timeout while
-//     output waits is dropped (Closed with std::errc::timed_out).
+//   - a peer that does not read for write_stall_timeout while output waits
+//     is dropped (Closed with std::errc::timed_out).
 #pragma once
 
 #include <chrono>
@@ -29,6 +29,7 @@
 #include "ws/channels/registry.hpp"
 #include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
+#include "ws/driver/driver.hpp"
 #include "ws/event.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/handshake/server_handshake.hpp"
@@ -90,32 +91,21 @@ struct BlockingCallbacks final : BlockingHandler {
   void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected) override;
 };
 
-/// Settings shared by the server and the client.
-struct BlockingCommonOptions {
-  Config config{};
-  /// High- and low-water marks and the slow-subscriber policy of the
-  /// session's queue. Reading from the peer pauses while the connection's
-  /// unwritten output is above high_water and resumes below low_water.
-  channels::BackpressureLimits backpressure{};
-  /// Output that makes no progress for this long ends the connection
-  /// (Closed with std::errc::timed_out, code 1006). Zero: no limit.
-  Duration write_timeout{std::chrono::seconds(30)};
-  /// When set, the session leaves every channel of it when the
-  /// connection ends (registry.leave_all). Must outlive the call.
-  channels::Registry* registry = nullptr;
+/// ServerOptions (ws/driver/driver.hpp: config with the server defaults,
+/// backpressure, write-stall timeout, idle release, registry, and the
+/// AcceptOptions passed to BlockingHandler::on_upgrade) plus the set of
+/// live connections for a graceful shutdown.
+struct BlockingOptions : ServerOptions {
   /// When set, the connection is tracked there from on_open until it ends,
   /// so that BlockingConnectionSet::close_all can shut it down; upgrades
   /// are refused with 503 once it is shutting down. Must outlive the call.
   BlockingConnectionSet* connections = nullptr;
 };
 
-struct BlockingOptions : BlockingCommonOptions {
-  /// How to answer upgrades; passed to BlockingHandler::on_upgrade.
-  AcceptOptions accept{};
-};
-
-struct BlockingClientOptions : BlockingCommonOptions {
-  ClientHandshakeOptions handshake{};
+/// ClientOptions (handshake options, config, backpressure, write-stall
+/// timeout, registry) plus the set of live connections.
+struct BlockingClientOptions : ClientOptions {
+  BlockingConnectionSet* connections = nullptr;
 };
 
 /// Serves a connection whose HTTP request head the caller already read:

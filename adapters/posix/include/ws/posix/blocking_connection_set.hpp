@@ -40,12 +40,12 @@ class BlockingConnectionSet {
   std::size_t close_all(Duration timeout, CloseCode code = CloseCode::going_away,
                         std::string_view reason = {});
 
- private:
-  friend class detail::BlockingLoop;
-
+  // ---- For the transport running the connections ----
   /// False (and nothing added) once shutting down.
   bool add(const std::shared_ptr<BlockingSession>& session);
   void remove(const BlockingSession* session);
+
+ private:
   bool wait_until_empty(TimePoint deadline);
 
   mutable std::mutex mutex_;

@@ -12,22 +12,17 @@
 #include "ws/channels/registry.hpp"
 #include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
+#include "ws/driver/driver.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_session.hpp"
 
 namespace ws::posix {
 
-struct EpollClientOptions {
-  /// Origin, subprotocols, extra headers of the upgrade request.
-  ClientHandshakeOptions handshake{};
-  /// Limits, timeouts (the handshake timeout also bounds the TCP connect).
-  Config config{};
-  channels::BackpressureLimits backpressure{};
-  /// Optional; must outlive the loop. Sessions leave every channel when
-  /// their connection ends.
-  channels::Registry* registry = nullptr;
-};
+/// ClientOptions (ws/driver/driver.hpp): handshake options, config (the
+/// handshake timeout also bounds the TCP connect), backpressure, write-stall
+/// timeout, idle release, registry.
+using EpollClientOptions = ClientOptions;
 
 class EpollClient {
  public:

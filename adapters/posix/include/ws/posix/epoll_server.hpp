@@ -22,6 +22,7 @@
 #include "ws/channels/registry.hpp"
 #include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
+#include "ws/driver/driver.hpp"
 #include "ws/handshake/http_head.hpp"
 #include "ws/handshake/server_handshake.hpp"
 #include "ws/posix/epoll_loop.hpp"
@@ -38,29 +39,26 @@ class EpollServerCore;
 /// The epoll server answers upgrades with the same decision as the blocking adapter.
 using EpollUpgradeDecision = UpgradeDecision;
 
-struct EpollServerOptions {
+/// ServerOptions (ws/driver/driver.hpp: config with the server defaults,
+/// backpressure, write-stall timeout, idle release, fairness, registry)
+/// plus where to listen.
+struct EpollServerOptions : ServerOptions {
+  /// With a registry, each session joins the channel named by its request
+  /// path ("/chat") before on_open; the application may join others.
+  EpollServerOptions() { join_path_channel = true; }
+
   /// Numeric address or "localhost"; port 0 picks a free port (see port()).
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   /// The kernel caps it (net.core.somaxconn).
   int backlog = 4096;
-  /// For every connection: limits, timeouts (the handshake timeout bounds
-  /// a client that connects and sends nothing), delivery mode ...
-  Config config{};
-  /// Per-connection backlog bound and slow-subscriber policy.
-  channels::BackpressureLimits backpressure{};
-  /// Optional; must outlive the loop. Sessions leave every channel when
-  /// their connection ends.
-  channels::Registry* registry = nullptr;
-  /// With a registry: each session joins the channel named by its request
-  /// path ("/chat") before on_open. The application may join others.
-  bool join_path_channel = true;
-  /// Called on the loop thread for each valid upgrade request; empty
-  /// accepts every request with default AcceptOptions.
+  /// Called on the loop thread for each valid upgrade request when the
+  /// handler's on_upgrade is empty; empty too: accept with
+  /// ServerOptions::accept.
   std::function<EpollUpgradeDecision(const UpgradeRequest&)> on_upgrade;
   /// Requests that are not WebSocket upgrades (GET / for a page, say): when
-  /// set, they are answered with what it returns instead of a 400, so one
-  /// port serves HTTP and WebSocket. Runs on the loop thread.
+  /// set (here or in the handler), they are answered with what it returns
+  /// instead of a 400, so one port serves HTTP and WebSocket. Loop thread.
   std::function<HttpAnswer(const HttpHead&)> on_http;
 };
 

@@ -1,8 +1,8 @@
-#include "ws/posix/upgrade_decision.hpp"
+#include "ws/driver/handler.hpp"
 
 #include <utility>
 
-namespace ws::posix {
+namespace ws {
 
 UpgradeDecision UpgradeDecision::accept_with(AcceptOptions options) {
   UpgradeDecision decision;
@@ -21,4 +21,4 @@ UpgradeDecision UpgradeDecision::reject(int status, std::string body,
   return decision;
 }
 
-}  // namespace ws::posix
+}  // namespace ws

@@ -1,9 +1,8 @@
-#include "ws/channels/subscriber_queue.hpp"
+#include "ws/driver/outbox.hpp"
 
-namespace ws::channels {
+namespace ws {
 
-SubscriberQueue::PushResult SubscriberQueue::push(
-    const std::shared_ptr<const PreparedMessage>& message) {
+Outbox::PushResult Outbox::push(const std::shared_ptr<const PreparedMessage>& message) {
   const std::size_t size = message->frame().size();
   std::lock_guard lock(mutex_);
   if (closed_ || over_limit_.load(std::memory_order_relaxed)) return PushResult::closed;
@@ -22,7 +21,7 @@ SubscriberQueue::PushResult SubscriberQueue::push(
   return was_empty ? PushResult::queued_wake : PushResult::queued;
 }
 
-void SubscriberQueue::take_all(std::vector<std::shared_ptr<const PreparedMessage>>& out) {
+void Outbox::take_all(std::vector<std::shared_ptr<const PreparedMessage>>& out) {
   out.clear();
   std::lock_guard lock(mutex_);
   out.swap(queue_);
@@ -33,22 +32,22 @@ void SubscriberQueue::take_all(std::vector<std::shared_ptr<const PreparedMessage
   queued_bytes_ = 0;
 }
 
-void SubscriberQueue::close() {
+void Outbox::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   queue_.clear();
   queued_bytes_ = 0;
 }
 
-CloseCode SubscriberQueue::close_code() const noexcept {
+CloseCode Outbox::close_code() const noexcept {
   return limits_.policy == SlowSubscriberPolicy::close_policy_violation
              ? CloseCode::policy_violation
              : CloseCode::try_again_later;
 }
 
-std::size_t SubscriberQueue::queued_bytes() const {
+std::size_t Outbox::queued_bytes() const {
   std::lock_guard lock(mutex_);
   return queued_bytes_;
 }
 
-}  // namespace ws::channels
+}  // namespace ws

@@ -1,0 +1,244 @@
+// Driver: everything between one ws::Connection and a transport that is not
+// moving bytes. It owns the Connection, the Session (the thread-safe handle
+// with its cross-thread Outbox), backpressure with one pause/resume rule,
+// the write-stall timeout, idle-buffer release, a fairness budget, the
+// slow-subscriber policy, and the translation of events into Handler
+// calls. It does no I/O and reads no clock, in the spirit of nghttp2's
+// session_want_read/want_write: a transport asks what the driver wants and
+// moves bytes and time.
+//
+// A transport's turn, whenever its socket is ready, a timer is due or the
+// Waker was called:
+//
+//   while (driver.wants_read()) read into driver.receive_buffer(), then
+//       commit_received(n) (or receive(bytes), or receive_eof(), or
+//       transport_failed(error)); stop at a short read
+//   Turn turn = driver.step(now);
+//   write driver.pending_output(), consume_output(written)
+//   if (driver.should_close_transport()) { close the socket;
+//       driver.transport_closed(); done }
+//   wait for readable if wants_read(), writable if wants_write(), the
+//   time next_deadline(), and the Waker; if turn == Turn::yield, run
+//   another turn soon, after other connections had theirs.
+//
+// Thread safety: none; one thread (the transport's) uses a Driver. Other
+// threads use its Session.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "ws/config.hpp"
+#include "ws/connection.hpp"
+#include "ws/driver/handler.hpp"
+#include "ws/driver/outbox.hpp"
+#include "ws/driver/session.hpp"
+
+namespace ws {
+
+/// How much one connection may do in one turn before the transport lets
+/// other connections run. A peer that floods frames completing no message
+/// (empty continuations, pings) then delays its neighbours by at most one
+/// turn's work.
+struct FairnessBudget {
+  /// Bytes read from the peer per turn (wants_read() turns false past it).
+  std::size_t bytes_per_turn = 256 * 1024;
+  /// Events handed to the application per turn (step() returns yield).
+  std::size_t events_per_turn = 64;
+};
+
+/// What a transport's server or client passes to each of its drivers. The
+/// same struct on every transport.
+struct DriverOptions {
+  /// Marks and slow-subscriber policy (see Session and BackpressureLimits).
+  BackpressureLimits backpressure{};
+  /// Output that makes no progress for this long (a peer that stopped
+  /// reading, or whose close cannot be written) ends the connection:
+  /// on_close gets Closed{1006, std::errc::timed_out} and the transport
+  /// releases its memory and descriptor. Zero: no limit.
+  Duration write_stall_timeout{std::chrono::seconds(30)};
+  /// Once this long passes with no bytes moved and all output written, the
+  /// Connection frees its empty buffers (Connection::release_idle_buffers).
+  /// Zero: never.
+  Duration release_idle_buffers_after{std::chrono::seconds(1)};
+  FairnessBudget fairness{};
+  /// When set, the session leaves every channel of it when the connection
+  /// ends. Must outlive the driver.
+  ChannelMembership* registry = nullptr;
+  /// Server, with a registry: the session joins the channel named by the
+  /// request path when it opens.
+  bool join_path_channel = false;
+  /// Server: how to accept when Handler::on_upgrade is empty.
+  AcceptOptions accept{};
+};
+
+/// The Config a server should start from: the library defaults plus the
+/// timers that free what a dead or silent peer holds. docs/adapters.md
+/// gives the reasoning:
+///   handshake_timeout  10 s, counted from the accept, so it covers the
+///                      wait for the first byte of the request head;
+///   keepalive_interval 30 s without input: a ping (behind nginx, whose
+///                      proxy_read_timeout is 60 s, the ping keeps the
+///                      proxied connection alive);
+///   idle_timeout       75 s without input, not even the pong: the peer is
+///                      dead, close with 1001.
+Config server_config();
+
+/// A server's options, the same on every transport (each adds its own
+/// address and accept settings): the Connection's config with the server
+/// defaults above, plus the driver's options.
+struct ServerOptions : DriverOptions {
+  Config config = server_config();
+};
+
+/// A client's options, the same on every transport.
+struct ClientOptions : DriverOptions {
+  Config config{};
+  /// Origin, subprotocols, extra headers of the upgrade request.
+  ClientHandshakeOptions handshake{};
+};
+
+class Driver {
+ public:
+  /// What step() tells the transport.
+  enum class Turn : std::uint8_t {
+    done,   // nothing more to do until I/O, a deadline or a wake
+    yield,  // the fairness budget ran out with work left: run another turn
+            // soon, after other connections had theirs
+  };
+
+  /// `connection` as made by the transport (server, accept_upgrade, client).
+  /// `waker` is called from any thread when the session has work for the
+  /// owner. The handler must outlive the driver.
+  Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
+         std::shared_ptr<Waker> waker);
+  /// A driver destroyed before transport_closed() ends its session without
+  /// callbacks (closed, out of its channels).
+  ~Driver();
+  Driver(const Driver&) = delete;
+  Driver& operator=(const Driver&) = delete;
+
+  const SessionPtr& session() const noexcept { return session_; }
+  Role role() const noexcept { return connection_.role(); }
+  /// The Connection, for transports that need to look (TLS host name, ...).
+  const Connection& connection() const noexcept { return connection_; }
+
+  // ---- Bytes in ----------------------------------------------------------
+
+  /// Whether the transport should read now: not after the end of the
+  /// stream, not while paused by backpressure, not once this turn's byte
+  /// budget is spent, and not once the input buffer is full.
+  bool wants_read() const noexcept;
+  /// Space to read into (Connection::receive_buffer); empty when
+  /// wants_read() is false.
+  MutableByteView receive_buffer();
+  void commit_received(std::size_t n) noexcept;
+  /// Bytes read elsewhere (a TLS layer, a loop-owned buffer); returns how
+  /// many were taken (Connection::receive).
+  std::size_t receive(ByteView bytes);
+  /// The peer ended its side of the stream.
+  void receive_eof() noexcept;
+  /// A read or write failed (reset, broken pipe): the stream is unusable.
+  /// The Connection is told the stream ended; the connection ends at the
+  /// next step().
+  void transport_failed(std::error_code error) noexcept;
+
+  // ---- Bytes out ---------------------------------------------------------
+
+  bool wants_write() const noexcept { return connection_.pending_output_size() > 0; }
+  std::span<const OutputBuffer> pending_output() { return connection_.pending_output(); }
+  std::size_t pending_output_size() const noexcept { return connection_.pending_output_size(); }
+  /// The first n pending bytes were written. Updates the write-stall clock
+  /// and the pause state (wants_read() may turn true).
+  void consume_output(std::size_t n) noexcept;
+
+  // ---- Work --------------------------------------------------------------
+
+  /// Passes the time, hands pending events to the handler (at most the
+  /// turn's event budget), applies what other threads asked through the
+  /// Session (messages, close, abort), the slow-subscriber policy, the
+  /// write-stall timeout and idle release. Starts a new turn (the byte
+  /// budget is reset).
+  Turn step(TimePoint now);
+  /// When step() must run next even without I/O (keepalive, timeouts,
+  /// write stall, idle release, a backpressure change to report).
+  std::optional<TimePoint> next_deadline() const noexcept;
+  /// True once the transport should be closed: the close handshake is done
+  /// and its bytes written, or the connection failed, timed out or was
+  /// aborted. Check it after step() and after writing.
+  bool should_close_transport() const noexcept;
+  /// The transport is closed (or gone): reports on_close if it is due and
+  /// was not yet (with the transport's error, else errc::unexpected_eof),
+  /// ends the session and leaves its channels. Nothing is called after it.
+  void transport_closed();
+  /// True after transport_closed().
+  bool finished() const noexcept { return finished_; }
+  /// Why the connection ended: empty after a clean close handshake, else
+  /// the Closed event's error (or the transport's).
+  std::error_code result() const noexcept { return result_; }
+  /// True once on_open was called.
+  bool opened() const noexcept { return opened_; }
+
+  // ---- Transport-side controls ---------------------------------------------
+
+  /// Graceful shutdown: starts the close handshake with 1001 (a connection
+  /// still in its opening handshake is dropped with
+  /// std::errc::operation_canceled). Call step() after it.
+  void close_going_away();
+  /// Ends the connection now: should_close_transport() turns true and
+  /// on_close (if due) reports `why`.
+  void abort(std::error_code why);
+
+  // ---- For Session -----------------------------------------------------------
+  std::error_code send_direct(MessageKind kind, ByteView payload);
+  std::error_code send_direct(const std::shared_ptr<const PreparedMessage>& message);
+  std::error_code close_direct(std::uint16_t code, std::string_view reason);
+
+ private:
+  void dispatch_events();
+  void handle(const Event& event);
+  void answer_upgrade(const UpgradeRequest& request);
+  void report_closed(const Closed& closed);
+  void apply_requests();
+  void send_queued();
+  std::error_code send_one(const std::shared_ptr<const PreparedMessage>& message);
+  void apply_policy();
+  void update_pause() noexcept;
+  void note_pending() noexcept;
+  void end(std::error_code why);
+  void release() noexcept;
+
+  Connection connection_;
+  std::shared_ptr<const Handler> handler_;
+  DriverOptions options_;
+  SessionPtr session_;
+  std::vector<std::shared_ptr<const PreparedMessage>> batch_;
+
+  TimePoint now_{};
+  std::optional<TimePoint> stalled_since_;  // output waiting, no progress since
+  TimePoint last_traffic_{};
+  std::error_code transport_error_;
+  std::error_code end_error_;  // why end() was called
+  std::error_code result_;
+  std::size_t turn_bytes_ = 0;
+  bool started_ = false;         // step() ran once
+  bool traffic_ = false;         // bytes moved since the last step()
+  bool buffers_in_use_ = false;  // bytes moved since the buffers were last released
+  bool eof_ = false;             // the read side ended
+  bool paused_ = false;          // not reading: output above the pause mark
+  bool pause_reported_ = false;  // what on_backpressure last said
+  bool opened_ = false;          // on_open called
+  bool report_close_ = false;    // on_close is due when the connection ends
+  bool closed_seen_ = false;     // Closed handled (or stood in for)
+  bool policy_close_sent_ = false;
+  bool ended_ = false;     // the connection is over; close the transport
+  bool finished_ = false;  // transport_closed() ran
+};
+
+}  // namespace ws

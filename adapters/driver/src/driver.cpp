@@ -1,0 +1,454 @@
+#include "ws/driver/driver.hpp"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "dispatch_scope.hpp"
+#include "ws/base/error.hpp"
+
+namespace ws {
+
+namespace detail {
+namespace {
+thread_local const Session* dispatching = nullptr;
+}  // namespace
+
+const Session* dispatching_session() noexcept { return dispatching; }
+
+DispatchScope::DispatchScope(const Session* session) noexcept : previous_(dispatching) {
+  dispatching = session;
+}
+
+DispatchScope::~DispatchScope() { dispatching = previous_; }
+
+}  // namespace detail
+
+namespace {
+
+std::optional<TimePoint> earliest(std::optional<TimePoint> a, std::optional<TimePoint> b) noexcept {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+}  // namespace
+
+Config server_config() {
+  using std::chrono::seconds;
+  Config config;
+  config.timeouts.handshake_timeout = seconds(10);
+  config.timeouts.keepalive_interval = seconds(30);
+  config.timeouts.idle_timeout = seconds(75);
+  return config;
+}
+
+Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
+               std::shared_ptr<Waker> waker)
+    : connection_(std::move(connection)),
+      handler_(std::move(handler)),
+      options_(std::move(options)),
+      session_(std::make_shared<Session>(Session::Key{}, connection_.role(), options_.backpressure,
+                                         std::move(waker))),
+      report_close_(connection_.role() == Role::client) {
+  session_->driver_ = this;
+  if (const UpgradeRequest* request = connection_.request()) {
+    // accept_upgrade(): the request came with the connection, so the
+    // session can tell it before the transport even starts.
+    session_->request_ = std::make_unique<const UpgradeRequest>(*request);
+    connection_.release_request();
+  }
+}
+
+Driver::~Driver() {
+  if (!finished_) release();
+  session_->driver_ = nullptr;
+}
+
+// ---- Bytes in ----------------------------------------------------------------
+
+bool Driver::wants_read() const noexcept {
+  return !ended_ && !eof_ && !paused_ && turn_bytes_ < options_.fairness.bytes_per_turn;
+}
+
+MutableByteView Driver::receive_buffer() {
+  if (!wants_read()) return {};
+  return connection_.receive_buffer();
+}
+
+void Driver::commit_received(std::size_t n) noexcept {
+  connection_.commit_received(n);
+  turn_bytes_ += n;
+  if (n > 0) traffic_ = true;
+}
+
+std::size_t Driver::receive(ByteView bytes) {
+  const std::size_t taken = connection_.receive(bytes);
+  turn_bytes_ += taken;
+  if (taken > 0) traffic_ = true;
+  return taken;
+}
+
+void Driver::receive_eof() noexcept {
+  if (eof_) return;
+  eof_ = true;
+  connection_.receive_eof();
+}
+
+void Driver::transport_failed(std::error_code error) noexcept {
+  if (!transport_error_) transport_error_ = error;
+  receive_eof();
+}
+
+// ---- Bytes out ---------------------------------------------------------------
+
+void Driver::consume_output(std::size_t n) noexcept {
+  if (n == 0) return;
+  connection_.consume_output(n);
+  traffic_ = true;
+  if (connection_.pending_output_size() == 0) {
+    stalled_since_.reset();
+  } else {
+    stalled_since_ = now_;  // progress
+  }
+  update_pause();
+  note_pending();
+}
+
+// ---- Work ----------------------------------------------------------------------
+
+Driver::Turn Driver::step(TimePoint now) {
+  if (finished_) return Turn::done;
+  now_ = now;
+  started_ = true;
+  connection_.advance_time(now);
+  if (traffic_) {
+    last_traffic_ = now;
+    buffers_in_use_ = true;
+    traffic_ = false;
+  }
+
+  Turn turn = Turn::done;
+  if (!ended_) {
+    std::size_t handled = 0;
+    while (!ended_) {
+      if (handled == options_.fairness.events_per_turn) {
+        turn = Turn::yield;
+        break;
+      }
+      std::optional<Event> event = connection_.next_event();
+      if (!event) break;
+      ++handled;
+      {
+        const detail::DispatchScope scope(session_.get());
+        handle(*event);
+      }
+      // What other threads queued goes into the Connection before the next
+      // event is parsed: if that event is the peer's close, the close reply
+      // must follow the messages sent before it.
+      if (!ended_ && connection_.state() == State::open) send_queued();
+    }
+  }
+  if (!ended_) apply_requests();
+  if (!ended_) apply_policy();
+
+  const std::size_t pending = connection_.pending_output_size();
+  if (pending == 0) {
+    stalled_since_.reset();
+  } else if (!stalled_since_) {
+    stalled_since_ = now;
+  }
+  const Duration stall_limit = options_.write_stall_timeout;
+  if (!ended_ && stalled_since_ && stall_limit.count() > 0 &&
+      now - *stalled_since_ >= stall_limit) {
+    // The peer takes nothing: nothing more can be said to it, and what it
+    // holds (queued output, a descriptor) must go.
+    end(std::make_error_code(std::errc::timed_out));
+  }
+
+  update_pause();
+  note_pending();
+  if (paused_ != pause_reported_ && !closed_seen_) {
+    pause_reported_ = paused_;
+    if (handler_->on_backpressure) {
+      const detail::DispatchScope scope(session_.get());
+      handler_->on_backpressure(session_, paused_);
+    }
+  }
+
+  // An idle connection keeps no buffers, but not at once: steady traffic
+  // would then allocate them again for every message.
+  const Duration release_after = options_.release_idle_buffers_after;
+  if (!ended_ && buffers_in_use_ && turn == Turn::done && release_after.count() > 0 &&
+      connection_.pending_output_size() == 0 && now - last_traffic_ >= release_after) {
+    connection_.release_idle_buffers();
+    buffers_in_use_ = false;
+  }
+  turn_bytes_ = 0;
+  return turn;
+}
+
+std::optional<TimePoint> Driver::next_deadline() const noexcept {
+  if (finished_) return std::nullopt;
+  if (ended_) return now_;
+  std::optional<TimePoint> deadline = connection_.next_deadline();
+  if (paused_ != pause_reported_ && !closed_seen_) deadline = earliest(deadline, now_);
+  if (stalled_since_ && options_.write_stall_timeout.count() > 0) {
+    deadline = earliest(deadline, *stalled_since_ + options_.write_stall_timeout);
+  }
+  if ((buffers_in_use_ || traffic_) && options_.release_idle_buffers_after.count() > 0 &&
+      connection_.pending_output_size() == 0) {
+    const TimePoint last = traffic_ ? now_ : last_traffic_;
+    deadline = earliest(deadline, last + options_.release_idle_buffers_after);
+  }
+  return deadline;
+}
+
+bool Driver::should_close_transport() const noexcept {
+  if (finished_) return false;
+  if (ended_ || connection_.should_close_transport()) return true;
+  if (!closed_seen_) return false;
+  // Closed, and the stream can carry nothing more.
+  return transport_error_ || (eof_ && connection_.pending_output_size() == 0);
+}
+
+void Driver::transport_closed() {
+  if (finished_) return;
+  if (!closed_seen_ && !end_error_) {
+    // The stream ended under us: let the Connection say what that means
+    // (1006 unless the close handshake was done), and hand over what it had.
+    receive_eof();
+    while (!closed_seen_) {
+      std::optional<Event> event = connection_.next_event();
+      if (!event) break;
+      const detail::DispatchScope scope(session_.get());
+      handle(*event);
+    }
+  }
+  if (!closed_seen_) {
+    Closed closed;
+    closed.error = end_error_ ? end_error_ : make_error_code(errc::unexpected_eof);
+    report_closed(closed);
+  }
+  finished_ = true;
+  release();
+}
+
+// ---- Transport-side controls -----------------------------------------------------
+
+void Driver::close_going_away() {
+  if (ended_ || closed_seen_) return;
+  if (connection_.state() == State::handshaking) {
+    end(std::make_error_code(std::errc::operation_canceled));
+    return;
+  }
+  (void)connection_.close(CloseCode::going_away);
+}
+
+void Driver::abort(std::error_code why) { end(why); }
+
+// ---- For Session -----------------------------------------------------------------
+
+std::error_code Driver::send_direct(MessageKind kind, ByteView payload) {
+  if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
+  send_queued();  // what other threads queued before goes first
+  const std::error_code error = kind == MessageKind::text ? connection_.send_text(as_text(payload))
+                                                          : connection_.send_binary(payload);
+  if (error == errc::output_queue_full) {
+    if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
+      session_->outbox_.count_dropped();
+    } else {
+      session_->outbox_.mark_over_limit();  // closed with the policy's code this turn
+    }
+  }
+  return error;
+}
+
+std::error_code Driver::send_direct(const std::shared_ptr<const PreparedMessage>& message) {
+  if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
+  send_queued();
+  return send_one(message);
+}
+
+std::error_code Driver::close_direct(std::uint16_t code, std::string_view reason) {
+  if (closed_seen_ || ended_) return errc::not_open;
+  if (connection_.state() == State::handshaking) {
+    end(std::make_error_code(std::errc::operation_canceled));
+    return {};
+  }
+  if (connection_.state() == State::open) send_queued();
+  return connection_.close(code, reason);
+}
+
+// ---- Internals ---------------------------------------------------------------------
+
+void Driver::handle(const Event& event) {
+  const Handler& handler = *handler_;
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, UpgradeRequested>) {
+          answer_upgrade(*e.request);
+        } else if constexpr (std::is_same_v<T, HttpRequested>) {
+          const HttpAnswer answer =
+              handler.on_http ? handler.on_http(*e.head) : HttpAnswer{404, "not found\n", {}};
+          if (connection_.reject(answer.status, answer.body, answer.headers)) {
+            (void)connection_.reject(500, "the server's HTTP answer is invalid\n");
+          }
+        } else if constexpr (std::is_same_v<T, Opened>) {
+          session_->subprotocol_ = std::string(e.subprotocol);
+          if (!session_->request_ && connection_.request() != nullptr) {
+            // accept_upgrade(): the request came with the connection.
+            session_->request_ = std::make_unique<const UpgradeRequest>(*connection_.request());
+            connection_.release_request();
+          }
+          if (options_.registry != nullptr && options_.join_path_channel && session_->request_) {
+            options_.registry->join(session_->request_->path, session_);
+          }
+          session_->mark_open();
+          opened_ = true;
+          report_close_ = true;
+          if (handler.on_open) handler.on_open(session_);
+        } else if constexpr (std::is_same_v<T, Message>) {
+          if (handler.on_message) handler.on_message(session_, e);
+        } else if constexpr (std::is_same_v<T, Ping>) {
+          if (handler.on_ping) handler.on_ping(session_, e);
+        } else if constexpr (std::is_same_v<T, Pong>) {
+          if (handler.on_pong) handler.on_pong(session_, e);
+        } else if constexpr (std::is_same_v<T, Rejected>) {
+          if (handler.on_rejected) handler.on_rejected(session_, e);
+        } else if constexpr (std::is_same_v<T, Closed>) {
+          report_closed(e);
+        }
+      },
+      event);
+}
+
+void Driver::answer_upgrade(const UpgradeRequest& request) {
+  const UpgradeDecision decision = handler_->on_upgrade
+                                       ? handler_->on_upgrade(request)
+                                       : UpgradeDecision::accept_with(options_.accept);
+  if (decision.accept) {
+    session_->request_ = std::make_unique<const UpgradeRequest>(request);
+    if (connection_.accept(decision.options)) {
+      // The application's options were not valid HTTP: answer anyway.
+      (void)connection_.reject(500, "the server's accept options are invalid\n");
+    } else {
+      connection_.release_request();  // the session keeps its own copy
+    }
+  } else if (connection_.reject(decision.status, decision.body, decision.headers)) {
+    (void)connection_.reject(500, "the server's rejection is invalid\n");
+  }
+}
+
+void Driver::report_closed(const Closed& closed) {
+  if (closed_seen_) return;
+  closed_seen_ = true;
+  result_ = closed.error;
+  session_->mark_ended();
+  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+  if (report_close_ && handler_->on_close) {
+    const detail::DispatchScope scope(session_.get());
+    handler_->on_close(session_, closed);
+  }
+}
+
+void Driver::apply_requests() {
+  const Session::Requests requests = session_->take_requests();
+  if (requests.abort) {
+    // Also after Closed: output stuck behind a peer that does not read.
+    end(std::make_error_code(std::errc::operation_canceled));
+    return;
+  }
+  if (closed_seen_) return;
+  // Messages first: a close requested after them goes out after them.
+  if (connection_.state() == State::open) send_queued();
+  if (requests.close) {
+    if (connection_.state() == State::handshaking) {
+      end(std::make_error_code(std::errc::operation_canceled));
+      return;
+    }
+    (void)connection_.close(requests.close->code, requests.close->reason);
+  }
+}
+
+void Driver::send_queued() {
+  session_->outbox_.take_all(batch_);
+  if (batch_.empty()) return;
+  for (const std::shared_ptr<const PreparedMessage>& message : batch_) {
+    const std::error_code error = send_one(message);
+    if (error == errc::output_queue_full) {
+      // The Connection's own bound (Limits::max_queued_output) was reached
+      // before high_water: the same policy applies.
+      if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
+        session_->outbox_.count_dropped();
+      } else {
+        session_->outbox_.mark_over_limit();
+      }
+    } else if (error) {
+      break;  // not_open: the connection is closing; the outbox is closed too
+    }
+  }
+  batch_.clear();
+  note_pending();
+}
+
+std::error_code Driver::send_one(const std::shared_ptr<const PreparedMessage>& message) {
+  if (connection_.role() == Role::server) return connection_.send_prepared(message);
+  // A client masks each frame with a fresh key, so it cannot reuse the
+  // prepared bytes: it sends the payload, the last payload_size() bytes.
+  const ByteView payload = message->frame().last(message->payload_size());
+  return message->kind() == MessageKind::text ? connection_.send_text(as_text(payload))
+                                              : connection_.send_binary(payload);
+}
+
+void Driver::apply_policy() {
+  if (closed_seen_ || policy_close_sent_ || !session_->outbox_.over_limit()) return;
+  if (connection_.state() == State::handshaking) {
+    // A client queued past the limit before it even opened.
+    end(make_error_code(errc::output_queue_full));
+    return;
+  }
+  // RFC 6455 7.4.1: 1013 asks the peer to try again later, 1008 says it
+  // broke the policy (here: it reads too slowly).
+  policy_close_sent_ = true;
+  session_->mark_closing();
+  (void)connection_.close(session_->outbox_.close_code());
+  // It hears nothing more: out of its channels now, not after the close
+  // handshake with a peer that does not read.
+  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+}
+
+void Driver::update_pause() noexcept {
+  // Pause halfway between the marks, so the application hears of the
+  // backlog (and the peer is slowed) before the slow-subscriber policy
+  // applies at high_water; resume at low_water.
+  const BackpressureLimits& limits = options_.backpressure;
+  const std::size_t pause_mark = limits.low_water < limits.high_water
+                                     ? limits.low_water + (limits.high_water - limits.low_water) / 2
+                                     : limits.high_water;
+  const std::size_t pending = connection_.pending_output_size();
+  if (!paused_ && pending > pause_mark) {
+    paused_ = true;
+  } else if (paused_ && pending <= limits.low_water) {
+    paused_ = false;
+  }
+}
+
+void Driver::note_pending() noexcept {
+  session_->outbox_.set_owner_pending(connection_.pending_output_size());
+}
+
+void Driver::end(std::error_code why) {
+  if (ended_) return;
+  ended_ = true;
+  end_error_ = why;
+}
+
+void Driver::release() noexcept {
+  session_->mark_ended();
+  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+}
+
+}  // namespace ws
