@@ -130,9 +130,21 @@ Driver::Turn Driver::step(TimePoint now) {
   }
 
   Turn turn = Turn::done;
+  if (!opened_ && !ended_ && !closed_seen_ && connection_.state() == State::open) {
+    // A connection that starts open (after_handshake, accept_upgrade) opens
+    // for the handler before any of its messages; a later Opened from the
+    // Connection is then ignored.
+    const detail::DispatchScope scope(session_.get());
+    handle(Opened{connection_.subprotocol(), connection_.extensions()});
+  }
+  // What other threads queued before this turn goes out before anything
+  // this turn parses: a close reply among it must follow those messages.
+  if (!ended_ && !closed_seen_ && connection_.state() == State::open) send_queued();
   if (!ended_) {
     std::size_t handled = 0;
-    while (!ended_) {
+    // A handler may hold events (an Asio read completed): the next event
+    // stays in the Connection.
+    while (!ended_ && !hold_events_) {
       if (handled == options_.fairness.events_per_turn) {
         turn = Turn::yield;
         break;
@@ -297,6 +309,7 @@ void Driver::handle(const Event& event) {
             (void)connection_.reject(500, "the server's HTTP answer is invalid\n");
           }
         } else if constexpr (std::is_same_v<T, Opened>) {
+          if (opened_) return;
           session_->subprotocol_ = std::string(e.subprotocol);
           if (!session_->request_ && connection_.request() != nullptr) {
             // accept_upgrade(): the request came with the connection.

@@ -194,6 +194,13 @@ class Driver {
   /// Ends the connection now: should_close_transport() turns true and
   /// on_close (if due) reports `why`.
   void abort(std::error_code why);
+  /// For transports whose application pulls events (an Asio async_read):
+  /// while held, step() hands no event to the handler; the Connection keeps
+  /// the bytes, so reading stops once its input limit is reached and the
+  /// peer is pushed back. Pings are answered and a close is seen only while
+  /// not held. Timers, requests from other threads and the write stall go
+  /// on as usual.
+  void hold_events(bool hold) noexcept { hold_events_ = hold; }
 
   // ---- For Session -----------------------------------------------------------
   std::error_code send_direct(MessageKind kind, ByteView payload);
@@ -237,8 +244,9 @@ class Driver {
   bool report_close_ = false;    // on_close is due when the connection ends
   bool closed_seen_ = false;     // Closed handled (or stood in for)
   bool policy_close_sent_ = false;
-  bool ended_ = false;     // the connection is over; close the transport
-  bool finished_ = false;  // transport_closed() ran
+  bool hold_events_ = false;  // the application takes no events now
+  bool ended_ = false;        // the connection is over; close the transport
+  bool finished_ = false;     // transport_closed() ran
 };
 
 }  // namespace ws
