@@ -64,15 +64,40 @@ bool Engine::queue_for_session(std::shared_ptr<const PreparedMessage> message) {
 
 bool Engine::in_own_handlers() const noexcept { return handler_owner == this; }
 
+bool Engine::may_send_direct() const {
+  // Once the policy refused a message, nothing after it may slip in (a
+  // smaller one would fit): the connection is closing.
+  return in_own_handlers() && connection_ && connection_->state() == State::open &&
+         !queue_.over_limit();
+}
+
+// A send the Connection did not take. Never a silent loss: the sender gets
+// false, and past the output bound the slow-subscriber policy applies at
+// once, as for messages from other threads: drop_messages counts it; a
+// close policy closes the connection with 1013 or 1008 (and later sends
+// fail).
+bool Engine::refuse_send(std::error_code error) {
+  if (error != errc::output_queue_full) return false;  // not_open: closing
+  if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
+    queue_.count_dropped();
+    return false;
+  }
+  queue_.mark_over_limit();
+  if (!over_limit_handled_ && connection_->state() == State::open) {
+    over_limit_handled_ = true;
+    (void)connection_->close(queue_.close_code());
+  }
+  pump_again_ = true;
+  return false;
+}
+
 bool Engine::send_direct(MessageKind kind, ByteView payload) {
   // What other threads queued before goes first.
   drain_queue();
+  if (connection_->state() != State::open || queue_.over_limit()) return false;
   const std::error_code error = kind == MessageKind::text ? connection_->send_text(as_text(payload))
                                                           : connection_->send_binary(payload);
-  if (error) {
-    dropped_.fetch_add(1, std::memory_order_relaxed);
-    return false;
-  }
+  if (error) return refuse_send(error);
   pump_again_ = true;  // pump() writes it once the handlers return
   return true;
 }
@@ -82,13 +107,13 @@ bool Engine::send_direct(MessageKind kind, ByteView payload) {
 // into a PreparedMessage, no queue, no post. Reading pauses above the
 // high-water mark and Limits::max_queued_output bounds it.
 bool Engine::deliver(const std::shared_ptr<const PreparedMessage>& message) {
-  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+  if (may_send_direct()) {
     if (connection_->role() == Role::client)
       return send_direct(message->kind(), payload_of(*message));
     drain_queue();
-    if (connection_->send_prepared(message)) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return false;
+    if (connection_->state() != State::open || queue_.over_limit()) return false;
+    if (const std::error_code error = connection_->send_prepared(message)) {
+      return refuse_send(error);
     }
     pump_again_ = true;
     return true;
@@ -97,25 +122,31 @@ bool Engine::deliver(const std::shared_ptr<const PreparedMessage>& message) {
 }
 
 bool Engine::send_text(std::string_view text) {
-  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+  if (may_send_direct()) {
     return send_direct(MessageKind::text, as_bytes(text));
   }
   return queue_for_session(PreparedMessage::make(MessageKind::text, as_bytes(text)));
 }
 
 bool Engine::send_binary(ByteView data) {
-  if (in_own_handlers() && connection_ && connection_->state() == State::open) {
+  if (may_send_direct()) {
     return send_direct(MessageKind::binary, data);
   }
   return queue_for_session(PreparedMessage::make(MessageKind::binary, data));
 }
 
-void Engine::close(CloseCode code, std::string_view reason) {
+std::error_code Engine::close(CloseCode code, std::string_view reason) {
+  if (const std::error_code error = check_close_to_send(static_cast<std::uint16_t>(code), reason)) {
+    return error;
+  }
   {
     std::lock_guard lock(requests_mutex_);
+    if (close_requested_ || ended_.load(std::memory_order_acquire)) return errc::not_open;
+    close_requested_ = true;
     close_request_ = CloseRequest{code, std::string(reason)};
   }
   post_pump();
+  return {};
 }
 
 void Engine::abort() {
@@ -126,9 +157,7 @@ void Engine::abort() {
   post_pump();
 }
 
-std::uint64_t Engine::dropped_count() const noexcept {
-  return queue_.dropped_count() + dropped_.load(std::memory_order_relaxed);
-}
+std::uint64_t Engine::dropped_count() const noexcept { return queue_.dropped_count(); }
 
 // ---- Operations ---------------------------------------------------------------
 
@@ -307,6 +336,7 @@ std::size_t Engine::input_room() { return connection_->receive_buffer().size(); 
 
 void Engine::input_committed(std::size_t n) {
   connection_->commit_received(n);
+  turn_bytes_ += n;
   const TimePoint now = Clock::now();
   connection_->advance_time(now);
   if (n > 0) note_traffic(now);
@@ -314,6 +344,7 @@ void Engine::input_committed(std::size_t n) {
 
 std::size_t Engine::input_offered(ByteView bytes) {
   const std::size_t taken = connection_->receive(bytes);
+  turn_bytes_ += taken;
   const TimePoint now = Clock::now();
   connection_->advance_time(now);
   if (taken > 0) note_traffic(now);
@@ -415,10 +446,12 @@ void Engine::pump() {
     const Engine* outer;
     ~Guard() {
       engine.pumping_ = false;
+      engine.turn_bytes_ = 0;  // the next turn on the executor takes a fresh budget
       handler_owner = outer;
     }
   } guard{*this, handler_owner};
   pumping_ = true;
+  yield_posted_ = false;
   for (std::size_t round = 0;; ++round) {
     do {
       pump_again_ = false;
@@ -487,9 +520,19 @@ void Engine::step() {
     return;
   }
   if (!reading_ && wants_input()) {
-    reading_ = true;
-    transport_read();
-    if (phase_ != Phase::running) return;
+    if (turn_bytes_ >= options_.fairness.bytes_per_turn) {
+      // The turn's input budget is spent (a peer flooding frames that
+      // complete no message never gives a handler the chance to yield):
+      // go on after the other work on the executor had its turn.
+      if (!yield_posted_) {
+        yield_posted_ = true;
+        post_pump();
+      }
+    } else {
+      reading_ = true;
+      transport_read();
+      if (phase_ != Phase::running) return;
+    }
   }
   queue_.set_owner_pending(connection_->pending_output_size());
   update_timer();
@@ -510,7 +553,8 @@ void Engine::apply_requests() {
   if (!connection_) return;
   if (close) {
     if (connection_->state() == State::open) {
-      if (connection_->close(close->code, close->reason)) (void)connection_->close();
+      // Checked by Session::close(): the code is sent as asked.
+      (void)connection_->close(close->code, close->reason);
     } else if (connection_->state() == State::handshaking) {
       fail_transport(canceled());
       return;
@@ -595,7 +639,10 @@ void Engine::drain_queue() {
       error = message->kind() == MessageKind::text ? connection_->send_text(as_text(payload))
                                                    : connection_->send_binary(payload);
     }
-    if (error) dropped_.fetch_add(1, std::memory_order_relaxed);
+    // The Connection's own bound (Limits::max_queued_output) was reached
+    // before high_water: the same policy applies. Later messages of the
+    // batch are refused too (not_open, or over the limit).
+    if (error) (void)refuse_send(error);
   }
   batch_.clear();
   queue_.set_owner_pending(connection_->pending_output_size());
@@ -669,12 +716,18 @@ void Engine::fail_transport(std::error_code error) {
 void Engine::end_channels() {
   if (channels_ended_) return;
   channels_ended_ = true;
+  ended_.store(true, std::memory_order_release);
   queue_.close();
   if (options_.registry != nullptr) options_.registry->leave_all(this);
 }
 
 void Engine::finish() {
   end_channels();
+  if (!closed_seen_ && !close_info_.error) {
+    // No Closed event (the transport failed, or the write timeout ended it):
+    // say why.
+    close_info_.error = end_error();
+  }
   // The application's callbacks may own the Stream: let go of them.
   decide_ = nullptr;
   http_ = nullptr;

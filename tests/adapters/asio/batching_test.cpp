@@ -117,21 +117,61 @@ TEST(AsioBatching, HandlerSendsGoOutBehindWhatWasQueuedBefore) {
   EXPECT_EQ(ws::test::text_of(frames[1].payload), "echo x");
 }
 
-TEST(AsioBatching, HandlerSendPastTheOutputLimitIsDroppedAndCounted) {
+// Past Limits::max_queued_output a send from the stream's own handler is
+// refused (false) and the slow-subscriber policy applies, as for messages
+// from other threads: by default the connection closes with 1013 (issue 15:
+// it used to be dropped and counted while the connection went on).
+TEST(AsioBatching, HandlerSendPastTheOutputLimitFailsAndClosesWith1013) {
   ::asio::io_context io;
   StreamOptions options;
   options.config.limits.max_queued_output = 64;
   RawServerPeer peer = accepted_raw_peer(io, options);
   std::optional<bool> big_sent;
+  std::optional<bool> small_sent;
   std::string buffer;
   peer.server.async_read(buffer, [&](std::error_code error, MessageKind) {
     ASSERT_FALSE(error);
     big_sent = peer.server.session()->send_text(std::string(1024, 'b'));
+    small_sent = peer.server.session()->send_text("s");  // nothing slips in after it
   });
   raw_write(io, peer.client, ws::test::text_of(ws::test::client_frame(Opcode::text, "go")));
   ASSERT_TRUE(run_until(io, [&] { return big_sent.has_value(); }));
   EXPECT_FALSE(*big_sent);
+  EXPECT_FALSE(small_sent.value_or(true));
+  EXPECT_EQ(peer.server.session()->dropped_count(), 0U);
+  const std::vector<ws::test::ParsedFrame> frames =
+      raw_read_frames(io, peer.client, peer.received, 1);
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_EQ(frames[0].header.opcode, Opcode::close);
+  EXPECT_EQ(frames[0].payload, ws::test::close_payload(1013));
+}
+
+// With SlowSubscriberPolicy::drop_messages the refused send is counted and
+// the connection goes on.
+TEST(AsioBatching, HandlerSendPastTheOutputLimitIsDroppedAndCountedWithTheDropPolicy) {
+  ::asio::io_context io;
+  StreamOptions options;
+  options.config.limits.max_queued_output = 64;
+  options.backpressure.policy = ws::SlowSubscriberPolicy::drop_messages;
+  RawServerPeer peer = accepted_raw_peer(io, options);
+  std::optional<bool> big_sent;
+  std::optional<bool> small_sent;
+  std::string buffer;
+  peer.server.async_read(buffer, [&](std::error_code error, MessageKind) {
+    ASSERT_FALSE(error);
+    big_sent = peer.server.session()->send_text(std::string(1024, 'b'));
+    small_sent = peer.server.session()->send_text("s");
+  });
+  raw_write(io, peer.client, ws::test::text_of(ws::test::client_frame(Opcode::text, "go")));
+  ASSERT_TRUE(run_until(io, [&] { return big_sent.has_value(); }));
+  EXPECT_FALSE(*big_sent);
+  EXPECT_TRUE(small_sent.value_or(false));
   EXPECT_EQ(peer.server.session()->dropped_count(), 1U);
+  const std::vector<ws::test::ParsedFrame> frames =
+      raw_read_frames(io, peer.client, peer.received, 1);
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_EQ(frames[0].header.opcode, Opcode::text);
+  EXPECT_TRUE(peer.server.is_open());
 }
 
 }  // namespace

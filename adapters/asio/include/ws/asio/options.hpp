@@ -14,6 +14,7 @@
 #include "ws/base/bytes.hpp"
 #include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
+#include "ws/driver/driver.hpp"
 #include "ws/frame/close_code.hpp"
 #include "ws/handshake/http_head.hpp"
 #include "ws/handshake/server_handshake.hpp"
@@ -49,8 +50,18 @@ struct StreamOptions {
   Duration release_idle_buffers_after{std::chrono::seconds(1)};
   /// Bounds the Session's queue (messages from other threads and channels)
   /// and pauses reading from the peer while the unwritten output is above
-  /// high_water, until it drops below low_water.
+  /// high_water, until it drops below low_water. Past high_water (or past
+  /// Limits::max_queued_output for a send from the stream's own handlers)
+  /// the policy applies: the send fails and the connection is closed with
+  /// 1013 or 1008, or (drop_messages) the send fails and is counted. A
+  /// message handed over is never dropped without the sender being told.
   channels::BackpressureLimits backpressure{};
+  /// How much of the peer's input one turn on the executor may take before
+  /// the stream lets other work run (ws::FairnessBudget::bytes_per_turn;
+  /// the Stream hands one message per async_read, so events_per_turn is
+  /// not used). A peer flooding frames that complete no message then
+  /// delays the other connections of the io_context by one turn at most.
+  FairnessBudget fairness{};
   /// When set, the connection leaves every channel of this registry when it
   /// ends. The registry must outlive the Stream.
   channels::Registry* registry = nullptr;

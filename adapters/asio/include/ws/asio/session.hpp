@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <system_error>
 
 #include "ws/base/bytes.hpp"
 #include "ws/channels/subscriber.hpp"
@@ -39,21 +40,26 @@ class Session : public channels::Subscriber {
   bool deliver(const std::shared_ptr<const PreparedMessage>& message) override = 0;
 
   /// Queues a text (UTF-8) or binary message; the payload is copied. Returns
-  /// false when it was not queued (closed, or dropped by the policy).
+  /// false when it was not queued: closing or closed, or refused by the
+  /// slow-subscriber policy (which then closes the connection with 1013 or
+  /// 1008, or with drop_messages counts it in dropped_count()).
   virtual bool send_text(std::string_view text) = 0;
   virtual bool send_binary(ByteView data) = 0;
 
-  /// Starts the close handshake with `code` (an open connection; a code
-  /// that may not be sent, or a reason over 123 bytes, closes with 1000
-  /// instead) or drops the connection (one still in its opening handshake).
-  /// Reads pending on the Stream then end with the close.
-  virtual void close(CloseCode code = CloseCode::normal, std::string_view reason = {}) = 0;
+  /// Starts the close handshake with `code` (an open connection) or drops
+  /// the connection (one still in its opening handshake). Reads pending on
+  /// the Stream then end with the close. Errors, checked at once; the code
+  /// is never replaced by another: errc::close_code_not_sendable,
+  /// errc::close_reason_too_long, errc::close_reason_not_utf8, and
+  /// errc::not_open when a close was already requested or the connection
+  /// ended.
+  virtual std::error_code close(CloseCode code = CloseCode::normal,
+                                std::string_view reason = {}) = 0;
   /// Closes the transport at once; pending operations fail with
   /// std::errc::operation_canceled.
   virtual void abort() = 0;
 
-  /// Messages dropped by SlowSubscriberPolicy::drop_messages or because the
-  /// Connection's output limit was reached.
+  /// Messages dropped by SlowSubscriberPolicy::drop_messages.
   virtual std::uint64_t dropped_count() const noexcept = 0;
 };
 

@@ -50,7 +50,7 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   bool deliver(const std::shared_ptr<const PreparedMessage>& message) override;
   bool send_text(std::string_view text) override;
   bool send_binary(ByteView data) override;
-  void close(CloseCode code, std::string_view reason) override;
+  std::error_code close(CloseCode code, std::string_view reason) override;
   void abort() override;
   std::uint64_t dropped_count() const noexcept override;
 
@@ -165,6 +165,8 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   std::error_code end_error() const;
   bool queue_for_session(std::shared_ptr<const PreparedMessage> message);
   bool send_direct(MessageKind kind, ByteView payload);
+  bool refuse_send(std::error_code error);
+  bool may_send_direct() const;
   void send_one(const PreparedMessage& message);
   void invoke_ready();
 
@@ -181,6 +183,10 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   bool pumping_ = false;
   bool pump_again_ = false;
   bool read_delivered_ = false;  // a read completed in this round: its handler may add output
+  // Input taken in this turn on the executor (StreamOptions::fairness), and
+  // whether a pump() was posted to go on after other work had its turn.
+  std::size_t turn_bytes_ = 0;
+  bool yield_posted_ = false;
   std::error_code transport_error_;
   TimePoint last_write_progress_{};
   // Bytes moved since the Connection's buffers were last released, when the
@@ -215,10 +221,11 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   // Shared with other threads.
   channels::SubscriberQueue queue_;
   std::vector<std::shared_ptr<const PreparedMessage>> batch_;
-  std::atomic<std::uint64_t> dropped_{0};
   std::mutex requests_mutex_;
   std::optional<CloseRequest> close_request_;
+  bool close_requested_ = false;  // Session::close() was called (it answers not_open next time)
   bool abort_request_ = false;
+  std::atomic<bool> ended_{false};  // the connection is closed: Session::close() fails
 };
 
 }  // namespace ws::asio::detail
