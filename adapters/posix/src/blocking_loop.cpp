@@ -10,6 +10,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
+#include <mutex>
 #include <utility>
 
 #include "ws/base/error.hpp"
@@ -30,15 +31,19 @@ int poll_timeout(std::optional<TimePoint> deadline, TimePoint now) noexcept {
 
 }  // namespace
 
-/// Wakes the owning thread's poll through an eventfd. It lives as long as
-/// the session (other threads may still send after the connection ended;
-/// the write then wakes nobody).
+/// Wakes the owning thread's poll through an eventfd. The session may
+/// outlive the connection (other threads may still send); the eventfd is
+/// closed when the connection ends, under a lock, so that a late wake never
+/// writes to a descriptor number the process has reused.
 class BlockingLoop::Waker final : public ws::Waker {
  public:
   Waker() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
   bool valid() const noexcept { return fd_.get() >= 0; }
+  /// The owning thread only, while the connection runs.
   int fd() const noexcept { return fd_.get(); }
   void wake() noexcept override {
+    const std::lock_guard lock(mutex_);
+    if (fd_.get() < 0) return;
     const std::uint64_t one = 1;
     while (::write(fd_.get(), &one, sizeof one) < 0 && errno == EINTR) {
     }
@@ -48,8 +53,13 @@ class BlockingLoop::Waker final : public ws::Waker {
     while (::read(fd_.get(), &count, sizeof count) < 0 && errno == EINTR) {
     }
   }
+  void close() noexcept {
+    const std::lock_guard lock(mutex_);
+    fd_.reset();
+  }
 
  private:
+  std::mutex mutex_;
   FileDescriptor fd_;
 };
 
@@ -195,6 +205,7 @@ void BlockingLoop::finish() {
   if (finished_) return;
   finished_ = true;
   driver_.transport_closed();
+  waker_->close();
   if (connections_ != nullptr) connections_->remove(driver_.session().get());
   // The caller owns the descriptor; shutting it down sends our FIN now (a
   // server closes first, RFC 6455 7.1.1) and wakes anyone else blocked on it.

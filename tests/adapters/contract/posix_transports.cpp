@@ -1,0 +1,212 @@
+// The POSIX transports under the contract suite: an EpollLoop on a thread
+// of its own, and the blocking transport with a thread per connection.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "transport_under_test.hpp"
+#include "ws/posix/blocking.hpp"
+#include "ws/posix/epoll_client.hpp"
+#include "ws/posix/epoll_loop.hpp"
+#include "ws/posix/epoll_server.hpp"
+#include "ws/posix/socket.hpp"
+
+namespace ws::contract {
+namespace {
+
+// ---- epoll ---------------------------------------------------------------
+
+class EpollServerUnderTest final : public ServerUnderTest {
+ public:
+  EpollServerUnderTest(posix::EpollLoop& loop, posix::EpollServer server)
+      : loop_(loop), server_(std::move(server)) {}
+  std::uint16_t port() const override { return server_.port(); }
+  std::size_t connection_count() const override { return server_.connection_count(); }
+  void shutdown(Duration timeout) override {
+    std::mutex mutex;
+    std::condition_variable done_changed;
+    bool done = false;
+    server_.shutdown(timeout, [&] {
+      std::lock_guard lock(mutex);
+      done = true;
+      done_changed.notify_all();
+    });
+    std::unique_lock lock(mutex);
+    done_changed.wait_for(lock, timeout + std::chrono::seconds(5), [&] { return done; });
+  }
+
+ private:
+  posix::EpollLoop& loop_;
+  posix::EpollServer server_;
+};
+
+class EpollTransport final : public TransportUnderTest {
+ public:
+  EpollTransport() : thread_([this] { (void)loop_.run(); }) {}
+  ~EpollTransport() override {
+    loop_.stop();
+    thread_.join();
+  }
+  std::unique_ptr<ServerUnderTest> serve(const ServerOptions& options, Handler handler) override {
+    posix::EpollServerOptions epoll_options;
+    static_cast<ServerOptions&>(epoll_options) = options;
+    Result<posix::EpollServer> server =
+        posix::EpollServer::listen(loop_, std::move(epoll_options), std::move(handler));
+    if (!server) return nullptr;
+    return std::make_unique<EpollServerUnderTest>(loop_, std::move(*server));
+  }
+  void connect(const std::string& url, const ClientOptions& options, Handler handler) override {
+    posix::EpollClient client(loop_, options);
+    (void)client.connect(url, std::move(handler));
+  }
+
+ private:
+  posix::EpollLoop loop_;
+  std::thread thread_;
+};
+
+// ---- threads --------------------------------------------------------------
+
+// The blocking transport's handler is a virtual class: this one forwards to
+// the one Handler shape.
+class ForwardingHandler final : public posix::BlockingHandler {
+ public:
+  explicit ForwardingHandler(Handler handler) : handler_(std::move(handler)) {}
+  UpgradeDecision on_upgrade(const UpgradeRequest& request,
+                             const AcceptOptions& defaults) override {
+    return handler_.on_upgrade ? handler_.on_upgrade(request)
+                               : UpgradeDecision::accept_with(defaults);
+  }
+  void on_open(const SessionPtr& session) override {
+    if (handler_.on_open) handler_.on_open(session);
+  }
+  void on_message(const SessionPtr& session, const Message& message) override {
+    if (handler_.on_message) handler_.on_message(session, message);
+  }
+  void on_close(const SessionPtr& session, const Closed& closed) override {
+    if (handler_.on_close) handler_.on_close(session, closed);
+  }
+  void on_ping(const SessionPtr& session, const Ping& ping) override {
+    if (handler_.on_ping) handler_.on_ping(session, ping);
+  }
+  void on_pong(const SessionPtr& session, const Pong& pong) override {
+    if (handler_.on_pong) handler_.on_pong(session, pong);
+  }
+
+ private:
+  Handler handler_;
+};
+
+class ThreadsServerUnderTest final : public ServerUnderTest {
+ public:
+  ThreadsServerUnderTest(posix::FileDescriptor listener, const ServerOptions& options,
+                         Handler handler)
+      : listener_(std::move(listener)), handler_(std::move(handler)) {
+    static_cast<ServerOptions&>(options_) = options;
+    options_.connections = &connections_;
+    port_ = posix::local_port(listener_.get());
+    accept_thread_ = std::thread([this] { accept_loop(); });
+  }
+  ~ThreadsServerUnderTest() override {
+    stop_accepting();
+    connections_.close_all(std::chrono::milliseconds(200));
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, std::chrono::seconds(10), [this] { return live_ == 0; });
+  }
+  std::uint16_t port() const override { return port_; }
+  std::size_t connection_count() const override {
+    std::lock_guard lock(mutex_);
+    return live_;
+  }
+  void shutdown(Duration timeout) override {
+    stop_accepting();
+    connections_.close_all(timeout);
+    std::unique_lock lock(mutex_);
+    changed_.wait_for(lock, timeout + std::chrono::seconds(5), [this] { return live_ == 0; });
+  }
+
+ private:
+  void stop_accepting() {
+    if (stopping_.exchange(true)) return;
+    ::shutdown(listener_.get(), SHUT_RDWR);  // wakes accept()
+    accept_thread_.join();
+  }
+  void accept_loop() {
+    while (!stopping_) {
+      Result<posix::FileDescriptor> accepted = posix::accept_tcp(listener_.get());
+      if (!accepted) continue;
+      {
+        std::lock_guard lock(mutex_);
+        ++live_;
+      }
+      std::thread([this, fd = std::move(*accepted)]() mutable {
+        (void)posix::serve(fd.get(), handler_, options_);
+        fd.reset();
+        std::lock_guard lock(mutex_);
+        --live_;
+        changed_.notify_all();
+      }).detach();
+    }
+  }
+
+  posix::FileDescriptor listener_;
+  ForwardingHandler handler_;
+  posix::BlockingOptions options_;
+  posix::BlockingConnectionSet connections_;
+  std::uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::size_t live_ = 0;
+};
+
+class ThreadsTransport final : public TransportUnderTest {
+ public:
+  ~ThreadsTransport() override {
+    for (std::thread& client : clients_) client.join();
+  }
+  std::unique_ptr<ServerUnderTest> serve(const ServerOptions& options, Handler handler) override {
+    Result<posix::FileDescriptor> listener = posix::listen_tcp("127.0.0.1", 0, 128);
+    if (!listener) return nullptr;
+    return std::make_unique<ThreadsServerUnderTest>(std::move(*listener), options,
+                                                    std::move(handler));
+  }
+  void connect(const std::string& url, const ClientOptions& options, Handler handler) override {
+    clients_.emplace_back([url, options, handler = std::move(handler)]() mutable {
+      ForwardingHandler forwarding(handler);
+      posix::BlockingClientOptions blocking;
+      static_cast<ClientOptions&>(blocking) = options;
+      const std::error_code error = posix::connect(url, forwarding, blocking);
+      if (error && handler.on_close) {
+        // The blocking client reports a connection that never opened only
+        // through its result.
+        Closed closed;
+        closed.error = error;
+        if (error != std::errc::connection_refused) return;  // on_close came already if opened
+        handler.on_close(nullptr, closed);
+      }
+    });
+  }
+
+ private:
+  std::list<std::thread> clients_;
+};
+
+}  // namespace
+
+std::unique_ptr<TransportUnderTest> make_epoll_transport() {
+  return std::make_unique<EpollTransport>();
+}
+
+std::unique_ptr<TransportUnderTest> make_threads_transport() {
+  return std::make_unique<ThreadsTransport>();
+}
+
+}  // namespace ws::contract
