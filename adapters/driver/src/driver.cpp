@@ -255,7 +255,8 @@ void Driver::close_going_away() {
     end(std::make_error_code(std::errc::operation_canceled));
     return;
   }
-  (void)connection_.close(CloseCode::going_away);
+  if (connection_.state() == State::open) send_queued();
+  if (!connection_.close(CloseCode::going_away)) session_->mark_closing();
 }
 
 void Driver::abort(std::error_code why) { end(why); }
@@ -283,6 +284,22 @@ std::error_code Driver::send_direct(const std::shared_ptr<const PreparedMessage>
   return send_one(message);
 }
 
+std::error_code Driver::send(MessageKind kind, ByteView payload, Fin fin) {
+  if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
+  send_queued();
+  return kind == MessageKind::text ? connection_.send_text(as_text(payload), fin)
+                                   : connection_.send_binary(payload, fin);
+}
+
+std::error_code Driver::ping(ByteView payload) {
+  if (closed_seen_ || ended_) return errc::not_open;
+  return connection_.ping(payload);
+}
+
+std::error_code Driver::close(std::uint16_t code, std::string_view reason) {
+  return close_direct(code, reason);
+}
+
 std::error_code Driver::close_direct(std::uint16_t code, std::string_view reason) {
   if (closed_seen_ || ended_) return errc::not_open;
   if (connection_.state() == State::handshaking) {
@@ -290,7 +307,11 @@ std::error_code Driver::close_direct(std::uint16_t code, std::string_view reason
     return {};
   }
   if (connection_.state() == State::open) send_queued();
-  return connection_.close(code, reason);
+  const std::error_code error = connection_.close(code, reason);
+  // Nothing sent after the close could go out: refuse it now rather than
+  // drop it when the connection ends.
+  if (!error) session_->mark_closing();
+  return error;
 }
 
 // ---- Internals ---------------------------------------------------------------------
@@ -344,8 +365,9 @@ void Driver::answer_upgrade(const UpgradeRequest& request) {
                                        : UpgradeDecision::accept_with(options_.accept);
   if (decision.accept) {
     session_->request_ = std::make_unique<const UpgradeRequest>(request);
-    if (connection_.accept(decision.options)) {
+    if (const std::error_code error = connection_.accept(decision.options)) {
       // The application's options were not valid HTTP: answer anyway.
+      accept_error_ = error;
       (void)connection_.reject(500, "the server's accept options are invalid\n");
     } else {
       connection_.release_request();  // the session keeps its own copy
@@ -383,6 +405,7 @@ void Driver::apply_requests() {
       return;
     }
     (void)connection_.close(requests.close->code, requests.close->reason);
+    session_->mark_closing();
   }
 }
 

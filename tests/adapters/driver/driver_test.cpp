@@ -398,3 +398,56 @@ TEST_F(DriverTest, UpgradeAnsweredByTheHandlerAndRequestKeptOnTheSession) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+class DriverSendTest : public DriverTest {};
+
+// The transport's own sends (an Asio async_write) get the Connection's
+// errors and no policy: the caller is told and the connection goes on.
+TEST_F(DriverSendTest, TransportSendsReturnTheConnectionsErrorsWithoutPolicy) {
+  Config config;
+  config.limits.max_queued_output = 1024;
+  auto driver = server({}, config, false);
+  driver->step(now_);
+  EXPECT_FALSE(driver->send(MessageKind::text, as_bytes(std::string_view("hi"))));
+  EXPECT_EQ(driver->send(MessageKind::binary, test::bytes_of(std::string(2048, 'x'))),
+            errc::output_queue_full);
+  EXPECT_FALSE(seen_.session->over_limit()) << "no policy for the transport's own sends";
+  EXPECT_FALSE(driver->ping(as_bytes(std::string_view("p"))));
+  // A control frame may go ahead of queued data (RFC 6455 5.4).
+  EXPECT_EQ(take_output(*driver), std::string("\x89\x01p\x81\x02hi", 7));
+  EXPECT_EQ(driver->close(1005), errc::close_code_not_sendable);
+  EXPECT_TRUE(seen_.session->is_open());
+}
+
+// Once the close handshake started, a send from another thread is refused
+// at once (errc::not_open) instead of being queued and dropped later.
+TEST_F(DriverSendTest, SendsAfterACloseBeganAreRefusedNotDropped) {
+  auto driver = server({}, {}, false);
+  driver->step(now_);
+  ASSERT_NE(seen_.session, nullptr);
+  EXPECT_FALSE(seen_.session->send_text("before"));
+  EXPECT_FALSE(driver->close(1000));
+  EXPECT_EQ(seen_.session->send_text("after"), errc::not_open);
+  driver->step(now_);
+  const std::string out = take_output(*driver);
+  EXPECT_EQ(out.find("before"), 2U) << "queued before the close: sent before it";
+  EXPECT_EQ(out.find("after"), std::string::npos);
+}
+
+TEST_F(DriverSendTest, GoingAwayFlushesWhatWasQueuedAndRefusesTheRest) {
+  auto driver = server({}, {}, false);
+  driver->step(now_);
+  EXPECT_FALSE(seen_.session->send_text("queued"));
+  driver->close_going_away();
+  EXPECT_EQ(seen_.session->send_text("late"), errc::not_open);
+  driver->step(now_);
+  const std::string out = take_output(*driver);
+  EXPECT_EQ(out.find("queued"), 2U);
+  EXPECT_NE(out.find(std::string("\x88\x02\x03\xe9", 4)), std::string::npos) << "1001";
+}
+
+}  // namespace
+}  // namespace ws

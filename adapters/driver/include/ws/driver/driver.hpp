@@ -202,6 +202,22 @@ class Driver {
   /// on as usual.
   void hold_events(bool hold) noexcept { hold_events_ = hold; }
 
+  // ---- Sends of a transport's own API (an Asio async_write) ------------------
+  // Owner thread. These return the Connection's errors (errc::not_open,
+  // errc::output_queue_full, ...) and apply no slow-subscriber policy: the
+  // caller is told through its own completion and decides. What other
+  // threads queued goes first.
+
+  std::error_code send(MessageKind kind, ByteView payload, Fin fin = Fin::yes);
+  std::error_code ping(ByteView payload = {});
+  /// Starts the close handshake (Connection::close's errors); a connection
+  /// still in its opening handshake is dropped with
+  /// std::errc::operation_canceled.
+  std::error_code close(std::uint16_t code, std::string_view reason = {});
+  /// Server: the error of the last accept() whose options were invalid
+  /// (the peer got a 500 instead); empty otherwise.
+  std::error_code accept_error() const noexcept { return accept_error_; }
+
   // ---- For Session -----------------------------------------------------------
   std::error_code send_direct(MessageKind kind, ByteView payload);
   std::error_code send_direct(const std::shared_ptr<const PreparedMessage>& message);
@@ -232,6 +248,7 @@ class Driver {
   TimePoint last_traffic_{};
   std::error_code transport_error_;
   std::error_code end_error_;  // why end() was called
+  std::error_code accept_error_;
   std::error_code result_;
   std::size_t turn_bytes_ = 0;
   bool started_ = false;         // step() ran once
