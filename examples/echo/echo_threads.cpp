@@ -1,35 +1,23 @@
-// ws-echo --io threads: one thread per connection (ws::posix blocking).
-#include <sys/socket.h>
-
-#include <atomic>
+// ws-echo --io threads: one thread per connection, on the library's
+// ws::posix::ThreadServer (a bounded number of threads; past it, or when the
+// system refuses one, a 503; a silent connection ends at the handshake
+// timeout).
 #include <chrono>
 #include <cstdio>
-#include <thread>
+#include <future>
 
 #include "common/shutdown_signal.hpp"
 #include "echo/echo_backends.hpp"
 #include "echo/echo_config.hpp"
 #include "ws/posix/blocking.hpp"
-#include "ws/posix/socket.hpp"
+#include "ws/posix/thread_server.hpp"
 
 namespace ws::examples {
 
 int run_echo_threads(const EchoOptions& options) {
-  posix::BlockingConnectionSet connections;
-  std::atomic<bool> stopping{false};
-  Result<posix::FileDescriptor> listener = posix::listen_tcp(options.host, options.port, 4096);
-  if (!listener) {
-    std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",
-                 host_port(options.host, options.port).c_str(), listener.error().message().c_str());
-    return 1;
-  }
-  const int listen_fd = listener->get();
-  ShutdownSignal signal([&] {
-    stopping = true;
-    ::shutdown(listen_fd, SHUT_RDWR);  // wakes accept()
-  });
-  std::printf("listening on %s\n", host_port(options.host, posix::local_port(listen_fd)).c_str());
-  std::fflush(stdout);
+  // First, so that no thread started later takes SIGINT/SIGTERM.
+  std::promise<void> signalled;
+  ShutdownSignal signal([&] { signalled.set_value(); });
 
   posix::BlockingCallbacks echo;
   echo.message = [](const posix::BlockingSessionPtr& session, const Message& message) {
@@ -39,20 +27,20 @@ int run_echo_threads(const EchoOptions& options) {
       (void)session->send_binary(message.payload);
     }
   };
-  echo.open = [](const posix::BlockingSessionPtr&) {};
-  echo.close = [](const posix::BlockingSessionPtr&, const Closed&) {};
-  posix::BlockingOptions blocking;
-  blocking.config = echo_config(options);
-  blocking.connections = &connections;
-
-  while (!stopping) {
-    Result<posix::FileDescriptor> accepted = posix::accept_tcp(listen_fd);
-    if (!accepted) continue;
-    std::thread([fd = std::move(*accepted), &echo, &blocking]() mutable {
-      (void)posix::serve(fd.get(), echo, blocking);
-    }).detach();
+  posix::ThreadServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.config = echo_config(options);
+  Result<posix::ThreadServer> server = posix::ThreadServer::listen(server_options, echo);
+  if (!server) {
+    std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",
+                 host_port(options.host, options.port).c_str(), server.error().message().c_str());
+    return 1;
   }
-  connections.close_all(std::chrono::seconds(5));
+  std::printf("listening on %s\n", host_port(options.host, server->port()).c_str());
+  std::fflush(stdout);
+  signalled.get_future().wait();
+  (void)server->shutdown(std::chrono::seconds(5));  // 1001 to everyone
   return 0;
 }
 
