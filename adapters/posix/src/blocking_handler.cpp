@@ -38,6 +38,10 @@ void BlockingCallbacks::on_pong(const BlockingSessionPtr& session, const Pong& r
   if (pong) pong(session, received);
 }
 
+HttpAnswer BlockingHandler::on_http(const HttpHead& /*head*/) {
+  return HttpAnswer{404, "not found\n", {}};
+}
+
 void BlockingHandler::on_rejected(const BlockingSessionPtr& /*session*/,
                                   const Rejected& /*rejected*/) {}
 

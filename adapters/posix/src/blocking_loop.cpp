@@ -77,6 +77,7 @@ std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOpti
     }
     return handler.on_upgrade(request, options.accept);
   };
+  bridged->on_http = [&handler](const HttpHead& head) { return handler.on_http(head); };
   bridged->on_open = [&handler, connections, &opened](const SessionPtr& session) {
     opened = true;
     if (connections != nullptr && !connections->add(session)) {

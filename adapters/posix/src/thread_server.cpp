@@ -31,37 +31,6 @@ namespace ws::posix {
 
 namespace {
 
-// Milliseconds until `deadline` for poll(), rounded up; 0 once it passed.
-int ms_until(TimePoint deadline) noexcept {
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  if (left <= 0) return 0;
-  return static_cast<int>(std::min<std::int64_t>(left, INT_MAX));
-}
-
-// Writes a small HTTP answer, waiting for room at most `timeout` in all
-// (zero: no limit). The socket's flags are left alone.
-void write_answer(int fd, std::string_view text, Duration timeout) {
-  const TimePoint deadline = Clock::now() + timeout;
-  while (!text.empty()) {
-    const ssize_t written = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (written >= 0) {
-      text.remove_prefix(static_cast<std::size_t>(written));
-      continue;
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return;
-    int wait = -1;
-    if (timeout.count() > 0) {
-      wait = ms_until(deadline);
-      if (wait == 0) return;
-    }
-    pollfd writable{};
-    writable.fd = fd;
-    writable.events = POLLOUT;
-    if (::poll(&writable, 1, wait) < 0 && errno != EINTR) return;
-  }
-}
-
 // accept(2): on Linux these are network errors of the connection that was
 // taken off the queue; the next one may be fine.
 bool connection_error(int error) noexcept {
@@ -109,8 +78,7 @@ class ThreadServerCore : public std::enable_shared_from_this<ThreadServerCore> {
  private:
   void hand_over(FileDescriptor socket) noexcept;
   void refuse(FileDescriptor socket) noexcept;
-  void run_connection(int fd, TimePoint accepted_at) noexcept;
-  void serve_with_http(int fd, TimePoint accepted_at);
+  void run_connection(int fd) noexcept;
   void back_off() noexcept;
 };
 
@@ -173,9 +141,7 @@ void ThreadServerCore::hand_over(FileDescriptor socket) noexcept {
   try {
     // The thread gets the bare descriptor: should its creation fail, the
     // socket is still ours to answer.
-    std::thread([self = shared_from_this(), fd, accepted_at = Clock::now()] {
-      self->run_connection(fd, accepted_at);
-    }).detach();
+    std::thread([self = shared_from_this(), fd] { self->run_connection(fd); }).detach();
     (void)socket.release();
     return;
   } catch (const std::system_error&) {
@@ -207,13 +173,9 @@ void ThreadServerCore::refuse(FileDescriptor socket) noexcept {
   }
 }  // closes the socket
 
-void ThreadServerCore::run_connection(int fd, TimePoint accepted_at) noexcept {
+void ThreadServerCore::run_connection(int fd) noexcept {
   try {
-    if (options.on_http) {
-      serve_with_http(fd, accepted_at);
-    } else {
-      (void)serve(fd, *handler, options);
-    }
+    (void)serve(fd, *handler, options);
   } catch (...) {
     // A handler threw: the adapter already ended the connection.
     handler_exceptions.fetch_add(1, std::memory_order_relaxed);
@@ -226,61 +188,6 @@ void ThreadServerCore::run_connection(int fd, TimePoint accepted_at) noexcept {
   changed.notify_all();
   // Closed after leaving the set: shutdown() touches only sockets in it.
   ::close(fd);
-}
-
-void ThreadServerCore::serve_with_http(int fd, TimePoint accepted_at) {
-  const Duration limit = options.config.timeouts.handshake_timeout;
-  const std::optional<TimePoint> deadline =
-      limit.count() > 0 ? std::optional<TimePoint>(accepted_at + limit) : std::nullopt;
-  HttpHeadParser parser(HttpHeadKind::request, options.config.http_limits);
-  std::string received;
-  std::size_t head_size = 0;
-  while (parser.state() == HttpParseState::need_more) {
-    pollfd readable{};
-    readable.fd = fd;
-    readable.events = POLLIN;
-    const int wait = deadline ? ms_until(*deadline) : -1;
-    if (wait == 0) {
-      ::shutdown(fd, SHUT_RDWR);  // the handshake timeout: no head in time
-      return;
-    }
-    const int ready = ::poll(&readable, 1, wait);
-    if (ready < 0) {
-      if (errno == EINTR) continue;
-      ::shutdown(fd, SHUT_RDWR);
-      return;
-    }
-    if (ready == 0) continue;  // the deadline check above ends it
-    char chunk[4096];
-    const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
-    if (n <= 0) {
-      ::shutdown(fd, SHUT_RDWR);
-      return;
-    }
-    const std::string_view piece(chunk, static_cast<std::size_t>(n));
-    received.append(piece);
-    head_size += parser.feed(piece).consumed;
-  }
-  if (parser.state() == HttpParseState::error) {
-    write_answer(fd, build_error_response(parser.error()), options.write_stall_timeout);
-    ::shutdown(fd, SHUT_RDWR);
-    return;
-  }
-  const HttpHead& head = parser.head();
-  if (!is_upgrade(head)) {
-    const HttpAnswer answer = options.on_http(head);
-    Result<std::string> response =
-        build_rejection_response(answer.status, answer.body, answer.headers);
-    if (!response) response = build_rejection_response(500, "invalid HTTP answer\n");
-    if (response) write_answer(fd, *response, options.write_stall_timeout);
-    ::shutdown(fd, SHUT_RDWR);
-    return;
-  }
-  // The bytes read past the head are the first frame bytes.
-  const std::string_view all(received);
-  (void)serve_upgraded(fd, all.substr(0, head_size), as_bytes(all.substr(head_size)), *handler,
-                       options);
 }
 
 std::size_t ThreadServerCore::shutdown(Duration timeout) {
@@ -302,6 +209,45 @@ std::size_t ThreadServerCore::shutdown(Duration timeout) {
   return aborted + live_sockets.size();
 }
 
+namespace {
+
+// ThreadServerOptions::on_http answers plain HTTP requests through the
+// driver (Config::serve_plain_http): the application's handler with that
+// one callback added.
+class HttpAnsweringHandler final : public BlockingHandler {
+ public:
+  HttpAnsweringHandler(std::shared_ptr<BlockingHandler> inner,
+                       std::function<HttpAnswer(const HttpHead&)> on_http)
+      : inner_(std::move(inner)), on_http_(std::move(on_http)) {}
+  UpgradeDecision on_upgrade(const UpgradeRequest& request,
+                             const AcceptOptions& defaults) override {
+    return inner_->on_upgrade(request, defaults);
+  }
+  void on_open(const BlockingSessionPtr& session) override { inner_->on_open(session); }
+  void on_message(const BlockingSessionPtr& session, const Message& message) override {
+    inner_->on_message(session, message);
+  }
+  void on_close(const BlockingSessionPtr& session, const Closed& closed) override {
+    inner_->on_close(session, closed);
+  }
+  void on_ping(const BlockingSessionPtr& session, const Ping& ping) override {
+    inner_->on_ping(session, ping);
+  }
+  void on_pong(const BlockingSessionPtr& session, const Pong& pong) override {
+    inner_->on_pong(session, pong);
+  }
+  void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected) override {
+    inner_->on_rejected(session, rejected);
+  }
+  HttpAnswer on_http(const HttpHead& head) override { return on_http_(head); }
+
+ private:
+  std::shared_ptr<BlockingHandler> inner_;
+  std::function<HttpAnswer(const HttpHead&)> on_http_;
+};
+
+}  // namespace
+
 }  // namespace detail
 
 Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options, BlockingHandler& handler) {
@@ -313,6 +259,10 @@ Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options,
                                           std::shared_ptr<BlockingHandler> handler) {
   if (!handler) return std::make_error_code(std::errc::invalid_argument);
   auto core = std::make_shared<detail::ThreadServerCore>();
+  if (options.on_http) {
+    options.config.serve_plain_http = true;
+    handler = std::make_shared<detail::HttpAnsweringHandler>(std::move(handler), options.on_http);
+  }
   core->options = std::move(options);
   core->handler = std::move(handler);
   if (core->options.connections == nullptr) core->options.connections = &core->own_connections;

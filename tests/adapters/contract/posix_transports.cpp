@@ -16,6 +16,7 @@
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_server.hpp"
 #include "ws/posix/socket.hpp"
+#include "ws/posix/thread_server.hpp"
 
 namespace ws::contract {
 namespace {
@@ -103,68 +104,16 @@ class ForwardingHandler final : public posix::BlockingHandler {
   Handler handler_;
 };
 
+// The library's thread-per-connection server.
 class ThreadsServerUnderTest final : public ServerUnderTest {
  public:
-  ThreadsServerUnderTest(posix::FileDescriptor listener, const ServerOptions& options,
-                         Handler handler)
-      : listener_(std::move(listener)), handler_(std::move(handler)) {
-    static_cast<ServerOptions&>(options_) = options;
-    options_.connections = &connections_;
-    port_ = posix::local_port(listener_.get());
-    accept_thread_ = std::thread([this] { accept_loop(); });
-  }
-  ~ThreadsServerUnderTest() override {
-    stop_accepting();
-    connections_.close_all(std::chrono::milliseconds(200));
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, std::chrono::seconds(10), [this] { return live_ == 0; });
-  }
-  std::uint16_t port() const override { return port_; }
-  std::size_t connection_count() const override {
-    std::lock_guard lock(mutex_);
-    return live_;
-  }
-  void shutdown(Duration timeout) override {
-    stop_accepting();
-    connections_.close_all(timeout);
-    std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, timeout + std::chrono::seconds(5), [this] { return live_ == 0; });
-  }
+  explicit ThreadsServerUnderTest(posix::ThreadServer server) : server_(std::move(server)) {}
+  std::uint16_t port() const override { return server_.port(); }
+  std::size_t connection_count() const override { return server_.stats().live_threads; }
+  void shutdown(Duration timeout) override { (void)server_.shutdown(timeout); }
 
  private:
-  void stop_accepting() {
-    if (stopping_.exchange(true)) return;
-    ::shutdown(listener_.get(), SHUT_RDWR);  // wakes accept()
-    accept_thread_.join();
-  }
-  void accept_loop() {
-    while (!stopping_) {
-      Result<posix::FileDescriptor> accepted = posix::accept_tcp(listener_.get());
-      if (!accepted) continue;
-      {
-        std::lock_guard lock(mutex_);
-        ++live_;
-      }
-      std::thread([this, fd = std::move(*accepted)]() mutable {
-        (void)posix::serve(fd.get(), handler_, options_);
-        fd.reset();
-        std::lock_guard lock(mutex_);
-        --live_;
-        changed_.notify_all();
-      }).detach();
-    }
-  }
-
-  posix::FileDescriptor listener_;
-  ForwardingHandler handler_;
-  posix::BlockingOptions options_;
-  posix::BlockingConnectionSet connections_;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread accept_thread_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::size_t live_ = 0;
+  posix::ThreadServer server_;
 };
 
 class ThreadsTransport final : public TransportUnderTest {
@@ -173,10 +122,13 @@ class ThreadsTransport final : public TransportUnderTest {
     for (std::thread& client : clients_) client.join();
   }
   std::unique_ptr<ServerUnderTest> serve(const ServerOptions& options, Handler handler) override {
-    Result<posix::FileDescriptor> listener = posix::listen_tcp("127.0.0.1", 0, 128);
-    if (!listener) return nullptr;
-    return std::make_unique<ThreadsServerUnderTest>(std::move(*listener), options,
-                                                    std::move(handler));
+    posix::ThreadServerOptions thread_options;
+    static_cast<ServerOptions&>(thread_options) = options;
+    thread_options.shutdown_timeout = std::chrono::milliseconds(500);
+    Result<posix::ThreadServer> server = posix::ThreadServer::listen(
+        std::move(thread_options), std::make_shared<ForwardingHandler>(std::move(handler)));
+    if (!server) return nullptr;
+    return std::make_unique<ThreadsServerUnderTest>(std::move(*server));
   }
   void connect(const std::string& url, const ClientOptions& options, Handler handler) override {
     clients_.emplace_back([url, options, handler = std::move(handler)]() mutable {

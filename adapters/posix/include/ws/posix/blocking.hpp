@@ -69,6 +69,9 @@ class BlockingHandler {
   /// 302 with Location ...); on_close follows with errc::unexpected_status.
   /// The views in `rejected` live until the callback returns.
   virtual void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected);
+  /// Server, with Config::serve_plain_http: answers a request that is not
+  /// an upgrade (a page on the same port). The default answers 404.
+  virtual HttpAnswer on_http(const HttpHead& head);
 };
 
 /// A BlockingHandler made of std::functions; empty ones do nothing (an

@@ -59,12 +59,12 @@ struct ThreadServerOptions : BlockingOptions {
   /// How long the destructor lets shutdown() take (see shutdown()).
   Duration shutdown_timeout{std::chrono::seconds(5)};
   /// Requests that are not WebSocket upgrades (GET / for a page, say): when
-  /// set, the connection's thread reads the request head itself (bounded by
-  /// config.timeouts.handshake_timeout from the accept and by
-  /// config.http_limits) and answers such a request with what this returns
-  /// (on that thread), then closes the connection; an upgrade goes on with
-  /// serve_upgraded(). Empty: serve() reads the head, and a plain request
-  /// gets a 400.
+  /// set, such a request is answered with what this returns (on the
+  /// connection's thread, through the driver: Config::serve_plain_http,
+  /// bounded by the handshake timeout from the accept and by
+  /// config.http_limits), then the connection closes. Empty: a plain
+  /// request gets a 400. (BlockingHandler::on_http does the same for
+  /// serve() callers.)
   std::function<HttpAnswer(const HttpHead&)> on_http;
 };
 
