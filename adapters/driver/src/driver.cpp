@@ -107,7 +107,8 @@ void Driver::consume_output(std::size_t n) noexcept {
   if (n == 0) return;
   connection_.consume_output(n);
   traffic_ = true;
-  if (connection_.pending_output_size() == 0) {
+  if (connection_.pending_output_size() == 0 || !started_) {
+    // Nothing left, or no time given yet: the next step starts the clock.
     stalled_since_.reset();
   } else {
     stalled_since_ = now_;  // progress
