@@ -303,6 +303,7 @@ int run_tls(const ClientArguments& arguments) {
     socket.set_verify_callback(::asio::ssl::host_name_verification(url->host));
   const ws::posix::BlockingClientOptions common = client_options(arguments);
   ws::asio::StreamOptions options;
+  static_cast<ws::DriverOptions&>(options) = common;  // the same driver options as --io threads
   options.config = common.config;
   ws::asio::TlsStream stream(std::move(socket), options);
   Outcome outcome;
@@ -325,8 +326,8 @@ int run_tls(const ClientArguments& arguments) {
       return;
     }
     const std::shared_ptr<ws::asio::Session> session = stream.session();
-    send_stdin_lines([session](std::string_view line) { return session->send_text(line); },
-                     [session] { session->close(ws::CloseCode::normal, {}); });
+    send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
+                     [session] { (void)session->close(ws::CloseCode::normal); });
     read_next();
   });
   io.run();

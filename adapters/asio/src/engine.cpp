@@ -1,8 +1,9 @@
 #include "ws/asio/detail/engine.hpp"
 
+#include <mutex>
 #include <utility>
 
-#include "ws/channels/registry.hpp"
+#include "ws/base/error.hpp"
 #include "ws/handshake/client_handshake.hpp"
 
 namespace ws::asio::detail {
@@ -10,22 +11,17 @@ namespace {
 
 std::error_code canceled() { return std::make_error_code(std::errc::operation_canceled); }
 
-// A PreparedMessage is one unmasked frame: its payload is its tail.
-ByteView payload_of(const PreparedMessage& message) {
-  const ByteView frame = message.frame();
-  return frame.subspan(frame.size() - message.payload_size());
-}
-
 // The engine whose completion handlers this thread is running (inside its
-// pump()), if any.
+// turn()), if any.
 thread_local const Engine* handler_owner = nullptr;
 
-// Rounds of handlers one pump() runs with inline starts before it lets the
+// Rounds of handlers one turn() runs with inline starts before it lets the
 // executor run other work: operations started later are posted.
 constexpr std::size_t max_inline_rounds = 64;
 
-// Output held back while a handler may still add to it (see step()).
-constexpr std::size_t max_deferred_output = 64 * 1024;
+// Driver steps one round of turn() may take (operations started inline,
+// a hold released) before the rest is posted behind other work.
+constexpr std::size_t max_steps_per_round = 64;
 
 // How long a closed connection waits for the peer to end the stream.
 Duration linger_time(const Config& config) {
@@ -33,171 +29,122 @@ Duration linger_time(const Config& config) {
   return close_timeout.count() > 0 ? close_timeout : Duration(std::chrono::seconds(5));
 }
 
+// Restores handler_owner when a handler returns (or throws).
+class OwnerScope {
+ public:
+  explicit OwnerScope(const Engine* owner) noexcept : outer_(handler_owner) {
+    handler_owner = owner;
+  }
+  ~OwnerScope() { handler_owner = outer_; }
+  OwnerScope(const OwnerScope&) = delete;
+  OwnerScope& operator=(const OwnerScope&) = delete;
+
+ private:
+  const Engine* outer_;
+};
+
 }  // namespace
 
-Engine::Engine(StreamOptions options)
-    : options_(std::move(options)), queue_(options_.backpressure) {
+/// What the Session calls, from any thread, when it has work for the
+/// engine: a turn posted to the executor. Holds the engine weakly: the
+/// Session may outlive it.
+class Engine::Waker final : public ws::Waker {
+ public:
+  explicit Waker(std::weak_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  void wake() noexcept override {
+    if (const std::shared_ptr<Engine> engine = engine_.lock()) {
+      try {
+        engine->post_turn();
+      } catch (...) {  // out of memory: the next turn sees the request
+      }
+    }
+  }
+
+ private:
+  std::weak_ptr<Engine> engine_;
+};
+
+/// Forwards to StreamOptions::registry until the Stream ends (thread-safe,
+/// as the registry is).
+class Engine::Membership final : public ChannelMembership {
+ public:
+  explicit Membership(ChannelMembership* target) : target_(target) {}
+  bool join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) override {
+    std::lock_guard lock(mutex_);
+    return target_ != nullptr && target_->join(channel, subscriber);
+  }
+  void leave_all(const Subscriber* subscriber) override {
+    std::lock_guard lock(mutex_);
+    if (target_ != nullptr) target_->leave_all(subscriber);
+  }
+  void detach(const Subscriber* subscriber) {
+    std::lock_guard lock(mutex_);
+    if (target_ != nullptr && subscriber != nullptr) target_->leave_all(subscriber);
+    target_ = nullptr;
+  }
+
+ private:
+  std::mutex mutex_;
+  ChannelMembership* target_;
+};
+
+Engine::Engine(StreamOptions options) : options_(std::move(options)) {
   options_.config.delivery = Delivery::whole_messages;
+  if (options_.registry != nullptr) {
+    membership_ = std::make_unique<Membership>(options_.registry);
+    options_.registry = membership_.get();
+  }
 }
 
 Engine::~Engine() = default;
 
-// ---- Session: any thread ----------------------------------------------------
+// ---- Preparing ------------------------------------------------------------------
 
-bool Engine::queue_for_session(std::shared_ptr<const PreparedMessage> message) {
-  using PushResult = channels::SubscriberQueue::PushResult;
-  switch (queue_.push(message)) {
-    case PushResult::queued:
-      return true;
-    case PushResult::queued_wake:
-      post_pump();
-      return true;
-    case PushResult::over_limit:
-      post_pump();  // the owner closes the connection
-      return false;
-    case PushResult::dropped:
-    case PushResult::closed:
-      return false;
-  }
-  return false;
+std::shared_ptr<const Handler> Engine::make_handler() {
+  // The driver is a member: it never outlives `this`.
+  auto handler = std::make_shared<Handler>();
+  handler->on_upgrade = [this](const UpgradeRequest& request) {
+    return decide_ ? decide_(request) : UpgradeDecision::accept_with(options_.accept);
+  };
+  handler->on_http = [this](const HttpHead& head) { return http_ ? http_(head) : HttpAnswer{}; };
+  handler->on_open = [this](const SessionPtr&) { on_open(); };
+  handler->on_message = [this](const SessionPtr&, const Message& message) { on_message(message); };
+  handler->on_close = [this](const SessionPtr&, const Closed& closed) { on_closed(closed); };
+  handler->on_ping = [this](const SessionPtr&, const Ping& ping) {
+    if (control_) control_(ControlKind::ping, ping.payload);
+  };
+  handler->on_pong = [this](const SessionPtr&, const Pong& pong) {
+    if (control_) control_(ControlKind::pong, pong.payload);
+  };
+  handler->on_rejected = [this](const SessionPtr&, const Rejected& rejected) {
+    rejection_status_ = rejected.status;
+  };
+  return handler;
 }
 
-bool Engine::in_own_handlers() const noexcept { return handler_owner == this; }
-
-bool Engine::may_send_direct() const {
-  // Once the policy refused a message, nothing after it may slip in (a
-  // smaller one would fit): the connection is closing.
-  return in_own_handlers() && connection_ && connection_->state() == State::open &&
-         !queue_.over_limit();
-}
-
-// A send the Connection did not take. Never a silent loss: the sender gets
-// false, and past the output bound the slow-subscriber policy applies at
-// once, as for messages from other threads: drop_messages counts it; a
-// close policy closes the connection with 1013 or 1008 (and later sends
-// fail).
-bool Engine::refuse_send(std::error_code error) {
-  if (error != errc::output_queue_full) return false;  // not_open: closing
-  if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
-    queue_.count_dropped();
-    return false;
-  }
-  queue_.mark_over_limit();
-  if (!over_limit_handled_ && connection_->state() == State::open) {
-    over_limit_handled_ = true;
-    (void)connection_->close(queue_.close_code());
-  }
-  pump_again_ = true;
-  return false;
-}
-
-bool Engine::send_direct(MessageKind kind, ByteView payload) {
-  // What other threads queued before goes first.
-  drain_queue();
-  if (connection_->state() != State::open || queue_.over_limit()) return false;
-  const std::error_code error = kind == MessageKind::text ? connection_->send_text(as_text(payload))
-                                                          : connection_->send_binary(payload);
-  if (error) return refuse_send(error);
-  pump_again_ = true;  // pump() writes it once the handlers return
-  return true;
-}
-
-// From one of this engine's handlers (on the executor, inside pump()) a
-// send to an open connection goes straight into the Connection: no framing
-// into a PreparedMessage, no queue, no post. Reading pauses above the
-// high-water mark and Limits::max_queued_output bounds it.
-bool Engine::deliver(const std::shared_ptr<const PreparedMessage>& message) {
-  if (may_send_direct()) {
-    if (connection_->role() == Role::client)
-      return send_direct(message->kind(), payload_of(*message));
-    drain_queue();
-    if (connection_->state() != State::open || queue_.over_limit()) return false;
-    if (const std::error_code error = connection_->send_prepared(message)) {
-      return refuse_send(error);
-    }
-    pump_again_ = true;
-    return true;
-  }
-  return queue_for_session(message);
-}
-
-bool Engine::send_text(std::string_view text) {
-  if (may_send_direct()) {
-    return send_direct(MessageKind::text, as_bytes(text));
-  }
-  return queue_for_session(PreparedMessage::make(MessageKind::text, as_bytes(text)));
-}
-
-bool Engine::send_binary(ByteView data) {
-  if (may_send_direct()) {
-    return send_direct(MessageKind::binary, data);
-  }
-  return queue_for_session(PreparedMessage::make(MessageKind::binary, data));
-}
-
-std::error_code Engine::close(CloseCode code, std::string_view reason) {
-  if (const std::error_code error = check_close_to_send(static_cast<std::uint16_t>(code), reason)) {
-    return error;
-  }
-  {
-    std::lock_guard lock(requests_mutex_);
-    if (close_requested_ || ended_.load(std::memory_order_acquire)) return errc::not_open;
-    close_requested_ = true;
-    close_request_ = CloseRequest{code, std::string(reason)};
-  }
-  post_pump();
+std::error_code Engine::make_driver(Connection connection) {
+  driver_.emplace(std::move(connection), make_handler(),
+                  static_cast<const DriverOptions&>(options_),
+                  std::make_shared<Waker>(weak_from_this()));
   return {};
 }
 
-void Engine::abort() {
-  {
-    std::lock_guard lock(requests_mutex_);
-    abort_request_ = true;
-  }
-  post_pump();
-}
-
-std::uint64_t Engine::dropped_count() const noexcept { return queue_.dropped_count(); }
-
-// ---- Operations ---------------------------------------------------------------
-
-void Engine::begin(Connection connection, CompletionPtr done) {
-  connection_.emplace(std::move(connection));
-  connection_->advance_time(Clock::now());
-  handshake_done_ = std::move(done);
-  phase_ = Phase::starting;
-  transport_start(connection_->role(), host_);
-  pump();
-}
-
-void Engine::start_accept(AcceptHandler decide, HttpHandler http, CompletionPtr done) {
-  if (phase_ != Phase::idle) {
-    complete(done, std::make_error_code(std::errc::already_connected));
-    pump();
-    return;
-  }
+std::error_code Engine::prepare_accept(AcceptHandler decide, HttpHandler http) {
+  if (driver_) return std::make_error_code(std::errc::already_connected);
   decide_ = std::move(decide);
   http_ = std::move(http);
   Config config = options_.config;
   // With an HTTP handler, requests that are not upgrades reach it.
   if (http_) config.serve_plain_http = true;
-  begin(Connection::server(config), std::move(done));
+  return make_driver(Connection::server(config));
 }
 
-void Engine::start_accept_upgrade(const std::string& request_head,
-                                  const std::vector<std::byte>& after, const AcceptOptions& options,
-                                  CompletionPtr done) {
-  if (phase_ != Phase::idle) {
-    complete(done, std::make_error_code(std::errc::already_connected));
-    pump();
-    return;
-  }
+std::error_code Engine::prepare_accept_upgrade(std::string_view request_head, ByteView after,
+                                               const AcceptOptions& options) {
+  if (driver_) return std::make_error_code(std::errc::already_connected);
   Result<Connection> made =
-      Connection::accept_upgrade(request_head, ByteView(after), options, options_.config);
-  if (made) {
-    begin(std::move(*made), std::move(done));
-    return;
-  }
+      Connection::accept_upgrade(request_head, after, options, options_.config);
+  if (made) return make_driver(std::move(*made));
   // Let a server that reads the request itself answer it: it sends the
   // right error response (400, 426, 431 ...; 500 for bad options) and then
   // closes, and the handshake fails with the original error.
@@ -205,24 +152,32 @@ void Engine::start_accept_upgrade(const std::string& request_head,
   decide_ = [](const UpgradeRequest&) { return AcceptDecision::reject(500); };
   Connection fallback = Connection::server(options_.config);
   (void)fallback.receive(as_bytes(request_head));
-  begin(std::move(fallback), std::move(done));
+  return make_driver(std::move(fallback));
 }
 
-void Engine::start_handshake(const std::string& url, const ClientHandshakeOptions& options,
-                             CompletionPtr done) {
-  if (phase_ != Phase::idle) {
-    complete(done, std::make_error_code(std::errc::already_connected));
-    pump();
-    return;
-  }
+std::error_code Engine::prepare_handshake(std::string_view url,
+                                          const ClientHandshakeOptions& options) {
+  if (driver_) return std::make_error_code(std::errc::already_connected);
   Result<Connection> made = Connection::client(url, options, options_.config);
-  if (!made) {
-    complete(done, made.error());
-    pump();
+  if (!made) return made.error();
+  if (Result<WsUrl> parsed = parse_ws_url(url)) host_ = parsed->host;
+  return make_driver(std::move(*made));
+}
+
+// ---- Operations ---------------------------------------------------------------
+
+bool Engine::in_own_handlers() const noexcept { return handler_owner == this; }
+
+void Engine::start_opening(std::error_code prepared, CompletionPtr done) {
+  if (prepared || !driver_ || phase_ != Phase::idle) {
+    complete(done, prepared ? prepared : std::make_error_code(std::errc::already_connected));
+    turn();
     return;
   }
-  if (Result<WsUrl> parsed = parse_ws_url(url)) host_ = parsed->host;
-  begin(std::move(*made), std::move(done));
+  handshake_done_ = std::move(done);
+  phase_ = Phase::starting;
+  transport_start(driver_->role(), host_);
+  turn();
 }
 
 void Engine::start_read(std::string* out, CompletionPtr done) {
@@ -230,48 +185,50 @@ void Engine::start_read(std::string* out, CompletionPtr done) {
     complete(done, std::make_error_code(std::errc::operation_in_progress));
   } else if (closed_seen_ || phase_ == Phase::closed || phase_ == Phase::shutting_down) {
     complete(done, end_error());
-  } else if (!connection_ || handshake_done_ || connection_->state() == State::handshaking) {
+  } else if (!driver_ || phase_ == Phase::idle || handshake_done_ ||
+             driver_->connection().state() == State::handshaking) {
     complete(done, errc::not_open);
   } else {
     read_done_ = std::move(done);
     read_out_ = out;
   }
-  pump();
+  turn();
 }
 
 void Engine::start_write(MessageKind kind, ByteView payload, CompletionPtr done) {
   std::error_code error;
   if (writes_.size() >= options_.max_queued_writes) {
     error = errc::output_queue_full;
-  } else if (!connection_ || (phase_ != Phase::running && phase_ != Phase::starting)) {
+  } else if (!driver_ || (phase_ != Phase::running && phase_ != Phase::starting)) {
     error = transport_error_ ? transport_error_ : make_error_code(errc::not_open);
   } else {
-    error = kind == MessageKind::text ? connection_->send_text(as_text(payload))
-                                      : connection_->send_binary(payload);
+    // The driver's own send: the Connection's errors, no slow-subscriber
+    // policy (the caller hears of it through this completion).
+    error = driver_->send(kind, payload);
   }
   if (error) {
     complete(done, error);
   } else {
-    writes_.push_back(PendingWrite{written_ + connection_->pending_output_size(), std::move(done)});
+    writes_.push_back(PendingWrite{written_ + driver_->pending_output_size(), std::move(done)});
   }
-  pump();
+  turn();
 }
 
 void Engine::start_ping(const std::vector<std::byte>& payload, CompletionPtr done) {
   std::error_code error;
   if (writes_.size() >= options_.max_queued_writes) {
     error = errc::output_queue_full;
-  } else if (!connection_ || (phase_ != Phase::running && phase_ != Phase::starting)) {
+  } else if (!driver_ || (phase_ != Phase::running && phase_ != Phase::starting)) {
     error = transport_error_ ? transport_error_ : make_error_code(errc::not_open);
   } else {
-    error = connection_->ping(ByteView(payload));
+    error = driver_->ping(ByteView(payload));
   }
   if (error) {
     complete(done, error);
   } else {
-    writes_.push_back(PendingWrite{written_ + connection_->pending_output_size(), std::move(done)});
+    writes_.push_back(PendingWrite{written_ + driver_->pending_output_size(), std::move(done)});
   }
-  pump();
+  turn();
 }
 
 void Engine::start_close(CloseCode code, const std::string& reason, CompletionPtr done) {
@@ -279,33 +236,48 @@ void Engine::start_close(CloseCode code, const std::string& reason, CompletionPt
     complete(done, std::make_error_code(std::errc::operation_in_progress));
   } else if (phase_ == Phase::closed) {
     complete(done, closed_seen_ ? close_info_.error : end_error());
-  } else if (!connection_ || connection_->state() == State::handshaking) {
+  } else if (!driver_ || phase_ == Phase::idle ||
+             driver_->connection().state() == State::handshaking) {
     complete(done, errc::not_open);
   } else {
     std::error_code error;
-    if (connection_->state() == State::open) error = connection_->close(code, reason);
+    // Closing already (the peer's close, a Session::close, the policy):
+    // this close joins it.
+    if (!closed_seen_ && driver_->connection().state() == State::open) {
+      error = driver_->close(static_cast<std::uint16_t>(code), reason);
+    }
     if (error) {
       complete(done, error);
     } else {
       close_done_ = std::move(done);  // completes when the transport is closed
     }
   }
-  pump();
+  turn();
+}
+
+void Engine::abandon() {
+  if (membership_) membership_->detach(driver_ ? driver_->session().get() : nullptr);
+  abandoned_.store(true, std::memory_order_release);
+  post_turn();
 }
 
 // ---- Accessors ----------------------------------------------------------------
 
+SessionPtr Engine::session() const { return driver_ ? driver_->session() : nullptr; }
+
 bool Engine::is_open() const noexcept {
-  return connection_ && phase_ == Phase::running && !handshake_done_ &&
-         connection_->state() == State::open;
+  return driver_ && phase_ == Phase::running && !handshake_done_ &&
+         driver_->connection().state() == State::open;
 }
 
 const UpgradeRequest* Engine::request() const noexcept {
-  return connection_ ? connection_->request() : nullptr;
+  if (!driver_) return nullptr;
+  if (const UpgradeRequest* kept = driver_->session()->request()) return kept;
+  return driver_->connection().request();
 }
 
 std::string_view Engine::subprotocol() const noexcept {
-  return connection_ ? connection_->subprotocol() : std::string_view{};
+  return driver_ ? std::string_view(driver_->session()->subprotocol()) : std::string_view{};
 }
 
 void Engine::orphan_operations(Orphans& into) {
@@ -330,402 +302,221 @@ void Engine::orphan_operations(Orphans& into) {
 
 // ---- For the transport ----------------------------------------------------------
 
-MutableByteView Engine::input_space() { return connection_->receive_buffer(); }
-
-std::size_t Engine::input_room() { return connection_->receive_buffer().size(); }
-
-void Engine::input_committed(std::size_t n) {
-  connection_->commit_received(n);
-  turn_bytes_ += n;
-  const TimePoint now = Clock::now();
-  connection_->advance_time(now);
-  if (n > 0) note_traffic(now);
+void Engine::read_eof() {
+  peer_ended_ = true;
+  driver_->receive_eof();
 }
 
-std::size_t Engine::input_offered(ByteView bytes) {
-  const std::size_t taken = connection_->receive(bytes);
-  turn_bytes_ += taken;
-  const TimePoint now = Clock::now();
-  connection_->advance_time(now);
-  if (taken > 0) note_traffic(now);
-  return taken;
+void Engine::transport_failed(std::error_code error) {
+  if (!transport_error_) transport_error_ = error;
+  driver_->transport_failed(error);
+  again_ = true;  // the connection ends at the next step
 }
 
-void Engine::note_traffic(TimePoint now) noexcept {
-  buffers_in_use_ = true;
-  release_due_ = false;
-  last_traffic_ = now;
-}
-
-void Engine::read_finished(std::error_code error, bool end_of_stream) {
-  reading_ = false;
-  if (phase_ != Phase::running) return;
-  if (end_of_stream) {
-    peer_ended_ = true;
-    connection_->receive_eof();
-  } else if (error) {
-    connection_->receive_eof();
-    fail_transport(error);
-  }
-  pump();
-}
-
-std::span<const OutputBuffer> Engine::output() { return connection_->pending_output(); }
-
-void Engine::output_sent(std::size_t n) {
-  connection_->consume_output(n);
+void Engine::output_written(std::size_t n) {
+  driver_->consume_output(n);
   written_ += n;
-  last_write_progress_ = Clock::now();
-  note_traffic(last_write_progress_);
   while (!writes_.empty() && writes_.front().end <= written_) {
     complete(writes_.front().done, {});
     writes_.pop_front();
   }
 }
 
-void Engine::write_finished(std::error_code error) {
-  writing_ = false;
-  if (phase_ != Phase::running) return;
-  if (error) fail_transport(error);
-  pump();
-}
-
 void Engine::transport_ready(std::error_code error) {
   if (phase_ != Phase::starting) return;
   if (error) {
-    fail_transport(error);
+    transport_failed(error);
+    driver_->abort(error);
   } else {
     phase_ = Phase::running;
   }
-  pump();
+  turn();
 }
 
 void Engine::transport_closed() {
+  if (phase_ == Phase::closed) return;
   phase_ = Phase::closed;
-  reading_ = false;
-  writing_ = false;
   schedule_timer(std::nullopt);
-  pump();
+  // on_close, if due, with what the Connection still had to say.
+  driver_->transport_closed();
+  finish();
+  turn();  // hands the completions over
 }
 
 void Engine::timer_fired() {
-  const TimePoint now = Clock::now();
   if (phase_ == Phase::shutting_down) {
-    if (shutdown_deadline_ && now >= *shutdown_deadline_) {
+    if (shutdown_deadline_ && Clock::now() >= *shutdown_deadline_) {
       transport_abort();  // the peer did not end the stream in time
     } else {
-      update_timer();
+      schedule_timer(shutdown_deadline_);
     }
     return;
   }
-  if (phase_ != Phase::starting && phase_ != Phase::running) return;
-  if (writing_ && options_.write_timeout.count() > 0 &&
-      now - last_write_progress_ >= options_.write_timeout) {
-    fail_transport(std::make_error_code(std::errc::timed_out));
-  } else {
-    connection_->advance_time(now);
-  }
-  if (buffers_in_use_ && options_.release_idle_buffers_after.count() > 0 &&
-      now >= last_traffic_ + options_.release_idle_buffers_after) {
-    release_due_ = true;  // update_timer() frees the buffers once it may
-  }
-  pump();
+  turn();
 }
 
-// ---- The engine -------------------------------------------------------------------
+// ---- The turn ---------------------------------------------------------------------
 
-void Engine::pump() {
-  if (pumping_) {
-    pump_again_ = true;  // a transport finished synchronously inside step()
+void Engine::turn() {
+  if (in_turn_) {
+    again_ = true;  // started from inside this turn: it runs before the turn ends
     return;
   }
   const std::shared_ptr<Engine> keep = shared_from_this();
-  // Restores the flags even when a handler throws.
   struct Guard {
     Engine& engine;
-    const Engine* outer;
-    ~Guard() {
-      engine.pumping_ = false;
-      engine.turn_bytes_ = 0;  // the next turn on the executor takes a fresh budget
-      handler_owner = outer;
-    }
-  } guard{*this, handler_owner};
-  pumping_ = true;
-  yield_posted_ = false;
+    ~Guard() { engine.in_turn_ = false; }
+  } guard{*this};
+  in_turn_ = true;
   for (std::size_t round = 0;; ++round) {
+    std::size_t steps = 0;
     do {
-      pump_again_ = false;
-      step();
-    } while (pump_again_);
-    if (ready_.empty()) {
-      if (!read_delivered_) break;
-      read_delivered_ = false;  // its handler is gone: write what was held back
-      continue;
-    }
-    // Handlers run with the engine consistent and pumping_ still set, so
-    // nothing they do re-enters step(). An operation they start on this
-    // engine runs in the next round instead of being posted (a read loop
-    // then takes every message already received, and one write sends all
-    // the answers), up to max_inline_rounds; past that, starts are posted
-    // and other work on the executor gets its turn.
-    read_delivered_ = false;
-    handler_owner = round < max_inline_rounds ? this : nullptr;
+      again_ = false;
+      run_once();
+    } while (again_ && ++steps < max_steps_per_round);
+    if (again_) post_yield();
+    if (ready_.empty()) break;
+    // Handlers run with the engine consistent. An operation they start on
+    // this engine runs in the next round instead of being posted, up to
+    // max_inline_rounds; past that, starts are posted and other work on the
+    // executor gets its turn.
+    const OwnerScope owner(round < max_inline_rounds ? this : nullptr);
     invoke_ready();
-    handler_owner = guard.outer;
   }
 }
 
-void Engine::invoke_ready() {
-  invoking_.clear();
-  invoking_.swap(ready_);
-  // pump() runs on the executor: handlers bound to it need no dispatch.
-  for (Ready& item : invoking_) item.done->invoke_on_io_executor(item.error, item.kind);
-  invoking_.clear();
+void Engine::post_yield() {
+  if (yield_posted_) return;
+  yield_posted_ = true;
+  post_turn();
 }
 
-void Engine::step() {
+bool Engine::wants_events() const noexcept {
+  // An open connection hands events over only for a pending read: unread
+  // messages wait in the Connection (and in the socket: TCP pushes back).
+  // Before it opens, and once it closes, they always flow.
+  return driver_->connection().state() != State::open || read_done_ != nullptr;
+}
+
+void Engine::update_hold() noexcept {
+  if (!driver_) return;
+  held_ = !wants_events();
+  driver_->hold_events(held_);
+}
+
+void Engine::run_once() {
+  yield_posted_ = false;
   if (phase_ == Phase::closed) {
     finish();
     return;
   }
-  if (phase_ == Phase::shutting_down) return;
-  apply_requests();
-  if (phase_ != Phase::starting && phase_ != Phase::running) return;
-  process_events();
-  drain_queue();
-  if (phase_ == Phase::starting) {
-    // Only time passes until the transport is ready (a TLS handshake).
-    if (closed_seen_) {
-      fail_transport(close_info_.error ? close_info_.error : canceled());
-    } else {
-      update_timer();
+  if (!driver_ || phase_ == Phase::idle) return;
+  if (abandoned_.load(std::memory_order_acquire)) {
+    if (phase_ == Phase::shutting_down) {
+      transport_abort();
+      return;
     }
-    return;
+    driver_->abort(canceled());
   }
-  if (phase_ != Phase::running) return;
+  if (phase_ == Phase::shutting_down) return;
 
-  // A read just completed: its handler runs next and may answer, so the
-  // write waits for that round (pump() always steps again after handlers)
-  // and sends everything in one gathered write.
-  const std::size_t pending = connection_->pending_output_size();
-  const bool defer = read_delivered_ && pending < max_deferred_output;
-  if (!writing_ && pending > 0 && !defer) {
-    writing_ = true;
-    last_write_progress_ = Clock::now();
-    transport_write();
-    if (phase_ != Phase::running) return;
+  Driver& driver = *driver_;
+  update_hold();
+  bool read_called = false;
+  ReadStop stop = ReadStop::waiting;
+  if (phase_ == Phase::running && !held_ && driver.wants_read()) {
+    stop = transport_read();
+    read_called = true;
   }
-  if (!writing_ && !defer && connection_->should_close_transport()) {
+  const Driver::Turn result = driver.step(Clock::now());
+  if (phase_ == Phase::running) transport_write();
+  if (driver.should_close_transport()) {
     start_shutdown();
     return;
   }
-  if (!reading_ && wants_input()) {
-    if (turn_bytes_ >= options_.fairness.bytes_per_turn) {
-      // The turn's input budget is spent (a peer flooding frames that
-      // complete no message never gives a handler the chance to yield):
-      // go on after the other work on the executor had its turn.
-      if (!yield_posted_) {
-        yield_posted_ = true;
-        post_pump();
-      }
-    } else {
-      reading_ = true;
-      transport_read();
-      if (phase_ != Phase::running) return;
-    }
-  }
-  queue_.set_owner_pending(connection_->pending_output_size());
-  update_timer();
-}
-
-void Engine::apply_requests() {
-  std::optional<CloseRequest> close;
-  bool abort = false;
-  {
-    std::lock_guard lock(requests_mutex_);
-    close.swap(close_request_);
-    abort = std::exchange(abort_request_, false);
-  }
-  if (abort) {
-    fail_transport(canceled());
+  // The connection started closing in this step (a close from another
+  // thread, the policy): what the peer sends now must be seen.
+  if (held_ && wants_events()) again_ = true;
+  if (phase_ != Phase::running) {
+    // Only time passes until the transport is ready (a TLS handshake).
+    schedule_timer(driver.next_deadline());
     return;
   }
-  if (!connection_) return;
-  if (close) {
-    if (connection_->state() == State::open) {
-      // Checked by Session::close(): the code is sent as asked.
-      (void)connection_->close(close->code, close->reason);
-    } else if (connection_->state() == State::handshaking) {
-      fail_transport(canceled());
-      return;
-    }
+  update_hold();
+  // Fairness: a turn cut by the event budget, or a read cut by the byte
+  // budget with data maybe left, goes on after other work had its turn.
+  if (result == Driver::Turn::yield) {
+    post_yield();
+  } else if (!held_ && driver.wants_read() &&
+             (!read_called || stop == ReadStop::budget || stop == ReadStop::full)) {
+    post_yield();
   }
-  if (queue_.over_limit() && !over_limit_handled_ && connection_->state() == State::open) {
-    over_limit_handled_ = true;
-    (void)connection_->close(queue_.close_code());
-  }
-}
-
-void Engine::process_events() {
-  while (connection_ && !closed_seen_) {
-    // An open connection is read only for a pending read: unread messages
-    // wait in the Connection (and in the socket: TCP pushes back).
-    if (connection_->state() == State::open && !read_done_ && !handshake_done_) break;
-    std::optional<Event> event = connection_->next_event();
-    if (!event) break;
-    handle(*event);
-  }
-}
-
-void Engine::handle(const Event& event) {
-  if (const auto* upgrade = std::get_if<UpgradeRequested>(&event)) {
-    const AcceptDecision decision = decide_ ? decide_(*upgrade->request) : AcceptDecision{};
-    if (decision.accept) {
-      if (const std::error_code error = connection_->accept(decision.options)) {
-        handshake_error_ = error;
-        (void)connection_->reject(500);
-      }
-    } else if (connection_->reject(decision.status, decision.body, decision.headers)) {
-      (void)connection_->reject(500);
-    }
-  } else if (const auto* http = std::get_if<HttpRequested>(&event)) {
-    // Only with Config::serve_plain_http: set for an http_ handler, or by
-    // the application itself (then every such request gets a 404).
-    const HttpAnswer answer = http_ ? http_(*http->head) : HttpAnswer{};
-    if (connection_->reject(answer.status, answer.body, answer.headers)) {
-      (void)connection_->reject(500);
-    }
-  } else if (std::holds_alternative<Opened>(event)) {
-    complete(handshake_done_, {});
-  } else if (const auto* rejected = std::get_if<Rejected>(&event)) {
-    rejection_status_ = rejected->status;
-  } else if (const auto* message = std::get_if<Message>(&event)) {
-    // Without a pending read the message arrived while closing: dropped.
-    if (read_done_) {
-      read_out_->assign(message->text());
-      read_out_ = nullptr;
-      complete(read_done_, {}, message->kind);
-      read_delivered_ = true;
-    }
-  } else if (const auto* ping = std::get_if<Ping>(&event)) {
-    if (control_) control_(ControlKind::ping, ping->payload);
-  } else if (const auto* pong = std::get_if<Pong>(&event)) {
-    if (control_) control_(ControlKind::pong, pong->payload);
-  } else if (const auto* closed = std::get_if<Closed>(&event)) {
-    closed_seen_ = true;
-    close_info_ =
-        CloseInfo{closed->code, std::string(closed->reason), closed->error, closed->sent_code};
-    if (handshake_done_) {
-      complete(handshake_done_, handshake_error_ ? handshake_error_ : end_error());
-    }
-    if (read_done_) {
-      read_out_ = nullptr;
-      complete(read_done_, end_error());
-    }
-    end_channels();
-  }
-}
-
-void Engine::drain_queue() {
-  if (!connection_ || connection_->state() != State::open) return;
-  queue_.take_all(batch_);
-  for (const std::shared_ptr<const PreparedMessage>& message : batch_) {
-    std::error_code error;
-    if (connection_->role() == Role::server) {
-      error = connection_->send_prepared(message);
-    } else {
-      // A client masks every frame afresh (RFC 6455 5.3): re-frame the payload.
-      const ByteView payload = payload_of(*message);
-      error = message->kind() == MessageKind::text ? connection_->send_text(as_text(payload))
-                                                   : connection_->send_binary(payload);
-    }
-    // The Connection's own bound (Limits::max_queued_output) was reached
-    // before high_water: the same policy applies. Later messages of the
-    // batch are refused too (not_open, or over the limit).
-    if (error) (void)refuse_send(error);
-  }
-  batch_.clear();
-  queue_.set_owner_pending(connection_->pending_output_size());
-}
-
-bool Engine::wants_input() {
-  if (!connection_ || peer_ended_) return false;
-  if (connection_->state() == State::open) {
-    if (!read_done_) return false;
-    // Backpressure: stop taking work from a peer that does not take ours.
-    const std::size_t pending = connection_->pending_output_size();
-    if (paused_ && pending <= options_.backpressure.low_water) paused_ = false;
-    if (!paused_ && pending > options_.backpressure.high_water) paused_ = true;
-    if (paused_) return false;
-  }
-  return input_room() > 0;
-}
-
-void Engine::update_timer() {
-  std::optional<TimePoint> when;
-  if (phase_ == Phase::shutting_down) {
-    when = shutdown_deadline_;
-  } else if (connection_ && (phase_ == Phase::starting || phase_ == Phase::running)) {
-    when = connection_->next_deadline();
-    if (writing_ && options_.write_timeout.count() > 0) {
-      const TimePoint stall = last_write_progress_ + options_.write_timeout;
-      if (!when || stall < *when) when = stall;
-    }
-    // No clock is read here (this runs for every step): timer_fired() tells
-    // when the idle time has passed, and the timer stays armed meanwhile, so
-    // steady traffic does not re-arm it for every message.
-    if (buffers_in_use_ && options_.release_idle_buffers_after.count() > 0) {
-      if (!release_due_) {
-        const TimePoint release = last_traffic_ + options_.release_idle_buffers_after;
-        if (!when || release < *when) when = release;
-      } else if (may_release_buffers()) {
-        connection_->release_idle_buffers();
-        buffers_in_use_ = false;
-        release_due_ = false;
-      }
-    }
-  }
-  schedule_timer(when);
-}
-
-// Whether the Connection's buffers may be freed now that the idle time has
-// passed: everything written. A read may be in flight: the transports read
-// into the Connection only synchronously (TCP) or through a buffer of their
-// own (TLS), so none points into what is freed. Buffers that still hold
-// bytes (messages the application has not read yet, a partial frame) are
-// kept by the Connection itself.
-bool Engine::may_release_buffers() const {
-  return phase_ == Phase::running && !writing_ && connection_->pending_output_size() == 0;
+  schedule_timer(driver.next_deadline());
 }
 
 void Engine::start_shutdown() {
+  // A close handshake that ended (or a rejection, an HTTP answer, a close
+  // for a protocol error) leaves gracefully: our FIN, then the peer's, so
+  // that our last frames are not destroyed by a reset. A connection that
+  // failed, timed out (the peer is gone or silent: no point waiting for it)
+  // or was aborted is closed at once.
+  const std::error_code why = closed_seen_ ? close_info_.error : driver_->result();
+  const bool timed_out =
+      why == errc::handshake_timeout || why == errc::idle_timeout || why == errc::close_timeout;
+  const bool graceful = (closed_seen_ || driver_->result()) && !timed_out && !transport_error_ &&
+                        driver_->pending_output_size() == 0;
   phase_ = Phase::shutting_down;
-  end_channels();
+  if (!graceful) {
+    transport_abort();
+    return;
+  }
   shutdown_deadline_ = Clock::now() + linger_time(options_.config);
-  update_timer();
+  schedule_timer(shutdown_deadline_);
   transport_shutdown(peer_ended_);
 }
 
-void Engine::fail_transport(std::error_code error) {
-  if (!transport_error_) transport_error_ = error;
-  if (phase_ == Phase::closed) return;
-  phase_ = Phase::shutting_down;
-  transport_abort();
+// ---- Driver callbacks ---------------------------------------------------------------
+
+void Engine::on_open() {
+  // Inside the driver's dispatch: the handler's Session sends go straight
+  // into the Connection, and a read it starts takes the next message of
+  // this very turn. The 101 goes out first, on its own.
+  if (phase_ == Phase::running) transport_write();
+  if (handshake_done_) invoke_inline(std::move(handshake_done_), {}, {});
+  update_hold();
 }
 
-void Engine::end_channels() {
-  if (channels_ended_) return;
-  channels_ended_ = true;
-  ended_.store(true, std::memory_order_release);
-  queue_.close();
-  if (options_.registry != nullptr) options_.registry->leave_all(this);
+void Engine::on_message(const Message& message) {
+  if (!read_done_) return;  // arrived while closing, with no read pending: dropped
+  read_out_->assign(message.text());
+  read_out_ = nullptr;
+  invoke_inline(std::move(read_done_), {}, message.kind);
+  update_hold();
 }
+
+void Engine::on_closed(const Closed& closed) {
+  closed_seen_ = true;
+  close_info_ = CloseInfo{closed.code, std::string(closed.reason), closed.error, closed.sent_code};
+  if (handshake_done_) {
+    const std::error_code accept_error = driver_->accept_error();
+    complete(handshake_done_, handshake_error_ ? handshake_error_
+                              : accept_error   ? accept_error
+                                               : end_error());
+  }
+  if (read_done_) {
+    read_out_ = nullptr;
+    complete(read_done_, end_error());
+  }
+}
+
+// ---- Completions ----------------------------------------------------------------------
 
 void Engine::finish() {
-  end_channels();
-  if (!closed_seen_ && !close_info_.error) {
-    // No Closed event (the transport failed, or the write timeout ended it):
-    // say why.
+  if (finished_) return;
+  finished_ = true;
+  if (!closed_seen_) {
+    // No Closed for us (a server that never opened, or the driver ended
+    // it): say why.
     close_info_.error = end_error();
   }
   // The application's callbacks may own the Stream: let go of them.
@@ -733,7 +524,12 @@ void Engine::finish() {
   http_ = nullptr;
   control_ = nullptr;
   const std::error_code end = end_error();
-  if (handshake_done_) complete(handshake_done_, handshake_error_ ? handshake_error_ : end);
+  if (handshake_done_) {
+    const std::error_code accept_error = driver_ ? driver_->accept_error() : std::error_code{};
+    complete(handshake_done_, handshake_error_ ? handshake_error_
+                              : accept_error   ? accept_error
+                                               : end);
+  }
   if (read_done_) {
     read_out_ = nullptr;
     complete(read_done_, end);
@@ -750,8 +546,22 @@ void Engine::complete(CompletionPtr& done, std::error_code error, MessageKind ki
   ready_.push_back(Ready{std::move(done), error, kind});
 }
 
+void Engine::invoke_inline(CompletionPtr done, std::error_code error, MessageKind kind) {
+  const OwnerScope owner(this);
+  done->invoke_on_io_executor(error, kind);
+}
+
+void Engine::invoke_ready() {
+  invoking_.clear();
+  invoking_.swap(ready_);
+  // turn() runs on the executor: handlers bound to it need no dispatch.
+  for (Ready& item : invoking_) item.done->invoke_on_io_executor(item.error, item.kind);
+  invoking_.clear();
+}
+
 std::error_code Engine::end_error() const {
   if (closed_seen_) return close_info_.error ? close_info_.error : errc::connection_closed;
+  if (driver_ && driver_->result()) return driver_->result();
   if (transport_error_) return transport_error_;
   return errc::unexpected_eof;
 }

@@ -90,8 +90,6 @@ void Server::State::accept_next() {
 template <class NextLayer>
 void Server::State::serve(Stream<NextLayer> stream) {
   auto link = std::make_shared<Link<NextLayer>>(Link<NextLayer>{std::move(stream), {}, nullptr});
-  link->session = link->stream.session();
-  if (!add(link->session)) return;  // shutting down: dropping the link drops the connection
   link->stream.async_accept(options.accept, options.http,
                             [self = shared_from_this(), link](std::error_code error) {
                               if (error) {
@@ -102,6 +100,10 @@ void Server::State::serve(Stream<NextLayer> stream) {
                                 self->handlers.on_open(link->session, *link->stream.request());
                               self->read_loop(link);
                             });
+  // The session exists once the accept started (its completion runs later,
+  // on the connection's strand).
+  link->session = link->stream.session();
+  if (!add(link->session)) link->session->abort();  // shutting down: the accept fails
 }
 
 template <class NextLayer>
@@ -115,9 +117,9 @@ void Server::State::read_loop(const std::shared_ptr<Link<NextLayer>>& link) {
         if (self->handlers.on_message) {
           self->handlers.on_message(link->session, kind, link->buffer);
         } else if (kind == MessageKind::text) {
-          link->session->send_text(link->buffer);
+          (void)link->session->send_text(link->buffer);  // refused: the policy closes it
         } else {
-          link->session->send_binary(as_bytes(link->buffer));
+          (void)link->session->send_binary(as_bytes(link->buffer));
         }
         self->read_loop(link);
       });
@@ -231,7 +233,7 @@ void Server::start_shutdown(const std::shared_ptr<State>& state, Duration timeou
     state->accept_retry.cancel();
     // RFC 6455 7.4.1: 1001, the endpoint is going away.
     for (const std::shared_ptr<Session>& session : state->sessions()) {
-      session->close(CloseCode::going_away, "server shutting down");
+      (void)session->close(CloseCode::going_away, "server shutting down");
     }
     state->shutdown_timer.expires_after(timeout);
     state->shutdown_timer.async_wait([state](std::error_code error) {

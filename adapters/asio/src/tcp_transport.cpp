@@ -86,9 +86,9 @@ void AsioEngine::cancel_timer() {
   timer_.cancel();
 }
 
-void AsioEngine::post_pump() {
+void AsioEngine::post_turn() {
   ::asio::post(executor_,
-               [self = std::static_pointer_cast<AsioEngine>(shared_from_this())] { self->pump(); });
+               [self = std::static_pointer_cast<AsioEngine>(shared_from_this())] { self->turn(); });
 }
 
 // ---- TcpEngine --------------------------------------------------------------------
@@ -106,26 +106,38 @@ void TcpEngine::transport_start(Role, const std::string&) {
   transport_ready(error);
 }
 
-void TcpEngine::transport_read() { read_now(); }
-
-void TcpEngine::read_now() {
-  for (;;) {
-    const MutableByteView space = input_space();
+Engine::ReadStop TcpEngine::transport_read() {
+  if (read_waiting_) return ReadStop::waiting;
+  if (!readable_) {
+    wait_readable();
+    return ReadStop::waiting;
+  }
+  // Until the socket is empty or the driver wants no more this turn. The
+  // buffer is asked for only now, after readiness: an idle connection's
+  // freed buffers stay freed while it waits.
+  Driver& driver = this->driver();
+  while (driver.wants_read()) {
+    const MutableByteView space = driver.receive_buffer();
+    if (space.empty()) return ReadStop::full;
     std::error_code error;
     const std::size_t n = socket_.read_some(::asio::buffer(space.data(), space.size()), error);
     if (error == ::asio::error::interrupted) continue;
     if (would_block(error)) {
+      readable_ = false;
       wait_readable();
-    } else if (error == ::asio::error::eof) {
-      read_finished({}, true);
-    } else if (error) {
-      read_finished(error, false);
-    } else {
-      input_committed(n);
-      read_finished({}, false);
+      return ReadStop::waiting;
     }
-    return;
+    if (error == ::asio::error::eof) {
+      read_eof();
+      return ReadStop::ended;
+    }
+    if (error) {
+      transport_failed(error);
+      return ReadStop::ended;
+    }
+    driver.commit_received(n);
   }
+  return ReadStop::budget;
 }
 
 void TcpEngine::wait_readable() {
@@ -139,42 +151,44 @@ void TcpEngine::wait_readable() {
       } else {
         self->drain();
       }
-    } else if (error) {
-      self->read_finished(error, false);
-    } else {
-      self->read_now();
+      return;
     }
+    if (error) {
+      self->transport_failed(error);
+    } else {
+      self->readable_ = true;
+    }
+    self->turn();
   });
 }
 
-void TcpEngine::transport_write() { write_now(); }
-
-void TcpEngine::write_now() {
-  gather_.clear();
-  for (const OutputBuffer& buffer : output()) {
-    gather_.emplace_back(buffer.data, buffer.size);
-    if (gather_.size() == max_gather) break;
-  }
-  for (;;) {
+void TcpEngine::transport_write() {
+  if (write_waiting_) return;
+  Driver& driver = this->driver();
+  while (driver.pending_output_size() > 0) {
+    gather_.clear();
+    for (const OutputBuffer& buffer : driver.pending_output()) {
+      gather_.emplace_back(buffer.data, buffer.size);
+      if (gather_.size() == max_gather) break;
+    }
     std::error_code error;
     const std::size_t n = socket_.write_some(gather_, error);
     if (error == ::asio::error::interrupted) continue;
     if (would_block(error)) {
+      write_waiting_ = true;
       socket_.async_wait(socket_type::wait_write, [self = self()](std::error_code wait_error) {
-        if (self->socket_closed_) return;
-        if (wait_error) {
-          self->write_finished(wait_error);
-        } else {
-          self->write_now();  // takes the output afresh: it may have changed
-        }
+        self->write_waiting_ = false;
+        if (self->socket_closed_ || self->shutting_down()) return;
+        if (wait_error) self->transport_failed(wait_error);
+        self->turn();  // writes the output afresh: it may have changed
       });
-    } else if (error) {
-      write_finished(error);
-    } else {
-      output_sent(n);
-      write_finished({});
+      return;
     }
-    return;
+    if (error) {
+      transport_failed(error);
+      return;
+    }
+    output_written(n);
   }
 }
 
@@ -194,7 +208,7 @@ void TcpEngine::transport_shutdown(bool peer_ended) {
 
 void TcpEngine::drain() {
   std::array<std::byte, 4096> scratch;
-  for (std::size_t turn = 0; turn < drain_turn_reads; ++turn) {
+  for (std::size_t round = 0; round < drain_turn_reads; ++round) {
     std::error_code error;
     socket_.read_some(::asio::buffer(scratch), error);
     if (error == ::asio::error::interrupted) continue;

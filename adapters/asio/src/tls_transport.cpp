@@ -43,50 +43,65 @@ void TlsEngine::transport_start(Role role, const std::string& host) {
   });
 }
 
-void TlsEngine::transport_read() {
-  if (in_begin_ < in_end_) {
-    // Bytes the Connection could not take last time.
-    in_begin_ += input_offered(ByteView(in_.data() + in_begin_, in_end_ - in_begin_));
-    read_finished({}, false);
-    return;
+Engine::ReadStop TlsEngine::transport_read() {
+  if (read_in_flight_) return ReadStop::waiting;
+  Driver& driver = this->driver();
+  // Bytes the Connection could not take last time go first.
+  while (in_begin_ < in_end_) {
+    if (!driver.wants_read()) return ReadStop::budget;
+    const std::size_t taken = driver.receive(ByteView(in_.data() + in_begin_, in_end_ - in_begin_));
+    if (taken == 0) return ReadStop::full;
+    in_begin_ += taken;
   }
-  const std::size_t room = std::min(in_.size(), input_room());
+  if (!driver.wants_read()) return ReadStop::budget;
+  in_begin_ = in_end_ = 0;
   read_in_flight_ = true;
-  stream_.async_read_some(::asio::buffer(in_.data(), room),
-                          [self = self()](std::error_code error, std::size_t n) {
-                            self->read_in_flight_ = false;
-                            if (self->socket_closed_) return;
-                            if (self->shutting_down_) {
-                              self->shutdown_tls();  // the read was cancelled for the shutdown
-                              return;
-                            }
-                            if (n > 0) {
-                              self->in_begin_ = self->input_offered(ByteView(self->in_.data(), n));
-                              self->in_end_ = n;
-                            }
-                            if (error == ::asio::error::eof) {
-                              self->peer_sent_close_notify_ = true;
-                              self->read_finished({}, true);
-                            } else if (error == ::asio::ssl::error::stream_truncated) {
-                              self->read_finished({}, true);  // no close_notify: an ordinary end
-                            } else {
-                              self->read_finished(error, false);
-                            }
-                          });
+  stream_.async_read_some(
+      ::asio::buffer(in_), [self = self()](std::error_code error, std::size_t n) {
+        self->read_in_flight_ = false;
+        if (self->socket_closed_) return;
+        if (self->shutting_down_) {
+          self->shutdown_tls();  // the read was cancelled for the shutdown
+          return;
+        }
+        self->in_end_ = n;
+        if (n > 0) self->in_begin_ = self->driver().receive(ByteView(self->in_.data(), n));
+        if (error == ::asio::error::eof) {
+          self->peer_sent_close_notify_ = true;
+          self->read_eof();
+        } else if (error == ::asio::ssl::error::stream_truncated) {
+          self->read_eof();  // no close_notify: an ordinary end
+        } else if (error) {
+          self->transport_failed(error);
+        }
+        self->turn();
+      });
+  return ReadStop::waiting;
 }
 
 void TlsEngine::transport_write() {
+  if (write_in_flight_) return;
+  Driver& driver = this->driver();
+  if (driver.pending_output_size() == 0) return;
   out_.clear();
-  for (const OutputBuffer& buffer : output()) {
+  for (const OutputBuffer& buffer : driver.pending_output()) {
     const std::size_t take = std::min(buffer.size, write_chunk - out_.size());
     out_.insert(out_.end(), buffer.data, buffer.data + take);
     if (out_.size() == write_chunk) break;
   }
-  output_sent(out_.size());
+  // The bytes count as written once the TLS engine took them all: until
+  // then the driver's write-stall clock runs.
+  write_in_flight_ = true;
   ::asio::async_write(stream_, ::asio::buffer(out_),
                       [self = self()](std::error_code error, std::size_t) {
-                        if (self->socket_closed_) return;
-                        self->write_finished(error);
+                        self->write_in_flight_ = false;
+                        if (self->socket_closed_ || self->shutting_down()) return;
+                        if (error) {
+                          self->transport_failed(error);
+                        } else {
+                          self->output_written(self->out_.size());
+                        }
+                        self->turn();
                       });
 }
 

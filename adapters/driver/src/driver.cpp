@@ -266,6 +266,9 @@ void Driver::abort(std::error_code why) { end(why); }
 
 std::error_code Driver::send_direct(MessageKind kind, ByteView payload) {
   if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
+  // The policy fired earlier in this turn: nothing may slip out before its
+  // close frame.
+  if (session_->outbox_.over_limit()) return errc::output_queue_full;
   send_queued();  // what other threads queued before goes first
   const std::error_code error = kind == MessageKind::text ? connection_.send_text(as_text(payload))
                                                           : connection_.send_binary(payload);
@@ -281,6 +284,7 @@ std::error_code Driver::send_direct(MessageKind kind, ByteView payload) {
 
 std::error_code Driver::send_direct(const std::shared_ptr<const PreparedMessage>& message) {
   if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
+  if (session_->outbox_.over_limit()) return errc::output_queue_full;
   send_queued();
   return send_one(message);
 }

@@ -27,7 +27,7 @@ struct EchoLoop {
   TcpStream& stream;
   std::string buffer;
   std::optional<std::error_code> ended;
-  std::vector<bool> sent;
+  std::vector<std::error_code> sent;
 
   void next() {
     stream.async_read(buffer, [this](std::error_code error, MessageKind) {
@@ -91,7 +91,7 @@ TEST(AsioBatching, ReadLoopAnswersPipelinedMessagesInOrderWithFewHandlerRuns) {
   EXPECT_EQ(written.value_or(std::error_code{}), std::error_code{});
   // The old posting path took at least two runs per message.
   EXPECT_LT(handler_runs, kMessages / 2);
-  for (const bool sent : loop.sent) EXPECT_TRUE(sent);
+  for (const std::error_code& sent : loop.sent) EXPECT_EQ(sent, std::error_code{});
 
   const std::vector<ws::test::ParsedFrame> frames =
       raw_read_frames(io, peer.client, peer.received, kMessages);
@@ -106,7 +106,7 @@ TEST(AsioBatching, HandlerSendsGoOutBehindWhatWasQueuedBefore) {
   ::asio::io_context io;
   RawServerPeer peer = accepted_raw_peer(io);
   // Not inside a handler: this one is queued (and a pump is posted).
-  ASSERT_TRUE(peer.server.session()->send_text("queued"));
+  ASSERT_EQ(peer.server.session()->send_text("queued"), std::error_code{});
   EchoLoop loop{peer.server, {}, std::nullopt, {}};
   loop.next();
   raw_write(io, peer.client, ws::test::text_of(ws::test::client_frame(Opcode::text, "x")));
@@ -118,7 +118,7 @@ TEST(AsioBatching, HandlerSendsGoOutBehindWhatWasQueuedBefore) {
 }
 
 // Past Limits::max_queued_output a send from the stream's own handler is
-// refused (false) and the slow-subscriber policy applies, as for messages
+// refused (errc::output_queue_full) and the slow-subscriber policy applies, as for messages
 // from other threads: by default the connection closes with 1013 (issue 15:
 // it used to be dropped and counted while the connection went on).
 TEST(AsioBatching, HandlerSendPastTheOutputLimitFailsAndClosesWith1013) {
@@ -126,8 +126,8 @@ TEST(AsioBatching, HandlerSendPastTheOutputLimitFailsAndClosesWith1013) {
   StreamOptions options;
   options.config.limits.max_queued_output = 64;
   RawServerPeer peer = accepted_raw_peer(io, options);
-  std::optional<bool> big_sent;
-  std::optional<bool> small_sent;
+  std::optional<std::error_code> big_sent;
+  std::optional<std::error_code> small_sent;
   std::string buffer;
   peer.server.async_read(buffer, [&](std::error_code error, MessageKind) {
     ASSERT_FALSE(error);
@@ -136,8 +136,9 @@ TEST(AsioBatching, HandlerSendPastTheOutputLimitFailsAndClosesWith1013) {
   });
   raw_write(io, peer.client, ws::test::text_of(ws::test::client_frame(Opcode::text, "go")));
   ASSERT_TRUE(run_until(io, [&] { return big_sent.has_value(); }));
-  EXPECT_FALSE(*big_sent);
-  EXPECT_FALSE(small_sent.value_or(true));
+  EXPECT_EQ(*big_sent, ws::errc::output_queue_full);
+  // Refused as well: the connection is closing.
+  EXPECT_TRUE(small_sent.value_or(std::error_code{}));
   EXPECT_EQ(peer.server.session()->dropped_count(), 0U);
   const std::vector<ws::test::ParsedFrame> frames =
       raw_read_frames(io, peer.client, peer.received, 1);
@@ -154,8 +155,8 @@ TEST(AsioBatching, HandlerSendPastTheOutputLimitIsDroppedAndCountedWithTheDropPo
   options.config.limits.max_queued_output = 64;
   options.backpressure.policy = ws::SlowSubscriberPolicy::drop_messages;
   RawServerPeer peer = accepted_raw_peer(io, options);
-  std::optional<bool> big_sent;
-  std::optional<bool> small_sent;
+  std::optional<std::error_code> big_sent;
+  std::optional<std::error_code> small_sent;
   std::string buffer;
   peer.server.async_read(buffer, [&](std::error_code error, MessageKind) {
     ASSERT_FALSE(error);
@@ -164,8 +165,8 @@ TEST(AsioBatching, HandlerSendPastTheOutputLimitIsDroppedAndCountedWithTheDropPo
   });
   raw_write(io, peer.client, ws::test::text_of(ws::test::client_frame(Opcode::text, "go")));
   ASSERT_TRUE(run_until(io, [&] { return big_sent.has_value(); }));
-  EXPECT_FALSE(*big_sent);
-  EXPECT_TRUE(small_sent.value_or(false));
+  EXPECT_EQ(*big_sent, ws::errc::output_queue_full);
+  EXPECT_EQ(small_sent.value_or(ws::errc::not_open), std::error_code{});
   EXPECT_EQ(peer.server.session()->dropped_count(), 1U);
   const std::vector<ws::test::ParsedFrame> frames =
       raw_read_frames(io, peer.client, peer.received, 1);

@@ -143,7 +143,9 @@ TEST(AsioChannelsThreads, SessionSendsFromAnotherThreadArriveInOrder) {
   collector.start();
   constexpr int kMessages = 500;
   std::thread sender([session = pair.server.session()] {
-    for (int i = 0; i < kMessages; ++i) session->send_text(label("direct", 0, i));
+    for (int i = 0; i < kMessages; ++i) {
+      EXPECT_EQ(session->send_text(label("direct", 0, i)), std::error_code{});
+    }
   });
   const bool arrived = run_until(
       io, [&] { return collector.received.size() >= static_cast<std::size_t>(kMessages); });
@@ -154,8 +156,9 @@ TEST(AsioChannelsThreads, SessionSendsFromAnotherThreadArriveInOrder) {
   // The client side re-masks what other threads send through its Session.
   ReadOutcome at_server;
   read_into(pair.server, at_server);
-  std::thread client_sender(
-      [session = pair.client.session()] { session->send_binary(ws::as_bytes("up")); });
+  std::thread client_sender([session = pair.client.session()] {
+    EXPECT_EQ(session->send_binary(ws::as_bytes("up")), std::error_code{});
+  });
   const bool got = run_until(io, [&] { return at_server.done(); });
   client_sender.join();
   ASSERT_TRUE(got);

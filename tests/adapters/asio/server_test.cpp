@@ -67,7 +67,9 @@ TEST(AsioServer, HandlersSeeOpenMessagesAndCloseAndReplyThroughTheSession) {
     opened_paths.push_back(request.path);
   };
   handlers.on_message = [](const std::shared_ptr<ws::asio::Session>& session, MessageKind,
-                           std::string& payload) { session->send_text("got " + payload); };
+                           std::string& payload) {
+    EXPECT_EQ(session->send_text("got " + payload), std::error_code{});
+  };
   handlers.on_close = [&](const std::shared_ptr<ws::asio::Session>&,
                           const ws::asio::CloseInfo& info) { close_codes.push_back(info.code); };
   ServerOptions options;

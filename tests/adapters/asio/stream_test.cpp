@@ -422,7 +422,7 @@ TEST(AsioStream, PeerThatNeverReadsCannotGrowTheOutputPastItsLimit) {
   StreamOptions options;
   options.config.limits.max_queued_output = 1024 * 1024;
   options.max_queued_writes = 1000;
-  options.write_timeout = std::chrono::milliseconds(300);
+  options.write_stall_timeout = std::chrono::milliseconds(300);
   StalledPeer peer(options);
 
   const std::string message(64 * 1024, 'm');
@@ -454,7 +454,7 @@ TEST(AsioStream, PeerThatNeverReadsCannotGrowTheOutputPastItsLimit) {
 TEST(AsioStream, WritesQueueUpToTheirLimitThenFail) {
   StreamOptions options;
   options.max_queued_writes = 4;
-  options.write_timeout = std::chrono::milliseconds(300);
+  options.write_stall_timeout = std::chrono::milliseconds(300);
   StalledPeer peer(options);
 
   const std::string message(256 * 1024, 'q');

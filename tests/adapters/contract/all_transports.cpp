@@ -3,10 +3,16 @@
 namespace ws::contract {
 
 const std::vector<TransportEntry>& all_transports() {
-  static const std::vector<TransportEntry> transports{
-      {"epoll", make_epoll_transport},
-      {"threads", make_threads_transport},
-  };
+  static const std::vector<TransportEntry> transports = [] {
+    std::vector<TransportEntry> all{
+        {"epoll", make_epoll_transport},
+        {"threads", make_threads_transport},
+    };
+#if WS_CONTRACT_ASIO
+    all.push_back({"asio", make_asio_transport});
+#endif
+    return all;
+  }();
   return transports;
 }
 

@@ -48,16 +48,20 @@ constexpr int kSlowdown = 1;
 #endif
 
 // What a handler saw, from any thread.
-class Record {
+// Shared with the handlers it makes: the transport may still call them
+// after the test body ended (a connection dropped by the server's
+// destructor).
+class Record : public std::enable_shared_from_this<Record> {
  public:
   Handler handler(bool echo) {
     Handler handler;
-    handler.on_open = [this](const SessionPtr& session) {
+    handler.on_open = [this, self = shared_from_this()](const SessionPtr& session) {
       std::lock_guard<std::recursive_mutex> lock(mutex_);
       sessions_.push_back(session);
       changed_.notify_all();
     };
-    handler.on_message = [this, echo](const SessionPtr& session, const Message& message) {
+    handler.on_message = [this, self = shared_from_this(), echo](const SessionPtr& session,
+                                                                 const Message& message) {
       std::error_code sent;
       if (echo) {
         sent = message.kind == MessageKind::text ? session->send_text(message.text())
@@ -68,7 +72,7 @@ class Record {
       if (sent) send_errors_.push_back(sent);
       changed_.notify_all();
     };
-    handler.on_close = [this](const SessionPtr&, const Closed& closed) {
+    handler.on_close = [this, self = shared_from_this()](const SessionPtr&, const Closed& closed) {
       std::lock_guard<std::recursive_mutex> lock(mutex_);
       closes_.push_back(closed);
       closes_.back().reason = {};  // the view dies with the call
@@ -153,38 +157,38 @@ class Contract : public ::testing::TestWithParam<TransportEntry> {
 // Client and server roles of the same transport; messages of every length
 // form (RFC 6455 5.2: 7-bit, 16-bit and 64-bit lengths) up to 16 MiB.
 TEST_P(Contract, EchoesMessagesOfEverySizeBetweenItsClientAndServer) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(/*echo=*/true));
-  Record client_side;
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(/*echo=*/true));
+  auto client_side = std::make_shared<Record>();
   ClientOptions client_options;
   client_options.config.limits.max_message_size = 16 * 1024 * 1024;
-  transport_->connect(url(server->port()), client_options, client_side.handler(false));
-  const SessionPtr client = client_side.session();
+  transport_->connect(url(server->port()), client_options, client_side->handler(false));
+  const SessionPtr client = client_side->session();
   ASSERT_NE(client, nullptr);
   const std::vector<std::size_t> sizes{0,     1,     125,         126,
                                        65535, 65536, 1024 * 1024, 16 * 1024 * 1024 / kSlowdown};
   for (std::size_t size : sizes) ASSERT_FALSE(client->send_binary(pattern_bytes(size)));
-  ASSERT_TRUE(client_side.wait([&] { return client_side.message_count() == sizes.size(); }));
-  const std::vector<Bytes> echoes = client_side.messages();
+  ASSERT_TRUE(client_side->wait([&] { return client_side->message_count() == sizes.size(); }));
+  const std::vector<Bytes> echoes = client_side->messages();
   for (std::size_t i = 0; i < sizes.size(); ++i) EXPECT_EQ(echoes[i], pattern_bytes(sizes[i]));
   // Close from the client: both sides hear a clean 1000 once.
   EXPECT_FALSE(client->close(CloseCode::normal));
-  const std::optional<Closed> client_closed = client_side.closed();
+  const std::optional<Closed> client_closed = client_side->closed();
   ASSERT_TRUE(client_closed.has_value());
   EXPECT_EQ(client_closed->code, CloseCode::normal);
   EXPECT_FALSE(client_closed->error);
-  const std::optional<Closed> server_closed = server_side.closed();
+  const std::optional<Closed> server_closed = server_side->closed();
   ASSERT_TRUE(server_closed.has_value());
   EXPECT_EQ(server_closed->code, CloseCode::normal);
   EXPECT_TRUE(eventually([&] { return server->connection_count() == 0; }));
-  EXPECT_EQ(server_side.close_count(), 1U);
+  EXPECT_EQ(server_side->close_count(), 1U);
 }
 
 // RFC 6455 5.4: fragments are joined; 5.5.2: a ping is answered with a pong
 // carrying its payload, also between fragments.
 TEST_P(Contract, JoinsFragmentsAndAnswersPings) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(/*echo=*/true));
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(/*echo=*/true));
   RawClient peer(server->port());
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   peer.send(client_frame(Opcode::text, "frag", /*fin=*/false));
@@ -202,15 +206,15 @@ TEST_P(Contract, JoinsFragmentsAndAnswersPings) {
 
 // RFC 6455 7.1.2: the server starts the close; the client answers.
 TEST_P(Contract, ServerCloseReachesTheClientWithItsCode) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(false));
-  Record client_side;
-  transport_->connect(url(server->port()), ClientOptions{}, client_side.handler(false));
-  ASSERT_NE(client_side.session(), nullptr);
-  const SessionPtr session = server_side.session();
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(false));
+  auto client_side = std::make_shared<Record>();
+  transport_->connect(url(server->port()), ClientOptions{}, client_side->handler(false));
+  ASSERT_NE(client_side->session(), nullptr);
+  const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
   EXPECT_FALSE(session->close(4000, "done"));
-  const std::optional<Closed> closed = client_side.closed();
+  const std::optional<Closed> closed = client_side->closed();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(static_cast<int>(closed->code), 4000);
   EXPECT_FALSE(closed->error);
@@ -219,11 +223,11 @@ TEST_P(Contract, ServerCloseReachesTheClientWithItsCode) {
 
 // Sends from other threads: each thread's messages arrive in its order.
 TEST_P(Contract, SendsFromOtherThreadsArriveInEachThreadsOrderThreads) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(false));
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(false));
   RawClient peer(server->port());
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
-  const SessionPtr session = server_side.session();
+  const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
   constexpr int kThreads = 4;
   constexpr int kEach = 200;
@@ -249,21 +253,21 @@ TEST_P(Contract, SendsFromOtherThreadsArriveInEachThreadsOrderThreads) {
 // A peer that never reads: the write stall closes it, and the server's
 // descriptor and queued bytes go back to what they were.
 TEST_P(Contract, PeerThatNeverReadsIsReleasedAfterTheWriteStallThreads) {
-  Record server_side;
+  auto server_side = std::make_shared<Record>();
   ServerOptions options;
   options.write_stall_timeout = 200ms;
   options.backpressure.high_water = 64 * 1024 * 1024;  // the stall, not the policy, ends it
   options.backpressure.low_water = 16 * 1024 * 1024;
-  auto server = serve(options, server_side.handler(false));
+  auto server = serve(options, server_side->handler(false));
   const std::size_t baseline = open_descriptors();
   std::optional<RawClient> peer;
   peer.emplace(server->port(), /*socket_buffer_bytes=*/4096);
   ASSERT_EQ(peer->handshake().rfind("HTTP/1.1 101 ", 0), 0U);
-  const SessionPtr session = server_side.session();
+  const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
   const Bytes chunk = pattern_bytes(256 * 1024);
   for (int i = 0; i < 32; ++i) ASSERT_FALSE(session->send_binary(chunk));
-  const std::optional<Closed> closed = server_side.closed();
+  const std::optional<Closed> closed = server_side->closed();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->code, CloseCode::abnormal);
   EXPECT_EQ(closed->error, std::errc::timed_out);
@@ -280,14 +284,14 @@ TEST_P(Contract, PeerThatNeverReadsIsReleasedAfterTheWriteStallThreads) {
 // (RFC 6455 7.4.1); every message accepted before that is delivered, in
 // order, before the close frame. Nothing is lost silently.
 TEST_P(Contract, NoAcceptedMessageIsLostWhenTheBacklogOverflowsThreads) {
-  Record server_side;
+  auto server_side = std::make_shared<Record>();
   ServerOptions options;
   options.backpressure.high_water = 256 * 1024;
   options.backpressure.low_water = 64 * 1024;
-  auto server = serve(options, server_side.handler(false));
+  auto server = serve(options, server_side->handler(false));
   RawClient peer(server->port(), /*socket_buffer_bytes=*/8192);
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
-  const SessionPtr session = server_side.session();
+  const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
   const Bytes chunk = pattern_bytes(16 * 1024);
   int accepted = 0;
@@ -313,8 +317,8 @@ TEST_P(Contract, NoAcceptedMessageIsLostWhenTheBacklogOverflowsThreads) {
 // continuations after an unfinished first fragment) does not keep another
 // connection from being served.
 TEST_P(Contract, FloodOfFramesCompletingNoMessageDoesNotStarveOthers) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(/*echo=*/true));
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(/*echo=*/true));
   RawClient flooder(server->port());
   ASSERT_EQ(flooder.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   std::atomic<bool> stop{false};
@@ -354,10 +358,10 @@ TEST_P(Contract, FloodOfFramesCompletingNoMessageDoesNotStarveOthers) {
 // A connection that sends nothing at all, not even a request head, is
 // dropped at the handshake timeout.
 TEST_P(Contract, SilentConnectionIsClosedAtTheHandshakeTimeout) {
-  Record server_side;
+  auto server_side = std::make_shared<Record>();
   ServerOptions options;
   options.config.timeouts.handshake_timeout = 100ms;
-  auto server = serve(options, server_side.handler(false));
+  auto server = serve(options, server_side->handler(false));
   RawClient silent(server->port());
   const auto started = std::chrono::steady_clock::now();
   EXPECT_TRUE(silent.wait_for_eof());
@@ -368,17 +372,17 @@ TEST_P(Contract, SilentConnectionIsClosedAtTheHandshakeTimeout) {
 // The keepalive: a peer from which nothing arrives, not even the pong, is
 // closed with 1001 at the idle timeout.
 TEST_P(Contract, DeadPeerIsClosedAtTheKeepaliveTimeout) {
-  Record server_side;
+  auto server_side = std::make_shared<Record>();
   ServerOptions options;
   options.config.timeouts.keepalive_interval = 50ms;
   options.config.timeouts.idle_timeout = 200ms;
-  auto server = serve(options, server_side.handler(false));
+  auto server = serve(options, server_side->handler(false));
   RawClient dead(server->port());  // its decoder does not answer pings
   ASSERT_EQ(dead.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const std::optional<OwnedEvent> ping = dead.next_event();
   ASSERT_TRUE(ping.has_value());
   EXPECT_EQ(ping->type, OwnedEvent::Type::ping);
-  const std::optional<Closed> closed = server_side.closed();
+  const std::optional<Closed> closed = server_side->closed();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->error, errc::idle_timeout);
   EXPECT_EQ(closed->sent_code, CloseCode::going_away);
@@ -387,14 +391,14 @@ TEST_P(Contract, DeadPeerIsClosedAtTheKeepaliveTimeout) {
 
 // Graceful shutdown: every connection hears 1001 and the server ends.
 TEST_P(Contract, ShutdownClosesEveryConnectionWithGoingAway) {
-  Record server_side;
-  auto server = serve(ServerOptions{}, server_side.handler(false));
-  Record client_side;
-  transport_->connect(url(server->port()), ClientOptions{}, client_side.handler(false));
-  ASSERT_NE(client_side.session(), nullptr);
-  ASSERT_NE(server_side.session(), nullptr);
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(false));
+  auto client_side = std::make_shared<Record>();
+  transport_->connect(url(server->port()), ClientOptions{}, client_side->handler(false));
+  ASSERT_NE(client_side->session(), nullptr);
+  ASSERT_NE(server_side->session(), nullptr);
   server->shutdown(1s);
-  const std::optional<Closed> closed = client_side.closed();
+  const std::optional<Closed> closed = client_side->closed();
   ASSERT_TRUE(closed.has_value());
   EXPECT_EQ(closed->code, CloseCode::going_away);
   EXPECT_EQ(server->connection_count(), 0U);

@@ -46,5 +46,7 @@ const std::vector<TransportEntry>& all_transports();
 
 std::unique_ptr<TransportUnderTest> make_epoll_transport();
 std::unique_ptr<TransportUnderTest> make_threads_transport();
+/// Built when ws::asio is (WS_CONTRACT_ASIO).
+std::unique_ptr<TransportUnderTest> make_asio_transport();
 
 }  // namespace ws::contract

@@ -1,33 +1,41 @@
 // Plain types the Asio adapter is configured with and reports through. No
-// Asio here: this header is cheap to include.
+// Asio here: this header is cheap to include. The vocabulary is the one of
+// every transport (ws/driver): a Stream runs on a ws::Driver, so its options
+// are ws::DriverOptions, its decisions ws::UpgradeDecision and ws::HttpAnswer,
+// and its thread-safe handle a ws::Session.
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <system_error>
-#include <utility>
-#include <vector>
 
 #include "ws/base/bytes.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
+#include "ws/driver/handler.hpp"
 #include "ws/frame/close_code.hpp"
 #include "ws/handshake/http_head.hpp"
 #include "ws/handshake/server_handshake.hpp"
 
-namespace ws::channels {
-class Registry;
-}
-
 namespace ws::asio {
 
-/// How one Stream behaves. The protocol settings are ws::Config's; the rest
-/// bounds what the adapter itself holds.
-struct StreamOptions {
+/// How one Stream behaves: the driver's options (inherited) plus the
+/// Connection's config and the bound on waiting writes.
+///
+/// Inherited from ws::DriverOptions:
+///   backpressure              marks and slow-subscriber policy of the
+///                             Session (sends from other threads, channels;
+///                             reading pauses halfway between the marks)
+///   write_stall_timeout       output that makes no progress this long ends
+///                             the connection (std::errc::timed_out); zero:
+///                             no limit
+///   release_idle_buffers_after  an idle connection frees its empty buffers
+///   fairness                  bytes read per turn before other work runs
+///   registry                  the session leaves its channels at the end
+///                             (a ws::channels::Registry)
+struct StreamOptions : DriverOptions {
   /// Limits and timers of the Connection. The Stream always delivers whole
   /// messages (Config::delivery is ignored).
   Config config{};
@@ -35,60 +43,11 @@ struct StreamOptions {
   /// One more fails with errc::output_queue_full (so does a message that
   /// would take the queued output past Limits::max_queued_output).
   std::size_t max_queued_writes = 64;
-  /// The transport is closed (operations fail with std::errc::timed_out)
-  /// when output is pending and none of it could be written for this long:
-  /// a peer that stops reading cannot hold a connection forever. Zero turns
-  /// it off.
-  Duration write_timeout{std::chrono::seconds(30)};
-  /// Once no byte was read or written for this long and all output is
-  /// out, the Connection frees its empty buffers
-  /// (Connection::release_idle_buffers): what its largest message grew is
-  /// given back and allocated again with the next bytes (the TLS transport
-  /// keeps its own buffers). Not sooner, since steady traffic would then
-  /// allocate them for every message. Zero keeps them. A keepalive interval
-  /// shorter than this counts as traffic and so keeps them too.
-  Duration release_idle_buffers_after{std::chrono::seconds(1)};
-  /// Bounds the Session's queue (messages from other threads and channels)
-  /// and pauses reading from the peer while the unwritten output is above
-  /// high_water, until it drops below low_water. Past high_water (or past
-  /// Limits::max_queued_output for a send from the stream's own handlers)
-  /// the policy applies: the send fails and the connection is closed with
-  /// 1013 or 1008, or (drop_messages) the send fails and is counted. A
-  /// message handed over is never dropped without the sender being told.
-  channels::BackpressureLimits backpressure{};
-  /// How much of the peer's input one turn on the executor may take before
-  /// the stream lets other work run (ws::FairnessBudget::bytes_per_turn;
-  /// the Stream hands one message per async_read, so events_per_turn is
-  /// not used). A peer flooding frames that complete no message then
-  /// delays the other connections of the io_context by one turn at most.
-  FairnessBudget fairness{};
-  /// When set, the connection leaves every channel of this registry when it
-  /// ends. The registry must outlive the Stream.
-  channels::Registry* registry = nullptr;
 };
 
 /// A server's answer to an upgrade request: accept with options, or reject
 /// with an HTTP status (a 4xx or 5xx), a body and extra headers.
-struct AcceptDecision {
-  bool accept = true;
-  AcceptOptions options{};
-  int status = 403;
-  std::string body{};
-  std::vector<HeaderField> headers{};
-
-  static AcceptDecision accept_with(AcceptOptions options = {}) {
-    AcceptDecision decision;
-    decision.options = std::move(options);
-    return decision;
-  }
-  static AcceptDecision reject(int status, std::string body = {}) {
-    AcceptDecision decision;
-    decision.accept = false;
-    decision.status = status;
-    decision.body = std::move(body);
-    return decision;
-  }
-};
+using AcceptDecision = ws::UpgradeDecision;
 
 /// Called on the stream's executor with the validated request; routes by
 /// path, checks Origin (ws::origin_allowed), chooses subprotocols.
@@ -97,11 +56,7 @@ using AcceptHandler = std::function<AcceptDecision(const UpgradeRequest& request
 /// The answer to a plain HTTP request (one that is not a WebSocket upgrade)
 /// on a port that also serves WebSocket: any status from 200 on, a body and
 /// extra headers (Content-Type, say; Content-Length is added).
-struct HttpAnswer {
-  int status = 404;
-  std::string body{};
-  std::vector<HeaderField> headers{};
-};
+using HttpAnswer = ws::HttpAnswer;
 
 /// Server: answers a plain HTTP request (GET / for a page, say). Called on
 /// the stream's executor; `head` is valid during the call only. When one is

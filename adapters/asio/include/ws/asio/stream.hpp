@@ -18,8 +18,8 @@
 //     std::errc::operation_in_progress). Writes (async_write*, async_ping)
 //     queue: up to StreamOptions::max_queued_writes may wait at once, the
 //     next fails with ws::errc::output_queue_full.
-//   - Other threads send through session() (thread-safe), never through the
-//     Stream itself.
+//   - Other threads send through session() (a ws::Session, thread-safe),
+//     never through the Stream itself.
 //   - The Stream may be destroyed with operations pending: the connection is
 //     dropped and they complete with std::errc::operation_canceled.
 //
@@ -136,11 +136,11 @@ class Stream {
   /// ends: one answer per connection.
   template <class Token>
   auto async_accept(AcceptHandler decide, HttpHandler http, Token&& token) {
-    return initiate<VoidSignature>(
-        std::forward<Token>(token), [decide = std::move(decide), http = std::move(http)](
-                                        EngineType& engine, detail::CompletionPtr done) mutable {
-          engine.start_accept(std::move(decide), std::move(http), std::move(done));
-        });
+    const std::error_code prepared = engine_->prepare_accept(std::move(decide), std::move(http));
+    return initiate<VoidSignature>(std::forward<Token>(token),
+                                   [prepared](EngineType& engine, detail::CompletionPtr done) {
+                                     engine.start_opening(prepared, std::move(done));
+                                   });
   }
   /// Server, for a request the application's HTTP code already read
   /// (ws::is_upgrade(request_head) is true): `request_head` up to and with
@@ -150,13 +150,12 @@ class Stream {
   template <class Token>
   auto async_accept(std::string_view request_head, ByteView bytes_after_head, AcceptOptions options,
                     Token&& token) {
-    return initiate<VoidSignature>(
-        std::forward<Token>(token),
-        [head = std::string(request_head),
-         after = std::vector<std::byte>(bytes_after_head.begin(), bytes_after_head.end()),
-         options = std::move(options)](EngineType& engine, detail::CompletionPtr done) {
-          engine.start_accept_upgrade(head, after, options, std::move(done));
-        });
+    const std::error_code prepared =
+        engine_->prepare_accept_upgrade(request_head, bytes_after_head, options);
+    return initiate<VoidSignature>(std::forward<Token>(token),
+                                   [prepared](EngineType& engine, detail::CompletionPtr done) {
+                                     engine.start_opening(prepared, std::move(done));
+                                   });
   }
 
   /// Client: sends the upgrade request for `url` (ws:// or wss://; the
@@ -169,10 +168,10 @@ class Stream {
   }
   template <class Token>
   auto async_handshake(std::string_view url, ClientHandshakeOptions options, Token&& token) {
+    const std::error_code prepared = engine_->prepare_handshake(url, options);
     return initiate<VoidSignature>(std::forward<Token>(token),
-                                   [url = std::string(url), options = std::move(options)](
-                                       EngineType& engine, detail::CompletionPtr done) {
-                                     engine.start_handshake(url, options, std::move(done));
+                                   [prepared](EngineType& engine, detail::CompletionPtr done) {
+                                     engine.start_opening(prepared, std::move(done));
                                    });
   }
 
@@ -248,8 +247,9 @@ class Stream {
 
   // ---- State (on the executor) ------------------------------------------------
 
-  /// The thread-safe handle other threads and channels use.
-  std::shared_ptr<Session> session() const { return engine_; }
+  /// The thread-safe handle other threads and channels use (the driver's
+  /// ws::Session); null until async_accept or async_handshake was called.
+  SessionPtr session() const { return engine_->session(); }
   /// True between a completed handshake and the start of the close.
   bool is_open() const noexcept { return engine_->is_open(); }
   /// How the connection ended (meaningful once an operation reported it).
@@ -274,7 +274,7 @@ class Stream {
   }
 
   void drop() {
-    if (engine_) std::exchange(engine_, nullptr)->abort();
+    if (engine_) std::exchange(engine_, nullptr)->abandon();
   }
 
   std::shared_ptr<EngineType> engine_;

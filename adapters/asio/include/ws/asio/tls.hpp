@@ -32,7 +32,7 @@ class TlsEngine final : public AsioEngine {
 
  private:
   void transport_start(Role role, const std::string& host) override;
-  void transport_read() override;
+  ReadStop transport_read() override;
   void transport_write() override;
   void transport_shutdown(bool peer_ended) override;
   void transport_abort() override;
@@ -45,8 +45,9 @@ class TlsEngine final : public AsioEngine {
   std::vector<std::byte> in_;  // decrypted bytes not yet taken by the Connection
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
-  std::vector<std::byte> out_;  // bytes handed to the TLS engine
+  std::vector<std::byte> out_;  // bytes being handed to the TLS engine
   bool read_in_flight_ = false;
+  bool write_in_flight_ = false;
   bool shutting_down_ = false;
   bool peer_sent_close_notify_ = false;
 };

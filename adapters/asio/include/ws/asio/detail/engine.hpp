@@ -1,10 +1,13 @@
-// The transport-independent heart of a ws::asio::Stream: it owns the
-// Connection, the pending operations and the Session queue, and decides
-// when to read, write, time out and close. The TCP and TLS transports
-// (tcp_engine, tls_engine) only move bytes for it. No Asio here, so the
+// The transport-independent heart of a ws::asio::Stream: the Asio-style
+// operations (accept, handshake, read, write, ping, close) on top of the one
+// ws::Driver every transport runs on. The driver owns the Connection, the
+// Session and its outbox, backpressure, the write-stall timeout, idle
+// release, the fairness budget and the slow-subscriber policy; the engine is
+// its Handler and turns its callbacks into completions. The TCP and TLS
+// transports (transport.hpp, tls.hpp) only move bytes. No Asio here, so the
 // logic compiles once, in src/engine.cpp.
 //
-// Every member except the Session ones runs on the stream's executor.
+// Every member except prepare_*() runs on the stream's executor.
 #pragma once
 
 #include <atomic>
@@ -12,17 +15,16 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "ws/asio/options.hpp"
 #include "ws/asio/session.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/connection.hpp"
+#include "ws/driver/driver.hpp"
 
 namespace ws::asio::detail {
 
@@ -40,37 +42,40 @@ class Completion {
 };
 using CompletionPtr = std::unique_ptr<Completion>;
 
-class Engine : public Session, public std::enable_shared_from_this<Engine> {
+class Engine : public std::enable_shared_from_this<Engine> {
  public:
-  ~Engine() override;
+  virtual ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // ---- Session: any thread ----
-  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override;
-  bool send_text(std::string_view text) override;
-  bool send_binary(ByteView data) override;
-  std::error_code close(CloseCode code, std::string_view reason) override;
-  void abort() override;
-  std::uint64_t dropped_count() const noexcept override;
+  // ---- Preparing: the thread that starts the operation ----
+  // They make the driver (and so the Session) at once, so that session() is
+  // valid as soon as async_accept or async_handshake returns. An error is
+  // reported by the operation's completion.
+  std::error_code prepare_accept(AcceptHandler decide, HttpHandler http);
+  std::error_code prepare_accept_upgrade(std::string_view request_head, ByteView after,
+                                         const AcceptOptions& options);
+  std::error_code prepare_handshake(std::string_view url, const ClientHandshakeOptions& options);
 
   // ---- Operations: on the executor ----
   /// True while this engine runs its completion handlers (on the executor,
-  /// inside pump()): an operation started there may skip the post, since
-  /// pump() runs it after the handlers return, and a Session send goes
-  /// straight into the Connection.
+  /// inside turn()): an operation started there skips the post, since the
+  /// turn runs it after the handler returns.
   bool in_own_handlers() const noexcept;
-  void start_accept(AcceptHandler decide, HttpHandler http, CompletionPtr done);
-  void start_accept_upgrade(const std::string& request_head, const std::vector<std::byte>& after,
-                            const AcceptOptions& options, CompletionPtr done);
-  void start_handshake(const std::string& url, const ClientHandshakeOptions& options,
-                       CompletionPtr done);
+  /// Starts the transport and the opening handshake prepared before.
+  void start_opening(std::error_code prepared, CompletionPtr done);
   void start_read(std::string* out, CompletionPtr done);
   void start_write(MessageKind kind, ByteView payload, CompletionPtr done);
   void start_ping(const std::vector<std::byte>& payload, CompletionPtr done);
   void start_close(CloseCode code, const std::string& reason, CompletionPtr done);
+  /// The Stream is gone (the thread that owned it): the session leaves its
+  /// channels now, and the connection is dropped on the executor (pending
+  /// operations fail with std::errc::operation_canceled).
+  void abandon();
 
   // ---- Accessors: on the executor ----
+  /// The driver's session; null before prepare_*().
+  SessionPtr session() const;
   bool is_open() const noexcept;
   const CloseInfo& close_info() const noexcept { return close_info_; }
   const UpgradeRequest* request() const noexcept;
@@ -93,36 +98,36 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
  protected:
   explicit Engine(StreamOptions options);
 
+  /// Why transport_read() stopped.
+  enum class ReadStop : std::uint8_t {
+    waiting,  // a wait (or read) for the socket is pending: it runs a turn
+    budget,   // the driver wants no more now (turn budget, pause): maybe more
+    full,     // the Connection's input is full
+    ended,    // end of stream or an error, told to the driver
+  };
+
   // ---- For the transport: on the executor ----
-  /// Free space in the Connection's input buffer, read straight into it.
-  MutableByteView input_space();
-  void input_committed(std::size_t n);
-  /// Copies bytes read elsewhere; returns how many were taken.
-  std::size_t input_offered(ByteView bytes);
-  /// The read started by transport_read() ended: with data (no error), at
-  /// the end of the stream, or with a transport error.
-  void read_finished(std::error_code error, bool end_of_stream);
-  /// The bytes to write; output_sent(n) after the first n went to the
-  /// layer below, write_finished() when the write started by
-  /// transport_write() ended.
-  std::span<const OutputBuffer> output();
-  void output_sent(std::size_t n);
-  void write_finished(std::error_code error);
+  Driver& driver() noexcept { return *driver_; }
+  /// The peer ended its side of the stream.
+  void read_eof();
+  /// A read or write failed: the stream is unusable.
+  void transport_failed(std::error_code error);
+  /// The first n pending bytes went to the layer below.
+  void output_written(std::size_t n);
   /// transport_start() ended (TLS handshake done, or failed).
   void transport_ready(std::error_code error);
-  /// transport_shutdown() or transport_abort() closed the socket.
+  /// The socket is closed (after transport_shutdown() or transport_abort()).
   void transport_closed();
   /// The deadline of the last schedule_timer() call was reached.
   void timer_fired();
-  /// Free room in the input buffer (for a transport that reads elsewhere).
-  std::size_t input_room();
-  /// Runs the engine until nothing more can be done now, then calls the
+  /// Runs the driver until nothing more can be done now, then calls the
   /// completed operations' handlers.
-  void pump();
+  void turn();
+  bool shutting_down() const noexcept { return phase_ == Phase::shutting_down; }
 
  private:
   enum class Phase : std::uint8_t {
-    idle,           // no Connection yet
+    idle,           // not started
     starting,       // transport_start() in progress (TLS handshake)
     running,        // bytes flow
     shutting_down,  // transport_shutdown()/abort() in progress
@@ -132,74 +137,64 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
     std::uint64_t end = 0;  // written_ once its bytes are out
     CompletionPtr done;
   };
-  struct CloseRequest {
-    CloseCode code = CloseCode::normal;
-    std::string reason;
-  };
 
   // ---- Transport hooks ----
   virtual void transport_start(Role role, const std::string& host) = 0;
-  virtual void transport_read() = 0;
+  /// Reads what the driver wants now without blocking (or starts a read).
+  virtual ReadStop transport_read() = 0;
+  /// Writes the driver's pending output without blocking (or starts a write).
   virtual void transport_write() = 0;
   virtual void transport_shutdown(bool peer_ended) = 0;
   virtual void transport_abort() = 0;
   virtual void schedule_timer(std::optional<TimePoint> when) = 0;
-  /// Any thread: run pump() on the executor soon.
-  virtual void post_pump() = 0;
+  /// Any thread: run turn() on the executor soon.
+  virtual void post_turn() = 0;
 
-  void begin(Connection connection, CompletionPtr done);
-  void step();
-  void apply_requests();
-  void process_events();
-  void handle(const Event& event);
-  void drain_queue();
-  bool wants_input();
-  void update_timer();
-  bool may_release_buffers() const;
-  void note_traffic(TimePoint now) noexcept;
+  std::error_code make_driver(Connection connection);
+  std::shared_ptr<const Handler> make_handler();
+  class Waker;
+  class Membership;
+
+  void run_once();
+  void post_yield();
+  void update_hold() noexcept;
+  bool wants_events() const noexcept;
   void start_shutdown();
-  void fail_transport(std::error_code error);
-  void end_channels();
   void finish();
   void complete(CompletionPtr& done, std::error_code error, MessageKind kind = {});
-  std::error_code end_error() const;
-  bool queue_for_session(std::shared_ptr<const PreparedMessage> message);
-  bool send_direct(MessageKind kind, ByteView payload);
-  bool refuse_send(std::error_code error);
-  bool may_send_direct() const;
-  void send_one(const PreparedMessage& message);
+  void invoke_inline(CompletionPtr done, std::error_code error, MessageKind kind);
   void invoke_ready();
+  std::error_code end_error() const;
+
+  // ---- Driver callbacks ----
+  void on_open();
+  void on_message(const Message& message);
+  void on_closed(const Closed& closed);
 
   StreamOptions options_;
-  std::optional<Connection> connection_;
+  // Stands between the driver and StreamOptions::registry, which must
+  // outlive the Stream but may die before the engine (handlers still
+  // queued on the executor hold it): the Stream's end takes the session out
+  // of its channels and detaches it. Declared before the driver, which uses
+  // it until it is destroyed.
+  std::unique_ptr<Membership> membership_;
+  std::optional<Driver> driver_;
   Phase phase_ = Phase::idle;
-  bool reading_ = false;
-  bool writing_ = false;
+  bool in_turn_ = false;
+  bool again_ = false;         // run the driver once more before returning
+  bool yield_posted_ = false;  // a turn cut short waits on the executor
+  bool held_ = false;          // the driver holds events (no read pending)
+  bool closed_seen_ = false;   // on_close came
+  bool finished_ = false;
   bool peer_ended_ = false;
-  bool closed_seen_ = false;
-  bool paused_ = false;
-  bool channels_ended_ = false;
-  bool over_limit_handled_ = false;
-  bool pumping_ = false;
-  bool pump_again_ = false;
-  bool read_delivered_ = false;  // a read completed in this round: its handler may add output
-  // Input taken in this turn on the executor (StreamOptions::fairness), and
-  // whether a pump() was posted to go on after other work had its turn.
-  std::size_t turn_bytes_ = 0;
-  bool yield_posted_ = false;
+  std::error_code handshake_error_;  // why our own answer to the upgrade failed
   std::error_code transport_error_;
-  TimePoint last_write_progress_{};
-  // Bytes moved since the Connection's buffers were last released, when the
-  // last moved, and whether release_idle_buffers_after has passed since.
-  bool buffers_in_use_ = false;
-  bool release_due_ = false;
-  TimePoint last_traffic_{};
   std::optional<TimePoint> shutdown_deadline_;
   std::uint64_t written_ = 0;
   int rejection_status_ = 0;
-  std::error_code handshake_error_;  // why our own answer to the upgrade failed
-  std::string host_;                 // client: the URL's host, for TLS SNI
+  std::string host_;  // client: the URL's host, for TLS SNI
   CloseInfo close_info_;
+  std::atomic<bool> abandoned_{false};  // the Stream is gone (any thread)
 
   AcceptHandler decide_;
   HttpHandler http_;
@@ -217,15 +212,6 @@ class Engine : public Session, public std::enable_shared_from_this<Engine> {
   };
   std::vector<Ready> ready_;
   std::vector<Ready> invoking_;  // ready_ while its handlers run (keeps the capacity)
-
-  // Shared with other threads.
-  channels::SubscriberQueue queue_;
-  std::vector<std::shared_ptr<const PreparedMessage>> batch_;
-  std::mutex requests_mutex_;
-  std::optional<CloseRequest> close_request_;
-  bool close_requested_ = false;  // Session::close() was called (it answers not_open next time)
-  bool abort_request_ = false;
-  std::atomic<bool> ended_{false};  // the connection is closed: Session::close() fails
 };
 
 }  // namespace ws::asio::detail

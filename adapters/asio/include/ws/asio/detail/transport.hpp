@@ -2,10 +2,10 @@
 // plain TCP transport (TcpEngine). TLS is in tls_transport.hpp.
 //
 // TCP reads and writes are readiness-based: wait for the socket, then read
-// straight into the Connection's input buffer or write its pending output
+// straight into the driver's receive_buffer() or write its pending output
 // with one gathered non-blocking call. No byte is copied and no view of the
 // Connection is held across a wait, so the Connection may change (queue a
-// pong, take a send) while the socket waits.
+// pong, take a send, free its idle buffers) while the socket waits.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -53,7 +53,7 @@ class AsioEngine : public Engine {
 
  private:
   void schedule_timer(std::optional<TimePoint> when) final;
-  void post_pump() final;
+  void post_turn() final;
 
   ::asio::any_io_executor executor_;
   EngineService& service_;
@@ -71,13 +71,11 @@ class TcpEngine final : public AsioEngine {
 
  private:
   void transport_start(Role role, const std::string& host) override;
-  void transport_read() override;
+  ReadStop transport_read() override;
   void transport_write() override;
   void transport_shutdown(bool peer_ended) override;
   void transport_abort() override;
 
-  void read_now();
-  void write_now();
   void wait_readable();
   void drain();
   void close_now();
@@ -87,6 +85,8 @@ class TcpEngine final : public AsioEngine {
   std::vector<::asio::const_buffer> gather_;
   bool shutting_down_ = false;
   bool read_waiting_ = false;
+  bool write_waiting_ = false;
+  bool readable_ = true;  // no read has come up empty since the last wait
 };
 
 }  // namespace ws::asio::detail
