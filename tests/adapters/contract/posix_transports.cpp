@@ -25,8 +25,7 @@ namespace {
 
 class EpollServerUnderTest final : public ServerUnderTest {
  public:
-  EpollServerUnderTest(posix::EpollLoop& loop, posix::EpollServer server)
-      : loop_(loop), server_(std::move(server)) {}
+  explicit EpollServerUnderTest(posix::EpollServer server) : server_(std::move(server)) {}
   std::uint16_t port() const override { return server_.port(); }
   std::size_t connection_count() const override { return server_.connection_count(); }
   void shutdown(Duration timeout) override {
@@ -43,7 +42,6 @@ class EpollServerUnderTest final : public ServerUnderTest {
   }
 
  private:
-  posix::EpollLoop& loop_;
   posix::EpollServer server_;
 };
 
@@ -60,7 +58,7 @@ class EpollTransport final : public TransportUnderTest {
     Result<posix::EpollServer> server =
         posix::EpollServer::listen(loop_, std::move(epoll_options), std::move(handler));
     if (!server) return nullptr;
-    return std::make_unique<EpollServerUnderTest>(loop_, std::move(*server));
+    return std::make_unique<EpollServerUnderTest>(std::move(*server));
   }
   void connect(const std::string& url, const ClientOptions& options, Handler handler) override {
     posix::EpollClient client(loop_, options);
