@@ -18,7 +18,7 @@ constexpr std::size_t kHighWater = 256 * 1024;
 constexpr std::size_t kLowWater = 64 * 1024;
 constexpr std::size_t kChunk = 16 * 1024;
 
-BlockingOptions small_backlog(channels::SlowSubscriberPolicy policy, Duration write_timeout) {
+BlockingOptions small_backlog(SlowSubscriberPolicy policy, Duration write_timeout) {
   BlockingOptions options;
   options.backpressure.high_water = kHighWater;
   options.backpressure.low_water = kLowWater;
@@ -47,8 +47,7 @@ std::size_t index_of(const OwnedEvent& event) {
 TEST(BlockingBackpressureThreads, PeerThatNeverReadsTripsTheClosePolicyThenTheWriteTimeout) {
   Listener listener;
   Recorder server;
-  BlockingOptions options =
-      small_backlog(channels::SlowSubscriberPolicy::close_try_again_later, 300ms);
+  BlockingOptions options = small_backlog(SlowSubscriberPolicy::close_try_again_later, 300ms);
   options.config.timeouts.close_timeout = 300ms;
   ServerThread thread(listener, server, options);
   RawClient client(listener.port, 16 * 1024);
@@ -89,7 +88,7 @@ TEST(BlockingBackpressureThreads, DropPolicyKeepsTheConnectionAndDeliversWhatItA
   Listener listener;
   Recorder server;
   ServerThread thread(listener, server,
-                      small_backlog(channels::SlowSubscriberPolicy::drop_messages, Duration{0}));
+                      small_backlog(SlowSubscriberPolicy::drop_messages, Duration{0}));
   RawClient client(listener.port, 16 * 1024);
   ASSERT_EQ(client.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const BlockingSessionPtr session = server.wait_for_session();
@@ -130,7 +129,7 @@ TEST(BlockingBackpressureThreads, EchoStopsReadingFromAPeerThatDoesNotReadItsAns
   Recorder server;
   server.echo = true;
   ServerThread thread(listener, server,
-                      small_backlog(channels::SlowSubscriberPolicy::close_try_again_later, 1s));
+                      small_backlog(SlowSubscriberPolicy::close_try_again_later, 1s));
   RawClient client(listener.port, 16 * 1024);
   ASSERT_EQ(client.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const BlockingSessionPtr session = server.wait_for_session();

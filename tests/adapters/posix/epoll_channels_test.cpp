@@ -11,7 +11,7 @@ namespace ws::posix::epoll_test {
 namespace {
 
 struct ChannelFixture {
-  explicit ChannelFixture(channels::BackpressureLimits limits = {}) {
+  explicit ChannelFixture(BackpressureLimits limits = {}) {
     EpollServerOptions options;
     options.registry = &registry;  // sessions join the channel named by their path
     options.backpressure = limits;
@@ -102,7 +102,7 @@ TEST(EpollChannelsThreads, EachPublishersOrderHoldsForEverySubscriber) {
 
 // A subscriber whose socket nobody reads: a raw peer that stops after the handshake.
 TEST(EpollChannels, ASubscriberThatNeverReadsIsClosedWith1013) {
-  channels::BackpressureLimits limits;
+  BackpressureLimits limits;
   limits.high_water = 256 * 1024;
   limits.low_water = 64 * 1024;
   Recorder fast;
@@ -146,10 +146,10 @@ TEST(EpollChannels, ASubscriberThatNeverReadsIsClosedWith1013) {
 }
 
 TEST(EpollChannels, TheDropPolicyDropsAndCountsButKeepsTheSubscriber) {
-  channels::BackpressureLimits limits;
+  BackpressureLimits limits;
   limits.high_water = 256 * 1024;
   limits.low_water = 64 * 1024;
-  limits.policy = channels::SlowSubscriberPolicy::drop_messages;
+  limits.policy = SlowSubscriberPolicy::drop_messages;
   ChannelFixture fixture(limits);
   RawPeer slow(fixture.server->port());
   const int small = 16 * 1024;

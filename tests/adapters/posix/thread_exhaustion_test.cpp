@@ -281,10 +281,14 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
     held.push_back(std::move(*fd));
   }
   const auto deadline = Clock::now() + 3s;
-  while (helper.open_descriptors_below(kLimit) < kLimit && Clock::now() < deadline) {
+  // At the limit a connection that was accepted may find no descriptor for
+  // its wake-up eventfd and end at once, so the count moves between the
+  // limit and one below it.
+  while (helper.open_descriptors_below(kLimit) < kLimit - 1 && Clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }
-  ASSERT_EQ(helper.open_descriptors_below(kLimit), kLimit) << "the server did not reach the limit";
+  ASSERT_GE(helper.open_descriptors_below(kLimit), kLimit - 1)
+      << "the server did not reach the limit";
 
   // At the limit, with connections queued: poll reports the listener
   // readable and accept() fails with EMFILE, again and again.

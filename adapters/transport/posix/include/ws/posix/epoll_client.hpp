@@ -9,8 +9,6 @@
 #include <string_view>
 
 #include "ws/base/result.hpp"
-#include "ws/channels/registry.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/handshake/client_handshake.hpp"

@@ -19,8 +19,6 @@
 
 #include "ws/base/bytes.hpp"
 #include "ws/base/result.hpp"
-#include "ws/channels/registry.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/handshake/http_head.hpp"

@@ -26,8 +26,6 @@
 #include <vector>
 
 #include "ws/base/bytes.hpp"
-#include "ws/channels/registry.hpp"
-#include "ws/channels/subscriber_queue.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/event.hpp"
