@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "ws/posix/blocking.hpp"
+#include "ws/posix/epoll_client.hpp"
+#include "ws/posix/epoll_loop.hpp"
 #if WS_HAVE_DEFLATE
 #include "ws/deflate/deflate.hpp"
 #endif
@@ -21,6 +23,7 @@
 #include <asio/ssl/context.hpp>
 #include <asio/ssl/host_name_verification.hpp>
 
+#include "ws/asio/stream.hpp"
 #include "ws/asio/tls.hpp"
 #endif
 
@@ -39,6 +42,8 @@ constexpr const char* usage =
     "  --ca FILE          trust the certificates in FILE for wss://\n"
     "  --autobahn         run the Autobahn client cases against the fuzzing server at URL\n"
     "  --deflate          offer permessage-deflate (RFC 7692)\n"
+    "  --io MODE          threads (default for ws://), epoll, or asio (default for\n"
+    "                     wss://; the only one with TLS for now)\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -50,6 +55,7 @@ struct ClientArguments {
   std::string ca_file;
   bool autobahn = false;
   bool deflate = false;
+  std::string io;  // empty: threads for ws://, asio for wss://
 };
 
 int bad_arguments(const std::string& error) {
@@ -102,6 +108,11 @@ int parse(int argc, char** argv, ClientArguments& out) {
 #else
       return bad_arguments("--deflate: built without zlib");
 #endif
+    } else if (arg == "--io") {
+      if (!value(v) || (v != "threads" && v != "epoll" && v != "asio")) {
+        return bad_arguments("--io takes threads, epoll or asio");
+      }
+      out.io = std::string(v);
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
@@ -114,8 +125,13 @@ int parse(int argc, char** argv, ClientArguments& out) {
     }
   }
   if (out.url.empty()) return bad_arguments("a URL is required");
-  if (!ws::parse_ws_url(out.url))
-    return bad_arguments("'" + out.url + "' is not a ws:// or wss:// URL");
+  const ws::Result<ws::WsUrl> url = ws::parse_ws_url(out.url);
+  if (!url) return bad_arguments("'" + out.url + "' is not a ws:// or wss:// URL");
+  if (out.io.empty()) out.io = url->secure ? "asio" : "threads";
+  if (url->secure && out.io != "asio") {
+    return bad_arguments("wss:// needs --io asio (TLS on the other transports is to come)");
+  }
+  if (out.autobahn && out.io != "threads") return bad_arguments("--autobahn runs on --io threads");
   return 0;
 }
 
@@ -216,6 +232,43 @@ int run_interactive(const ClientArguments& arguments) {
   return exit_status(outcome, error);
 }
 
+// --io epoll: the epoll client on this thread's loop; the same driver and
+// Session as --io threads.
+int run_epoll(const ClientArguments& arguments) {
+  ws::posix::EpollLoop loop;
+  Outcome outcome;
+  std::error_code failure;
+  ws::Handler handler;
+  handler.on_open = [](const ws::SessionPtr& session) {
+    send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
+                     [session] { (void)session->close(ws::CloseCode::normal); });
+  };
+  handler.on_message = [](const ws::SessionPtr&, const ws::Message& message) {
+    print_message(message);
+  };
+  handler.on_rejected = [&outcome](const ws::SessionPtr&, const ws::Rejected& rejected) {
+    outcome.rejected_status = rejected.status;
+  };
+  handler.on_close = [&](const ws::SessionPtr&, const ws::Closed& closed) {
+    // A connection that never opened (refused, timed out) ends the same way.
+    outcome.closed = closed;
+    outcome.reason = std::string(closed.reason);
+    failure = closed.error;
+    loop.stop();
+  };
+  const ws::posix::BlockingClientOptions common = client_options(arguments);
+  ws::posix::EpollClient client(loop, common);
+  if (const ws::Result<ws::SessionPtr> started = client.connect(arguments.url, handler); !started) {
+    std::fprintf(stderr, "ws-client: %s\n", started.error().message().c_str());
+    return 1;
+  }
+  if (const std::error_code error = loop.run()) {
+    std::fprintf(stderr, "ws-client: %s\n", error.message().c_str());
+    return 1;
+  }
+  return exit_status(outcome, failure);
+}
+
 // Runs one connection that echoes everything back; returns the text of the
 // first message when `first_text` is set.
 std::error_code echo_connection(const std::string& url, const ClientArguments& arguments,
@@ -268,44 +321,12 @@ int run_autobahn(const ClientArguments& arguments) {
 }
 
 #if WS_CLIENT_HAVE_TLS
-// wss://: the Asio adapter over TLS. Standard input is read on a thread of
-// its own and sent through the thread-safe session, as in the ws:// path.
-int run_tls(const ClientArguments& arguments) {
-  const ws::Result<ws::WsUrl> url = ws::parse_ws_url(arguments.url);
-  ::asio::io_context io;
-  ::asio::ssl::context tls(::asio::ssl::context::tls_client);
-  std::error_code error;
-  if (arguments.insecure) {
-    tls.set_verify_mode(::asio::ssl::verify_none);
-  } else {
-    tls.set_verify_mode(::asio::ssl::verify_peer);
-    if (arguments.ca_file.empty()) {
-      tls.set_default_verify_paths(error);
-    } else {
-      tls.load_verify_file(arguments.ca_file, error);
-    }
-    if (error) {
-      std::fprintf(stderr, "ws-client: cannot load trusted certificates: %s\n",
-                   error.message().c_str());
-      return 1;
-    }
-  }
-  ::asio::ip::tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(url->host, std::to_string(url->port), error);
-  ::asio::ssl::stream<::asio::ip::tcp::socket> socket(io, tls);
-  if (!error) ::asio::connect(socket.lowest_layer(), endpoints, error);
-  if (error) {
-    std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
-                 error.message().c_str());
-    return 1;
-  }
-  if (!arguments.insecure)
-    socket.set_verify_callback(::asio::ssl::host_name_verification(url->host));
-  const ws::posix::BlockingClientOptions common = client_options(arguments);
-  ws::asio::StreamOptions options;
-  static_cast<ws::DriverOptions&>(options) = common;  // the same driver options as --io threads
-  options.config = common.config;
-  ws::asio::TlsStream stream(std::move(socket), options);
+// --io asio: the Asio adapter, over TLS for wss://. Standard input is read on
+// a thread of its own and sent through the thread-safe session, as in the
+// other modes.
+template <class Stream>
+int run_asio_stream(::asio::io_context& io, Stream& stream, const ClientArguments& arguments,
+                    const ws::ClientHandshakeOptions& handshake) {
   Outcome outcome;
   bool handshake_failed = false;
   std::string payload;
@@ -316,7 +337,7 @@ int run_tls(const ClientArguments& arguments) {
       read_next();
     });
   };
-  stream.async_handshake(arguments.url, common.handshake, [&](std::error_code handshake_error) {
+  stream.async_handshake(arguments.url, handshake, [&](std::error_code handshake_error) {
     if (handshake_error) {
       outcome.rejected_status = stream.rejection_status();
       handshake_failed = true;
@@ -325,7 +346,7 @@ int run_tls(const ClientArguments& arguments) {
       }
       return;
     }
-    const std::shared_ptr<ws::asio::Session> session = stream.session();
+    const ws::SessionPtr session = stream.session();
     send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
                      [session] { (void)session->close(ws::CloseCode::normal); });
     read_next();
@@ -342,20 +363,77 @@ int run_tls(const ClientArguments& arguments) {
   }
   return exit_status(outcome, {});
 }
+
+ws::asio::StreamOptions asio_options(const ClientArguments& arguments) {
+  const ws::posix::BlockingClientOptions common = client_options(arguments);
+  ws::asio::StreamOptions options;
+  static_cast<ws::DriverOptions&>(options) = common;  // the same driver options as --io threads
+  options.config = common.config;
+  return options;
+}
+
+int run_asio(const ClientArguments& arguments) {
+  const ws::Result<ws::WsUrl> url = ws::parse_ws_url(arguments.url);
+  const ws::ClientHandshakeOptions handshake = client_options(arguments).handshake;
+  ::asio::io_context io;
+  std::error_code error;
+  ::asio::ip::tcp::resolver resolver(io);
+  const auto endpoints = resolver.resolve(url->host, std::to_string(url->port), error);
+  if (!url->secure) {
+    ::asio::ip::tcp::socket socket(io);
+    if (!error) ::asio::connect(socket, endpoints, error);
+    if (error) {
+      std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
+                   error.message().c_str());
+      return 1;
+    }
+    ws::asio::TcpStream stream(std::move(socket), asio_options(arguments));
+    return run_asio_stream(io, stream, arguments, handshake);
+  }
+  ::asio::ssl::context tls(::asio::ssl::context::tls_client);
+  if (arguments.insecure) {
+    tls.set_verify_mode(::asio::ssl::verify_none);
+  } else {
+    tls.set_verify_mode(::asio::ssl::verify_peer);
+    std::error_code trust_error;
+    if (arguments.ca_file.empty()) {
+      tls.set_default_verify_paths(trust_error);
+    } else {
+      tls.load_verify_file(arguments.ca_file, trust_error);
+    }
+    if (trust_error) {
+      std::fprintf(stderr, "ws-client: cannot load trusted certificates: %s\n",
+                   trust_error.message().c_str());
+      return 1;
+    }
+  }
+  ::asio::ssl::stream<::asio::ip::tcp::socket> socket(io, tls);
+  if (!error) ::asio::connect(socket.lowest_layer(), endpoints, error);
+  if (error) {
+    std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
+                 error.message().c_str());
+    return 1;
+  }
+  if (!arguments.insecure)
+    socket.set_verify_callback(::asio::ssl::host_name_verification(url->host));
+  ws::asio::TlsStream stream(std::move(socket), asio_options(arguments));
+  return run_asio_stream(io, stream, arguments, handshake);
+}
 #endif
 }  // namespace
 
 int main(int argc, char** argv) {
   ClientArguments arguments;
   if (const int status = parse(argc, argv, arguments); status != 0) return status;
-  if (ws::parse_ws_url(arguments.url)->secure) {
+  if (arguments.io == "asio") {
 #if WS_CLIENT_HAVE_TLS
-    if (arguments.autobahn) return bad_arguments("--autobahn takes a ws:// URL");
-    return run_tls(arguments);
+    return run_asio(arguments);
 #else
-    std::fprintf(stderr, "ws-client: this build has no TLS (install libasio-dev and libssl-dev)\n");
+    std::fprintf(stderr,
+                 "ws-client: this build has no Asio (install libasio-dev and libssl-dev)\n");
     return 1;
 #endif
   }
+  if (arguments.io == "epoll") return run_epoll(arguments);
   return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);
 }

@@ -116,7 +116,7 @@ async def websockets_server_for_client():
     async with websockets.serve(handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         lines = []
         for line in (b"first line\n", b"second\n"):
@@ -138,7 +138,7 @@ async def websockets_server_for_client():
     async with websockets.serve(closes_4000, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         _, err = await asyncio.wait_for(proc.communicate(b""), 20)
         check("ws-client exits 1 on close code 4000", proc.returncode == 1, proc.returncode)
@@ -207,7 +207,7 @@ async def run_client(port, lines=(), answers_per_line=0, args=()):
     """ws-client against 127.0.0.1:port; each stdin line is written after the
     answers to the previous one arrived. Returns (exit code, stdout lines, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        CLIENT, *args, f"ws://127.0.0.1:{port}/wsproto", stdin=asyncio.subprocess.PIPE,
+        CLIENT, "--io", IO, *args, f"ws://127.0.0.1:{port}/wsproto", stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 20)
     printed = []
     for line in lines:
@@ -292,7 +292,7 @@ async def wsproto_server_for_client():
             ("drops the connection without a close", drops, 1, [])]:
         port, thread, outcome = serve_one_wsproto(behaviour)
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         # Standard input stays open: the server ends the connection.
         out = await asyncio.wait_for(proc.stdout.readline(), 10)
@@ -362,12 +362,12 @@ def main():
     finally:
         proc.send_signal(signal.SIGTERM)
         check("ws-echo exits 0 on SIGTERM", proc.wait(10) == 0)
-    if IO == "epoll":  # ws-client is the same whatever the server's mode: once
-        asyncio.run(websockets_server_for_client())
-        try:
-            asyncio.run(wsproto_server_for_client())
-        except Exception as error:
-            check("wsproto server run completed", False, repr(error))
+    # ws-client in the same mode (--io) against third-party servers.
+    asyncio.run(websockets_server_for_client())
+    try:
+        asyncio.run(wsproto_server_for_client())
+    except Exception as error:
+        check("wsproto server run completed", False, repr(error))
     if IO == "asio":
         tls_round_trip()
     passed = sum(1 for _, ok in results if ok)
