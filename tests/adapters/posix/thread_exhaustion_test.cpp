@@ -312,5 +312,42 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
   EXPECT_TRUE(helper.alive());
 }
 
+// The same attack on the epoll server: at the descriptor limit its accept
+// loop pauses (100 ms) instead of spinning, and serves again afterwards.
+TEST(ThreadExhaustion, AtTheDescriptorLimitTheEpollServerBacksOffAndRecovers) {
+  if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
+  constexpr std::size_t kLimit = 32;
+  HelperProcess helper({"prlimit", "--nofile=" + std::to_string(kLimit), helper_path(), "--io",
+                        "epoll", "--handshake-ms", "10000"});
+  ASSERT_NE(helper.port(), 0) << "the helper did not start";
+  std::vector<FileDescriptor> held;
+  for (std::size_t i = 0; i < kLimit + 8; ++i) {
+    Result<FileDescriptor> fd = connect_tcp("127.0.0.1", helper.port());
+    ASSERT_TRUE(fd.has_value()) << fd.error().message();
+    held.push_back(std::move(*fd));
+  }
+  const auto deadline = Clock::now() + 3s;
+  while (helper.open_descriptors_below(kLimit) < kLimit - 1 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GE(helper.open_descriptors_below(kLimit), kLimit - 1)
+      << "the server did not reach the limit";
+  std::this_thread::sleep_for(100ms);
+  const std::chrono::milliseconds cpu_before = helper.cpu_time();
+  const auto wall_before = Clock::now();
+  std::this_thread::sleep_for(500ms);
+  const std::chrono::milliseconds cpu = helper.cpu_time() - cpu_before;
+  const auto wall =
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - wall_before);
+  EXPECT_LT(cpu.count() * 5, wall.count())
+      << "the accept loop used " << cpu.count() << " ms of CPU in " << wall.count()
+      << " ms at the descriptor limit";
+  EXPECT_TRUE(helper.alive());
+  held.clear();
+  std::this_thread::sleep_for(200ms);  // the pause ends, the backlog drains
+  expect_echo_works(helper.port());
+  EXPECT_TRUE(helper.alive());
+}
+
 }  // namespace
 }  // namespace ws::posix::test

@@ -5,7 +5,10 @@
 // Prints "port N" once listening; shuts down and exits 0 when its standard
 // input ends.
 //
-//   ws_thread_server_helper [--handshake-ms N] [--max-threads N]
+//   ws_thread_server_helper [--handshake-ms N] [--max-threads N] [--io epoll]
+//
+// With --io epoll it serves the same echo with an EpollServer instead (no
+// /stats), for the descriptor-exhaustion test of that transport.
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +18,10 @@
 #include <string>
 #include <string_view>
 
+#include <thread>
+
+#include "ws/posix/epoll_loop.hpp"
+#include "ws/posix/epoll_server.hpp"
 #include "ws/posix/thread_server.hpp"
 
 namespace {
@@ -33,22 +40,58 @@ std::string stats_text(const ws::posix::ThreadServerStats& stats) {
   return text;
 }
 
+// --io epoll: the same echo on an EpollServer, until standard input ends.
+int run_epoll(ws::Duration handshake_timeout) {
+  ws::posix::EpollLoop loop;
+  ws::posix::EpollServerOptions options;
+  options.config.timeouts.handshake_timeout = handshake_timeout;
+  ws::Handler echo;
+  echo.on_message = [](const ws::SessionPtr& session, const ws::Message& message) {
+    if (message.kind == ws::MessageKind::text) {
+      (void)session->send_text(message.text());
+    } else {
+      (void)session->send_binary(message.payload);
+    }
+  };
+  ws::Result<ws::posix::EpollServer> server = ws::posix::EpollServer::listen(loop, options, echo);
+  if (!server) {
+    std::fprintf(stderr, "listen: %s\n", server.error().message().c_str());
+    return 1;
+  }
+  std::printf("port %u\n", static_cast<unsigned>(server->port()));
+  std::fflush(stdout);
+  std::thread stopper([&loop] {
+    char byte = 0;
+    while (::read(STDIN_FILENO, &byte, 1) > 0) {
+    }
+    loop.stop();
+  });
+  (void)loop.run();
+  stopper.join();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ws::posix::ThreadServerOptions options;
+  bool epoll = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const long value = std::strtol(argv[i + 1], nullptr, 10);
-    if (flag == "--handshake-ms") {
+    if (flag == "--io") {
+      epoll = std::string_view(argv[i + 1]) == "epoll";
+    } else if (flag == "--handshake-ms") {
       options.config.timeouts.handshake_timeout = std::chrono::milliseconds(value);
     } else if (flag == "--max-threads") {
       options.max_threads = static_cast<std::size_t>(value);
     } else {
-      std::fprintf(stderr, "usage: %s [--handshake-ms N] [--max-threads N]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--handshake-ms N] [--max-threads N] [--io epoll]\n",
+                   argv[0]);
       return 2;
     }
   }
+  if (epoll) return run_epoll(options.config.timeouts.handshake_timeout);
   ws::posix::BlockingCallbacks echo;
   echo.message = [](const ws::posix::BlockingSessionPtr& session, const ws::Message& message) {
     if (message.kind == ws::MessageKind::text) {
