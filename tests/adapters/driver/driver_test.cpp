@@ -451,3 +451,25 @@ TEST_F(DriverSendTest, GoingAwayFlushesWhatWasQueuedAndRefusesTheRest) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+// Output written right after the step that produced it counts as traffic at
+// that step's time: the buffers go one release time after the last write,
+// not after a second wait.
+TEST_F(DriverTest, IdleReleaseCountsFromTheLastWrite) {
+  DriverOptions options;
+  options.release_idle_buffers_after = 1s;
+  auto driver = server(options);
+  feed(*driver, client_frame(Opcode::text, "hello"));
+  driver->step(now_);
+  take_output(*driver);  // the echo, written at once
+  ASSERT_TRUE(driver->next_deadline().has_value());
+  EXPECT_EQ(*driver->next_deadline(), now_ + 1s);
+  driver->step(now_ + 1s);
+  EXPECT_FALSE(driver->next_deadline().has_value()) << "released one second after the write";
+}
+
+}  // namespace
+}  // namespace ws

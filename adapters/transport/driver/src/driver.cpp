@@ -106,7 +106,15 @@ void Driver::transport_failed(std::error_code error) noexcept {
 void Driver::consume_output(std::size_t n) noexcept {
   if (n == 0) return;
   connection_.consume_output(n);
-  traffic_ = true;
+  if (started_) {
+    // Written right after the step that produced it: that step's time is
+    // the time of this traffic (waiting for the next step would date it
+    // as late as the idle deadline itself, and double the idle wait).
+    last_traffic_ = now_;
+    buffers_in_use_ = true;
+  } else {
+    traffic_ = true;
+  }
   if (connection_.pending_output_size() == 0 || !started_) {
     // Nothing left, or no time given yet: the next step starts the clock.
     stalled_since_.reset();
