@@ -22,11 +22,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,19 +54,36 @@ std::string helper_path() {
   return path.substr(0, path.rfind('/') + 1) + "ws_thread_server_helper";
 }
 
+/// The whole of a small file (/proc), read with plain system calls: the
+/// iostream version trips g++'s -Wnull-dereference in the TSan tree.
+std::string read_text(const std::string& path) {
+  std::string text;
+  const FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) return text;
+  char chunk[4096];
+  ssize_t n = 0;
+  while ((n = ::read(file.get(), chunk, sizeof chunk)) > 0) {
+    text.append(chunk, static_cast<std::size_t>(n));
+  }
+  return text;
+}
+
 /// A uid that no running process has (real, effective, saved or fs).
 unsigned unused_uid() {
   std::set<unsigned> used;
   if (DIR* proc = ::opendir("/proc")) {
     while (const dirent* entry = ::readdir(proc)) {
       if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-      std::ifstream status(std::string("/proc/") + entry->d_name + "/status");
-      std::string line;
-      while (std::getline(status, line)) {
-        if (line.rfind("Uid:", 0) != 0) continue;
-        std::istringstream ids(line.substr(4));
-        unsigned id = 0;
-        while (ids >> id) used.insert(id);
+      const std::string status = read_text(std::string("/proc/") + entry->d_name + "/status");
+      const std::size_t at = status.find("\nUid:");
+      if (at == std::string::npos) continue;
+      const char* cursor = status.c_str() + at + 5;
+      for (int i = 0; i < 4; ++i) {
+        char* end = nullptr;
+        const unsigned long id = std::strtoul(cursor, &end, 10);
+        if (end == cursor) break;
+        used.insert(static_cast<unsigned>(id));
+        cursor = end;
       }
     }
     ::closedir(proc);
@@ -126,21 +142,23 @@ class HelperProcess {
 
   /// The helper's CPU time (user + system) so far.
   std::chrono::milliseconds cpu_time() const {
-    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    std::istringstream fields(text.substr(text.rfind(')') + 2));
-    std::string field;
+    const std::string text = read_text("/proc/" + std::to_string(pid_) + "/stat");
+    const std::size_t paren = text.rfind(')');
+    if (paren == std::string::npos) return std::chrono::milliseconds(0);
+    // Fields after the command: 3 is the state; 14 and 15 are utime, stime.
+    const char* cursor = text.c_str() + paren + 2;
     unsigned long long utime = 0;
     unsigned long long stime = 0;
-    for (int index = 3; fields >> field; ++index) {  // the state is field 3
-      if (index == 14) utime = std::stoull(field);
-      if (index == 15) {
-        stime = std::stoull(field);
-        break;
-      }
+    for (int index = 3; index <= 15 && *cursor != '\0'; ++index) {
+      const char* end = std::strchr(cursor, ' ');
+      if (index == 14) utime = std::strtoull(cursor, nullptr, 10);
+      if (index == 15) stime = std::strtoull(cursor, nullptr, 10);
+      if (end == nullptr) break;
+      cursor = end + 1;
     }
-    const auto ticks = static_cast<long long>(utime + stime);
-    return std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK));
+    const long ticks = ::sysconf(_SC_CLK_TCK);
+    return std::chrono::milliseconds((utime + stime) * 1000 /
+                                     static_cast<unsigned long long>(ticks));
   }
 
   /// Descriptors the helper holds open below `limit` (one inherited above
@@ -264,6 +282,19 @@ TEST(ThreadExhaustion, ThreadsTheSystemRefusesGet503AndTheServerLivesOn) {
   EXPECT_TRUE(helper.alive());
 }
 
+// The descriptor-exhaustion tests run outside the sanitizer trees: at the
+// descriptor limit the sanitizer runtimes fail themselves (UBSan's vptr
+// check probes memory through a pipe, which cannot be created, and reports
+// every virtual call as "invalid vptr"; ASan cannot start its symbolizer).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define WS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define WS_SANITIZED 1
+#endif
+#endif
+#ifndef WS_SANITIZED
+
 TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
   if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
   constexpr std::size_t kLimit = 32;
@@ -348,6 +379,8 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheEpollServerBacksOffAndRecovers) {
   expect_echo_works(helper.port());
   EXPECT_TRUE(helper.alive());
 }
+
+#endif  // WS_SANITIZED
 
 }  // namespace
 }  // namespace ws::posix::test
