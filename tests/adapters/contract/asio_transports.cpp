@@ -44,25 +44,14 @@ class AsioServerUnderTest final : public ServerUnderTest {
   AsioServerUnderTest(::asio::io_context& io, const ServerOptions& options, Handler handler) {
     asio::ServerOptions server_options;
     server_options.stream = stream_options(options, options.config);
-    auto shared = std::make_shared<const Handler>(std::move(handler));
-    server_options.accept = [shared, accept = options.accept](const UpgradeRequest& request) {
-      return shared->on_upgrade ? shared->on_upgrade(request)
-                                : UpgradeDecision::accept_with(accept);
-    };
-    if (shared->on_http) server_options.http = shared->on_http;
-    asio::ServerHandlers handlers;
-    handlers.on_open = [shared](const SessionPtr& session, const UpgradeRequest&) {
-      if (shared->on_open) shared->on_open(session);
-    };
-    handlers.on_message = [shared](const SessionPtr& session, MessageKind kind,
-                                   std::string& payload) {
-      if (shared->on_message) shared->on_message(session, Message{kind, as_bytes(payload)});
-    };
-    handlers.on_close = [shared](const SessionPtr& session, const asio::CloseInfo& info) {
-      if (shared->on_close) shared->on_close(session, closed_of(info));
-    };
+    if (!handler.on_upgrade) {
+      server_options.accept = [accept = options.accept](const UpgradeRequest&) {
+        return UpgradeDecision::accept_with(accept);
+      };
+    }
+    // The Server's own overload for the one Handler shape.
     server_ = std::make_unique<asio::Server>(io.get_executor(), std::move(server_options),
-                                             std::move(handlers));
+                                             std::move(handler));
     listen_error_ = server_->listen({::asio::ip::make_address("127.0.0.1"), 0});
   }
   ~AsioServerUnderTest() override {

@@ -72,36 +72,6 @@ class EpollTransport final : public TransportUnderTest {
 
 // ---- threads --------------------------------------------------------------
 
-// The blocking transport's handler is a virtual class: this one forwards to
-// the one Handler shape.
-class ForwardingHandler final : public posix::BlockingHandler {
- public:
-  explicit ForwardingHandler(Handler handler) : handler_(std::move(handler)) {}
-  UpgradeDecision on_upgrade(const UpgradeRequest& request,
-                             const AcceptOptions& defaults) override {
-    return handler_.on_upgrade ? handler_.on_upgrade(request)
-                               : UpgradeDecision::accept_with(defaults);
-  }
-  void on_open(const SessionPtr& session) override {
-    if (handler_.on_open) handler_.on_open(session);
-  }
-  void on_message(const SessionPtr& session, const Message& message) override {
-    if (handler_.on_message) handler_.on_message(session, message);
-  }
-  void on_close(const SessionPtr& session, const Closed& closed) override {
-    if (handler_.on_close) handler_.on_close(session, closed);
-  }
-  void on_ping(const SessionPtr& session, const Ping& ping) override {
-    if (handler_.on_ping) handler_.on_ping(session, ping);
-  }
-  void on_pong(const SessionPtr& session, const Pong& pong) override {
-    if (handler_.on_pong) handler_.on_pong(session, pong);
-  }
-
- private:
-  Handler handler_;
-};
-
 // The library's thread-per-connection server.
 class ThreadsServerUnderTest final : public ServerUnderTest {
  public:
@@ -123,17 +93,16 @@ class ThreadsTransport final : public TransportUnderTest {
     posix::ThreadServerOptions thread_options;
     static_cast<ServerOptions&>(thread_options) = options;
     thread_options.shutdown_timeout = std::chrono::milliseconds(500);
-    Result<posix::ThreadServer> server = posix::ThreadServer::listen(
-        std::move(thread_options), std::make_shared<ForwardingHandler>(std::move(handler)));
+    Result<posix::ThreadServer> server =
+        posix::ThreadServer::listen(std::move(thread_options), std::move(handler));
     if (!server) return nullptr;
     return std::make_unique<ThreadsServerUnderTest>(std::move(*server));
   }
   void connect(const std::string& url, const ClientOptions& options, Handler handler) override {
     clients_.emplace_back([url, options, handler = std::move(handler)]() mutable {
-      ForwardingHandler forwarding(handler);
       posix::BlockingClientOptions blocking;
       static_cast<ClientOptions&>(blocking) = options;
-      const std::error_code error = posix::connect(url, forwarding, blocking);
+      const std::error_code error = posix::connect(url, handler, blocking);
       if (error && handler.on_close) {
         // The blocking client reports a connection that never opened only
         // through its result.

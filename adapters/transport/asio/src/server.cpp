@@ -174,6 +174,47 @@ void Server::State::finish_shutdown_if_done() {
 Server::Server(::asio::any_io_executor executor, ServerOptions options, ServerHandlers handlers)
     : state_(std::make_shared<State>(executor, std::move(options), std::move(handlers))) {}
 
+namespace {
+
+ServerHandlers handlers_of(const Handler& handler) {
+  ServerHandlers handlers;
+  if (handler.on_open) {
+    handlers.on_open = [on_open = handler.on_open](const std::shared_ptr<Session>& session,
+                                                   const UpgradeRequest&) { on_open(session); };
+  }
+  if (handler.on_message) {
+    handlers.on_message = [on_message = handler.on_message](const std::shared_ptr<Session>& session,
+                                                            MessageKind kind,
+                                                            std::string& payload) {
+      on_message(session, Message{kind, as_bytes(payload), true, true});
+    };
+  }
+  if (handler.on_close) {
+    handlers.on_close = [on_close = handler.on_close](const std::shared_ptr<Session>& session,
+                                                      const CloseInfo& info) {
+      Closed closed;
+      closed.code = info.code;
+      closed.reason = info.reason;
+      closed.error = info.error;
+      closed.sent_code = info.sent_code;
+      on_close(session, closed);
+    };
+  }
+  return handlers;
+}
+
+ServerOptions with_answers(ServerOptions options, const Handler& handler) {
+  if (handler.on_upgrade) options.accept = handler.on_upgrade;
+  if (handler.on_http) options.http = handler.on_http;
+  return options;
+}
+
+}  // namespace
+
+Server::Server(::asio::any_io_executor executor, ServerOptions options, Handler handler)
+    : Server(std::move(executor), with_answers(std::move(options), handler), handlers_of(handler)) {
+}
+
 Server::~Server() {
   {
     std::lock_guard lock(state_->mutex);

@@ -255,6 +255,10 @@ Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options, BlockingH
   return listen(std::move(options), std::shared_ptr<BlockingHandler>(&handler, [](auto*) {}));
 }
 
+Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options, Handler handler) {
+  return listen(std::move(options), std::make_shared<HandlerAdapter>(std::move(handler)));
+}
+
 Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options,
                                           std::shared_ptr<BlockingHandler> handler) {
   if (!handler) return std::make_error_code(std::errc::invalid_argument);

@@ -21,6 +21,7 @@
 #include "ws/asio/detail/completion.hpp"
 #include "ws/asio/options.hpp"
 #include "ws/asio/session.hpp"
+#include "ws/driver/handler.hpp"
 
 namespace asio::ssl {
 class context;
@@ -59,6 +60,14 @@ struct ServerHandlers {
 class Server {
  public:
   Server(::asio::any_io_executor executor, ServerOptions options, ServerHandlers handlers = {});
+  /// The same with the one Handler shape of every transport
+  /// (ws/driver/handler.hpp): its on_upgrade and on_http, when set, take the
+  /// place of options.accept and options.http; on_open, on_message and
+  /// on_close are called as on the other transports (a Message whose payload
+  /// is valid during the call; an empty on_message echoes); on_ping,
+  /// on_pong, on_rejected and on_backpressure are not called by this
+  /// Server.
+  Server(::asio::any_io_executor executor, ServerOptions options, Handler handler);
   /// Drops every connection at once (use async_shutdown first to close
   /// them gracefully).
   ~Server();

@@ -28,6 +28,7 @@
 #include "ws/base/bytes.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
+#include "ws/driver/handler.hpp"
 #include "ws/event.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/handshake/server_handshake.hpp"
@@ -109,6 +110,26 @@ struct BlockingClientOptions : ClientOptions {
   BlockingConnectionSet* connections = nullptr;
 };
 
+/// The one Handler shape of every transport (ws/driver/handler.hpp) as a
+/// BlockingHandler: serve(), serve_upgraded(), connect() and ThreadServer
+/// take either. Its on_upgrade, when empty, accepts with the options given
+/// to the serve call; on_http, when empty, answers 404.
+class HandlerAdapter final : public BlockingHandler {
+ public:
+  explicit HandlerAdapter(Handler handler) : handler_(std::move(handler)) {}
+  UpgradeDecision on_upgrade(const UpgradeRequest& request, const AcceptOptions& defaults) override;
+  void on_open(const BlockingSessionPtr& session) override;
+  void on_message(const BlockingSessionPtr& session, const Message& message) override;
+  void on_close(const BlockingSessionPtr& session, const Closed& closed) override;
+  void on_ping(const BlockingSessionPtr& session, const Ping& ping) override;
+  void on_pong(const BlockingSessionPtr& session, const Pong& pong) override;
+  void on_rejected(const BlockingSessionPtr& session, const Rejected& rejected) override;
+  HttpAnswer on_http(const HttpHead& head) override;
+
+ private:
+  Handler handler_;
+};
+
 /// Serves a connection whose HTTP request head the caller already read:
 /// `request_head` up to and including the empty line, `bytes_after_head`
 /// whatever was read past it (the first frame bytes). Validates the head,
@@ -135,6 +156,13 @@ std::error_code serve(int fd, BlockingHandler& handler, const BlockingOptions& o
 /// as serve does; errc::unexpected_status when the server refused the
 /// upgrade, or the connect error.
 std::error_code connect(std::string_view url, BlockingHandler& handler,
+                        const BlockingClientOptions& options = {});
+
+/// The same three calls with the one Handler shape.
+std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView bytes_after_head,
+                               const Handler& handler, const BlockingOptions& options = {});
+std::error_code serve(int fd, const Handler& handler, const BlockingOptions& options = {});
+std::error_code connect(std::string_view url, const Handler& handler,
                         const BlockingClientOptions& options = {});
 
 }  // namespace ws::posix

@@ -99,6 +99,8 @@ class ThreadServer {
   /// The same with a handler the connection threads share ownership of.
   static Result<ThreadServer> listen(ThreadServerOptions options,
                                      std::shared_ptr<BlockingHandler> handler);
+  /// The same with the one Handler shape of every transport.
+  static Result<ThreadServer> listen(ThreadServerOptions options, Handler handler);
 
   ThreadServer(ThreadServer&& other) noexcept;
   ThreadServer& operator=(ThreadServer&& other) noexcept;
