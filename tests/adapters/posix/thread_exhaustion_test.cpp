@@ -295,34 +295,30 @@ TEST(ThreadExhaustion, ThreadsTheSystemRefusesGet503AndTheServerLivesOn) {
 #endif
 #ifndef WS_SANITIZED
 
-TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
-  if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
-  constexpr std::size_t kLimit = 32;
-  HelperProcess helper(
-      {"prlimit", "--nofile=" + std::to_string(kLimit), helper_path(), "--handshake-ms", "10000"});
-  ASSERT_NE(helper.port(), 0) << "the helper did not start";
+constexpr std::size_t kDescriptorLimit = 32;
 
-  // Silent connections: each holds one descriptor in the server (its thread
-  // waits for the request head), until the limit is reached with more still
-  // queued in the backlog.
+// Fills the helper's descriptors with silent connections (each holds one
+// descriptor in the server, waiting for its request head) plus more queued
+// in the backlog, then checks that the accept loop, facing EMFILE again and
+// again, stays below 20% of a core. Returns the connections held.
+std::vector<FileDescriptor> expect_calm_at_the_descriptor_limit(HelperProcess& helper) {
   std::vector<FileDescriptor> held;
-  for (std::size_t i = 0; i < kLimit + 8; ++i) {
+  for (std::size_t i = 0; i < kDescriptorLimit + 8; ++i) {
     Result<FileDescriptor> fd = connect_tcp("127.0.0.1", helper.port());
-    ASSERT_TRUE(fd.has_value()) << fd.error().message();
+    EXPECT_TRUE(fd.has_value()) << fd.error().message();
+    if (!fd) return held;
     held.push_back(std::move(*fd));
   }
   const auto deadline = Clock::now() + 3s;
   // At the limit a connection that was accepted may find no descriptor for
   // its wake-up eventfd and end at once, so the count moves between the
   // limit and one below it.
-  while (helper.open_descriptors_below(kLimit) < kLimit - 1 && Clock::now() < deadline) {
+  while (helper.open_descriptors_below(kDescriptorLimit) < kDescriptorLimit - 1 &&
+         Clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }
-  ASSERT_GE(helper.open_descriptors_below(kLimit), kLimit - 1)
+  EXPECT_GE(helper.open_descriptors_below(kDescriptorLimit), kDescriptorLimit - 1)
       << "the server did not reach the limit";
-
-  // At the limit, with connections queued: poll reports the listener
-  // readable and accept() fails with EMFILE, again and again.
   std::this_thread::sleep_for(100ms);
   const std::chrono::milliseconds cpu_before = helper.cpu_time();
   const auto wall_before = Clock::now();
@@ -334,7 +330,15 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
       << "the accept loop used " << cpu.count() << " ms of CPU in " << wall.count()
       << " ms at the descriptor limit";
   EXPECT_TRUE(helper.alive());
+  return held;
+}
 
+TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
+  if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
+  HelperProcess helper({"prlimit", "--nofile=" + std::to_string(kDescriptorLimit), helper_path(),
+                        "--handshake-ms", "10000"});
+  ASSERT_NE(helper.port(), 0) << "the helper did not start";
+  std::vector<FileDescriptor> held = expect_calm_at_the_descriptor_limit(helper);
   held.clear();
   const std::optional<unsigned long long> backoffs = stat_value(helper.port(), "accept_backoffs");
   ASSERT_TRUE(backoffs.has_value()) << "the server does not answer any more";
@@ -347,33 +351,10 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheAcceptLoopBacksOffAndRecovers) {
 // loop pauses (100 ms) instead of spinning, and serves again afterwards.
 TEST(ThreadExhaustion, AtTheDescriptorLimitTheEpollServerBacksOffAndRecovers) {
   if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
-  constexpr std::size_t kLimit = 32;
-  HelperProcess helper({"prlimit", "--nofile=" + std::to_string(kLimit), helper_path(), "--io",
-                        "epoll", "--handshake-ms", "10000"});
+  HelperProcess helper({"prlimit", "--nofile=" + std::to_string(kDescriptorLimit), helper_path(),
+                        "--io", "epoll", "--handshake-ms", "10000"});
   ASSERT_NE(helper.port(), 0) << "the helper did not start";
-  std::vector<FileDescriptor> held;
-  for (std::size_t i = 0; i < kLimit + 8; ++i) {
-    Result<FileDescriptor> fd = connect_tcp("127.0.0.1", helper.port());
-    ASSERT_TRUE(fd.has_value()) << fd.error().message();
-    held.push_back(std::move(*fd));
-  }
-  const auto deadline = Clock::now() + 3s;
-  while (helper.open_descriptors_below(kLimit) < kLimit - 1 && Clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_GE(helper.open_descriptors_below(kLimit), kLimit - 1)
-      << "the server did not reach the limit";
-  std::this_thread::sleep_for(100ms);
-  const std::chrono::milliseconds cpu_before = helper.cpu_time();
-  const auto wall_before = Clock::now();
-  std::this_thread::sleep_for(500ms);
-  const std::chrono::milliseconds cpu = helper.cpu_time() - cpu_before;
-  const auto wall =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - wall_before);
-  EXPECT_LT(cpu.count() * 5, wall.count())
-      << "the accept loop used " << cpu.count() << " ms of CPU in " << wall.count()
-      << " ms at the descriptor limit";
-  EXPECT_TRUE(helper.alive());
+  std::vector<FileDescriptor> held = expect_calm_at_the_descriptor_limit(helper);
   held.clear();
   std::this_thread::sleep_for(200ms);  // the pause ends, the backlog drains
   expect_echo_works(helper.port());
