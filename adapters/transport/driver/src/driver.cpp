@@ -214,6 +214,9 @@ std::optional<TimePoint> Driver::next_deadline() const noexcept {
   if (finished_) return std::nullopt;
   if (ended_) return now_;
   std::optional<TimePoint> deadline = connection_.next_deadline();
+  // The stream ended (or failed during a write) since the last step: the
+  // next step lets the Connection say what that means.
+  if (eof_ && !closed_seen_) deadline = earliest(deadline, now_);
   if (paused_ != pause_reported_ && !closed_seen_) deadline = earliest(deadline, now_);
   if (stalled_since_ && options_.write_stall_timeout.count() > 0) {
     deadline = earliest(deadline, *stalled_since_ + options_.write_stall_timeout);
@@ -264,7 +267,7 @@ void Driver::close_going_away() {
     end(std::make_error_code(std::errc::operation_canceled));
     return;
   }
-  if (connection_.state() == State::open) send_queued();
+  if (connection_.state() == State::open) send_final_queued();
   if (!connection_.close(CloseCode::going_away)) session_->mark_closing();
 }
 
@@ -278,6 +281,7 @@ std::error_code Driver::send_direct(MessageKind kind, ByteView payload) {
   // close frame.
   if (session_->outbox_.over_limit()) return errc::output_queue_full;
   send_queued();  // what other threads queued before goes first
+  if (session_->outbox_.over_limit()) return errc::output_queue_full;  // tripped by that
   const std::error_code error = kind == MessageKind::text ? connection_.send_text(as_text(payload))
                                                           : connection_.send_binary(payload);
   if (error == errc::output_queue_full) {
@@ -294,6 +298,7 @@ std::error_code Driver::send_direct(const std::shared_ptr<const PreparedMessage>
   if (closed_seen_ || ended_ || connection_.state() != State::open) return errc::not_open;
   if (session_->outbox_.over_limit()) return errc::output_queue_full;
   send_queued();
+  if (session_->outbox_.over_limit()) return errc::output_queue_full;
   return send_one(message);
 }
 
@@ -319,7 +324,8 @@ std::error_code Driver::close_direct(std::uint16_t code, std::string_view reason
     end(std::make_error_code(std::errc::operation_canceled));
     return {};
   }
-  if (connection_.state() == State::open) send_queued();
+  if (const std::error_code invalid = check_close_to_send(code, reason)) return invalid;
+  if (connection_.state() == State::open) send_final_queued();
   const std::error_code error = connection_.close(code, reason);
   // Nothing sent after the close could go out: refuse it now rather than
   // drop it when the connection ends.
@@ -411,19 +417,36 @@ void Driver::apply_requests() {
   }
   if (closed_seen_) return;
   // Messages first: a close requested after them goes out after them.
-  if (connection_.state() == State::open) send_queued();
-  if (requests.close) {
-    if (connection_.state() == State::handshaking) {
-      end(std::make_error_code(std::errc::operation_canceled));
-      return;
+  if (requests.close && connection_.state() == State::handshaking) {
+    end(std::make_error_code(std::errc::operation_canceled));
+    return;
+  }
+  if (connection_.state() == State::open) {
+    if (requests.close) {
+      send_final_queued();
+    } else {
+      send_queued();
     }
+  }
+  if (requests.close) {
     (void)connection_.close(requests.close->code, requests.close->reason);
     session_->mark_closing();
   }
 }
 
+void Driver::send_final_queued() {
+  // Refuse later pushes and take what was queued in one step, so that a
+  // message is either sent before the close frame or refused at once.
+  session_->outbox_.close_and_take(batch_);
+  send_batch();
+}
+
 void Driver::send_queued() {
   session_->outbox_.take_all(batch_);
+  send_batch();
+}
+
+void Driver::send_batch() {
   if (batch_.empty()) return;
   for (const std::shared_ptr<const PreparedMessage>& message : batch_) {
     const std::error_code error = send_one(message);

@@ -18,12 +18,17 @@ Outbox::PushResult Outbox::push(const std::shared_ptr<const PreparedMessage>& me
   const bool was_empty = queue_.empty();
   queue_.push_back(message);
   queued_bytes_ += size;
+  has_messages_.store(true, std::memory_order_release);
   return was_empty ? PushResult::queued_wake : PushResult::queued;
 }
 
 void Outbox::take_all(std::vector<std::shared_ptr<const PreparedMessage>>& out) {
   out.clear();
+  // Called after every event: an empty outbox costs no lock. A push that
+  // lands after this check also wakes the owner, whose next step takes it.
+  if (!has_messages_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(mutex_);
+  has_messages_.store(false, std::memory_order_relaxed);
   out.swap(queue_);
   // The bytes move from this queue to the owner's output in one step, so a
   // publisher never sees them in neither place (the owner then reports the
@@ -36,6 +41,17 @@ void Outbox::close() {
   std::lock_guard lock(mutex_);
   closed_ = true;
   queue_.clear();
+  queued_bytes_ = 0;
+  has_messages_.store(false, std::memory_order_relaxed);
+}
+
+void Outbox::close_and_take(std::vector<std::shared_ptr<const PreparedMessage>>& out) {
+  out.clear();
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  has_messages_.store(false, std::memory_order_relaxed);
+  out.swap(queue_);
+  owner_pending_.fetch_add(queued_bytes_, std::memory_order_relaxed);
   queued_bytes_ = 0;
 }
 

@@ -34,7 +34,11 @@ bool turn(DuplexPipe& pipe, Side side, Driver& driver, TimePoint now) {
     }
     driver.commit_received(read.bytes);
   }
+  const std::size_t pending = driver.pending_output_size();
   if (driver.step(now) == Driver::Turn::yield) progress = true;
+  // A step may produce output of its own (a keepalive ping, a queued send):
+  // the next round writes it.
+  if (driver.pending_output_size() > pending) progress = true;
   if (driver.should_close_transport()) {
     pipe.close(side);
     driver.transport_closed();

@@ -114,7 +114,16 @@ BlockingLoop::BlockingLoop(int fd, Connection connection, BlockingHandler& handl
       driver_(std::move(connection), handler_, options, waker_),
       connections_(connections) {}
 
-BlockingLoop::~BlockingLoop() { finish(); }
+BlockingLoop::~BlockingLoop() {
+  if (finished_) return;
+  // run() did not finish: a handler threw and the exception is on its way
+  // out of serve(). No handler may run now (a second throw would
+  // terminate): the driver ends the session quietly when it is destroyed.
+  finished_ = true;
+  waker_->close();
+  if (connections_ != nullptr) connections_->remove(driver_.session().get());
+  ::shutdown(fd_, SHUT_RDWR);
+}
 
 std::error_code BlockingLoop::run() {
   if (!waker_->valid()) {

@@ -174,7 +174,9 @@ class Driver {
   /// aborted. Check it after step() and after writing.
   bool should_close_transport() const noexcept;
   /// The transport is closed (or gone): reports on_close if it is due and
-  /// was not yet (with the transport's error, else errc::unexpected_eof),
+  /// was not yet (with why the driver ended it: the write stall, an abort;
+  /// else what the Connection makes of the end of the stream, which is
+  /// errc::unexpected_eof unless the close handshake was done),
   /// ends the session and leaves its channels. Nothing is called after it.
   void transport_closed();
   /// True after transport_closed().
@@ -230,6 +232,8 @@ class Driver {
   void report_closed(const Closed& closed);
   void apply_requests();
   void send_queued();
+  void send_final_queued();
+  void send_batch();
   std::error_code send_one(const std::shared_ptr<const PreparedMessage>& message);
   void apply_policy();
   void update_pause() noexcept;

@@ -63,8 +63,13 @@ class Outbox {
   }
 
   /// No more pushes are accepted, and what waits is dropped (the connection
-  /// is closing or gone).
+  /// is gone).
   void close();
+  /// Owning thread, when the connection starts to close: no more pushes are
+  /// accepted, and what was queued until now is moved into `out` (cleared
+  /// first) in the same step, to be sent before the close frame. A push is
+  /// either in `out` or refused, never accepted and then dropped.
+  void close_and_take(std::vector<std::shared_ptr<const PreparedMessage>>& out);
 
   /// Owning thread: the owner applied a close policy itself (its own
   /// output limit was reached): later pushes are refused as over the limit.
@@ -88,6 +93,7 @@ class Outbox {
   bool closed_ = false;
   std::atomic<std::size_t> owner_pending_{0};
   std::atomic<bool> over_limit_{false};
+  std::atomic<bool> has_messages_{false};  // lets take_all skip the lock when empty
   std::atomic<std::uint64_t> dropped_{0};
 };
 
