@@ -1,13 +1,10 @@
 // The POSIX transports under the contract suite: an EpollLoop on a thread
 // of its own, and the blocking transport with a thread per connection.
-#include <sys/socket.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <list>
 #include <mutex>
-#include <optional>
 #include <thread>
 
 #include "transport_under_test.hpp"

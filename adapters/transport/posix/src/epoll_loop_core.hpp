@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "ws/config.hpp"
-#include "ws/message/prepared_message.hpp"
 #include "ws/posix/socket.hpp"
 
 namespace ws::posix::detail {
@@ -86,10 +85,6 @@ class EpollLoopCore {
   TimePoint now() const noexcept { return now_; }
   /// Scratch iovecs (IOV_MAX of them) for gathered writes on the loop thread.
   std::span<iovec> iovecs() noexcept { return iovecs_; }
-  /// Scratch list for the messages a connection takes from its queue.
-  std::vector<std::shared_ptr<const PreparedMessage>>& message_scratch() noexcept {
-    return message_scratch_;
-  }
   /// Called by ~EpollLoop: drops every watcher (on_loop_destroyed) and
   /// every queued task; later posts and wakes are ignored.
   void destroy();
@@ -134,7 +129,6 @@ class EpollLoopCore {
   std::vector<TimerEntry> timers_;
   std::vector<epoll_event> events_;
   std::vector<iovec> iovecs_;
-  std::vector<std::shared_ptr<const PreparedMessage>> message_scratch_;
   TimePoint now_{};
 };
 
