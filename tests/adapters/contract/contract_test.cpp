@@ -7,6 +7,7 @@
 // runs those).
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -387,6 +388,29 @@ TEST_P(Contract, DeadPeerIsClosedAtTheKeepaliveTimeout) {
   EXPECT_EQ(closed->error, errc::idle_timeout);
   EXPECT_EQ(closed->sent_code, CloseCode::going_away);
   EXPECT_TRUE(eventually([&] { return server->connection_count() == 0; }));
+}
+
+// A peer that resets the connection (RST, no close frame) in the middle of
+// a message: the server reports one abnormal close and frees the connection.
+TEST_P(Contract, PeerThatResetsIsReportedOnceAndReleased) {
+  auto server_side = std::make_shared<Record>();
+  auto server = serve(ServerOptions{}, server_side->handler(false));
+  std::optional<RawClient> peer;
+  peer.emplace(server->port());
+  ASSERT_EQ(peer->handshake().rfind("HTTP/1.1 101 ", 0), 0U);
+  ASSERT_NE(server_side->session(), nullptr);
+  peer->send(client_frame(Opcode::text, "half a mess", /*fin=*/false));
+  const linger reset{1, 0};  // close() then sends RST
+  ASSERT_EQ(::setsockopt(peer->fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset), 0);
+  peer.reset();
+  const std::optional<Closed> closed = server_side->closed();
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->code, CloseCode::abnormal);
+  EXPECT_TRUE(closed->error);
+  EXPECT_TRUE(eventually([&] { return server->connection_count() == 0; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(server_side->close_count(), 1U);
+  EXPECT_EQ(server_side->message_count(), 0U);
 }
 
 // Graceful shutdown: every connection hears 1001 and the server ends.
