@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <variant>
 
 #include "support/frames.hpp"
 #include "ws/connection.hpp"
@@ -106,6 +108,84 @@ RC_GTEST_PROP(ConnectionDirectRead, ReadsThroughTheBufferMatchCopiedInput, ()) {
   Connection direct = Connection::after_handshake(Role::server, config);
   Connection copied = Connection::after_handshake(Role::server, config);
   RC_ASSERT(read_through_buffer(direct, wire, read_size) == test::feed(copied, wire));
+}
+
+// Reads sized to the traffic: once a frame's header is parsed, the space
+// offered holds the rest of its payload and the next frame's header (within
+// the input limit), so a 16 KiB message costs one read, not four 4 KiB ones.
+TEST(ConnectionReadSize, TheSpaceOfferedHoldsTheRestOfTheFrameInProgress) {
+  Connection c = Connection::after_handshake(Role::server);
+  const Bytes wire = client_frame(Opcode::binary, std::string(16384, 'q'));
+  // A first read of 4 KiB: the header and the start of the payload.
+  MutableByteView space = c.receive_buffer();
+  ASSERT_GE(space.size(), 4096U);
+  std::memcpy(space.data(), wire.data(), 4096);
+  c.commit_received(4096);
+  EXPECT_EQ(c.next_event(), std::nullopt);
+  space = c.receive_buffer();
+  EXPECT_GE(space.size(), wire.size() - 4096 + max_frame_header_size);
+  std::memcpy(space.data(), wire.data() + 4096, wire.size() - 4096);
+  c.commit_received(wire.size() - 4096);
+  const auto events = test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].text().size(), 16384U);
+}
+
+TEST(ConnectionReadSize, ReadsThatFillTheSpaceGrowItUpToTheInputLimit) {
+  Config config;
+  config.limits.max_buffered_input = 40000;
+  Connection c = Connection::after_handshake(Role::server, config);
+  const Bytes frame = client_frame(Opcode::binary, std::string(20, 's'));
+  std::size_t largest = 0;
+  std::size_t delivered = 0;
+  for (int read = 0; read < 12; ++read) {
+    const MutableByteView space = c.receive_buffer();
+    largest = std::max(largest, space.size());
+    ASSERT_LE(space.size(), config.limits.max_buffered_input);
+    // Fill it: whole frames, then the start of one more.
+    for (std::size_t at = 0; at < space.size(); at += frame.size()) {
+      std::memcpy(space.data() + at, frame.data(), std::min(frame.size(), space.size() - at));
+    }
+    c.commit_received(space.size());
+    while (auto event = c.next_event()) {
+      ASSERT_TRUE(std::holds_alternative<Message>(*event));
+      ++delivered;
+    }
+    // The partial frame at the end is dropped from the test's stream: start
+    // again on a fresh connection state by feeding its rest.
+    const std::size_t partial = space.size() % frame.size();
+    if (partial != 0) {
+      ASSERT_EQ(c.receive(ByteView(frame).subspan(partial)), frame.size() - partial);
+      while (auto event = c.next_event()) ++delivered;
+    }
+  }
+  EXPECT_EQ(largest, config.limits.max_buffered_input);
+  EXPECT_GT(delivered, 0U);
+}
+
+// receive_room(): what receive() takes in full now, so a transport that
+// reads into its own buffer never reads more than the connection can keep.
+RC_GTEST_PROP(ConnectionReadSize, ReceiveTakesAllThatReceiveRoomSays, ()) {
+  Config config;
+  config.limits.max_buffered_input = *rc::gen::inRange<std::size_t>(256, 20000);
+  Connection c = Connection::after_handshake(Role::server, config);
+  Bytes wire;
+  const int count = *rc::gen::inRange(1, 6);
+  for (int i = 0; i < count; ++i) {
+    const Bytes frame =
+        client_frame(Opcode::binary, std::string(*rc::gen::inRange<std::size_t>(0, 30000), 'r'));
+    wire.insert(wire.end(), frame.begin(), frame.end());
+  }
+  std::size_t at = 0;
+  while (at < wire.size()) {
+    const std::size_t room = c.receive_room();
+    RC_ASSERT(room > 0U);
+    const std::size_t n = std::min(room, wire.size() - at);
+    RC_ASSERT(c.receive(ByteView(wire).subspan(at, n)) == n);
+    at += n;
+    RC_ASSERT(c.receive_room() <= config.limits.max_buffered_input);
+    while (auto event = c.next_event()) RC_ASSERT(std::holds_alternative<Message>(*event));
+  }
 }
 
 }  // namespace

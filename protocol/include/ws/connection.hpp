@@ -133,9 +133,19 @@ class Connection {
   /// the message buffer (never past the frame's end). Empty when the input
   /// limit is reached: drain next_event() first. Valid until the next
   /// non-const call.
+  ///
+  /// The space is sized to the traffic: at least the rest of the frame in
+  /// progress and the next frame's header (so a message that fits the input
+  /// limit costs one read), and twice as much as before after a read filled
+  /// all it was offered; never more than the input limit allows.
   MutableByteView receive_buffer();
   /// Marks the first n bytes of the last receive_buffer() as received.
   void commit_received(std::size_t n) noexcept;
+  /// How many bytes receive() would take now, all of them: for a transport
+  /// that reads into its own buffer (one per event loop) and must not read
+  /// more than the connection keeps. 0 when the input limit is reached:
+  /// drain next_event() first. Once the connection is closed, any amount.
+  std::size_t receive_room() const noexcept;
 
   /// The transport's read side ended. Buffered bytes are still processed.
   void receive_eof() noexcept;

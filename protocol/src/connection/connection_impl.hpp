@@ -68,6 +68,10 @@ struct Connection::Impl {
 
   // receive_buffer() handed out space in `message` (can_read_into_message).
   bool direct_read = false;
+  // The size of the space the last receive_buffer() handed out, and whether
+  // the read that followed filled it (the next offer doubles).
+  std::size_t offered_for_read = 0;
+  bool read_filled_offer = false;
   // Frames with at least this much payload left, and no less than the input
   // limit, are read into `message`: a read into the input buffer would then
   // hold nothing but this frame's payload too, so no extra reads are made.

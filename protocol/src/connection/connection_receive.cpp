@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #include "base/utf8_unmask.hpp"
@@ -103,13 +104,31 @@ MutableByteView Connection::receive_buffer() {
   }
   c.compact_input();
   const std::size_t used = c.input.size();
-  const std::size_t capacity = c.input.capacity();
-  // Grow by doubling while reads fill most of the buffer, up to the limit.
-  if (capacity < c.input_limit() && capacity - used < capacity / 4 + 1) {
-    c.input.reserve_exact(std::min(c.input_limit(), std::max<std::size_t>(4096, 2 * capacity)));
-  }
   const std::size_t room = c.input_limit() - std::min(c.input_limit(), used + c.taken_directly);
-  return {c.input.data() + used, std::min(c.input.capacity() - used, room)};
+  const std::size_t capacity = c.input.capacity();
+  // Sized to the traffic, within the limit: the rest of the frame in
+  // progress and the next header in one read; twice the buffer after a read
+  // filled it, or when what waits parsed takes most of it (4 KiB at first).
+  std::size_t wanted = capacity - used;
+  if (c.in_payload) {
+    const std::uint64_t rest = c.frame_remaining + max_frame_header_size;
+    if (rest > wanted) wanted = static_cast<std::size_t>(std::min<std::uint64_t>(rest, room));
+  }
+  if (c.read_filled_offer || wanted < capacity / 4 + 1) {
+    wanted = std::max(wanted, std::max<std::size_t>(4096, 2 * capacity) - used);
+  }
+  wanted = std::min(wanted, room);
+  if (used + wanted > capacity) c.input.reserve_exact(used + wanted);
+  c.read_filled_offer = false;
+  c.offered_for_read = wanted;
+  return {c.input.data() + used, wanted};
+}
+
+std::size_t Connection::receive_room() const noexcept {
+  const Impl& c = *impl_;
+  if (c.state == State::closed) return std::numeric_limits<std::size_t>::max();
+  const std::size_t held = c.input.size() - c.input_begin + c.taken_directly;
+  return c.input_limit() - std::min(c.input_limit(), held);
 }
 
 void Connection::commit_received(std::size_t n) noexcept {
@@ -120,6 +139,7 @@ void Connection::commit_received(std::size_t n) noexcept {
     c.commit_into_message(n);
     return;
   }
+  c.read_filled_offer = n > 0 && n >= c.offered_for_read;
   c.input.resize(std::min(c.input.size() + n, c.input.capacity()));
   c.input_since_tick = true;
 }
