@@ -5,9 +5,10 @@
 
 COMPARE_JSON is ws_compare_bench's --benchmark_out (JSON; with repetitions,
 the medians are used); RESULTS_TXT holds
-"key value" lines written by scripts/bench (B5, memory). Ratios are ws
-against each peer from the same run; the last column is the issue's target
-and whether this run met it.
+"key value" lines written by scripts/bench (B5, system calls, memory).
+Ratios are ws against each peer from the same run; the last column is the
+issue's target and whether this run met it. A row of ws-echo --io asio
+appears when the run measured it.
 """
 import json
 import sys
@@ -41,12 +42,27 @@ def load(compare_path, results_path):
 def fmt(value, digits=2):
     if value is None:
         return "-"
+    if isinstance(value, Cell):
+        return value.text
     if value >= 100:
         return f"{value:.0f}"
     return f"{value:.{digits}f}"
 
 
+class Cell:
+    """A figure shown as text (several numbers), compared by one of them."""
+
+    def __init__(self, value, text):
+        self.value = value
+        self.text = text
+
+
+def number(value):
+    return value.value if isinstance(value, Cell) else value
+
+
 def ratio(a, b):
+    a, b = number(a), number(b)
     if a is None or b is None or b == 0:
         return None
     return a / b
@@ -104,34 +120,60 @@ def main():
     def r(key):
         return results.get(key)
 
-    for size, label in (("20", "20 B x 100 conns"), ("16384", "16 KiB x 10 conns")):
-        for io in ("epoll", "threads"):
-            ws_mps = r(f"b5.{size}.ws-{io}.mps")
-            ws_cpu = r(f"b5.{size}.ws-{io}.cpu")
-            beast_cpu = r(f"b5.{size}.beast.cpu")
+    def thousands(value):
+        return None if value is None else value / 1e3
+
+    def syscalls(prefix):
+        total = r(f"{prefix}.total")
+        if total is None:
+            return None
+        parts = [r(f"{prefix}.{kind}") for kind in ("reads", "writes", "waits")]
+        return Cell(total, f"{fmt(total)} ({'/'.join(fmt(p) for p in parts)})")
+
+    ios = ["epoll", "threads"]
+    if any(key.startswith("b5.") and ".ws-asio." in key for key in results):
+        ios.append("asio")
+    cases = (("20x100", "20 B x 100 conns"), ("16384x10", "16 KiB x 10 conns"),
+             ("16384x100", "16 KiB x 100 conns"))
+    for case, label in cases:
+        for io in ios:
+            ws = f"ws-{io}"
             rows.append((f"B5 echo {label} (ws {io})", "k msg/s",
-                         [None if ws_mps is None else ws_mps / 1e3,
-                          None if r(f"b5.{size}.beast.mps") is None else r(f"b5.{size}.beast.mps") / 1e3,
-                          None if r(f"b5.{size}.websocketpp.mps") is None
-                          else r(f"b5.{size}.websocketpp.mps") / 1e3, None], ""))
+                         [thousands(r(f"b5.{case}.{ws}.mps")),
+                          thousands(r(f"b5.{case}.beast.mps")),
+                          thousands(r(f"b5.{case}.websocketpp.mps")), None], ""))
+            ws_cpu = r(f"b5.{case}.{ws}.cpu")
+            beast_cpu = r(f"b5.{case}.beast.cpu")
             cpu_ratio = ratio(ws_cpu, beast_cpu)
             verdict = "n/a" if cpu_ratio is None else ("met" if cpu_ratio <= 0.5 else "NOT met")
             rows.append((f"B5 server CPU {label} (ws {io})", "s per M msgs",
-                         [ws_cpu, beast_cpu, r(f"b5.{size}.websocketpp.cpu"), None],
+                         [ws_cpu, beast_cpu, r(f"b5.{case}.websocketpp.cpu"), None],
                          f"<= 0.5 x Beast: {verdict}"))
+            rows.append((f"B5 syscalls/msg {label} (ws {io})", "all (reads/writes/waits)",
+                         [syscalls(f"sys.{case}.{ws}"), syscalls(f"sys.{case}.beast"),
+                          syscalls(f"sys.{case}.websocketpp"), None], ""))
     idle = r("memory.ws")
     rows.append(("Idle connection (object + heap)", "bytes",
                  [idle, r("memory.beast"), r("memory.websocketpp"), None],
                  "< 1024: n/a" if idle is None else f"< 1024: {'met' if idle < 1024 else 'NOT met'}"))
-    rows.append(("Server RSS per idle conn, 10,000 conns", "KiB",
-                 [r("rss.ws-epoll"), r("rss.beast"), r("rss.websocketpp"), None], ""))
+    idle_ios = ["epoll"] + (["asio"] if r("rss.ws-asio") is not None else [])
+    for io in idle_ios:
+        rows.append((f"Server heap per idle conn, 10,000 conns, 3 s idle (ws {io})", "bytes",
+                     [r(f"heap.ws-{io}"), r("heap.beast"), r("heap.websocketpp"), None], ""))
+    for io in idle_ios:
+        rows.append((f"Server RSS per idle conn, 10,000 conns, 3 s idle (ws {io})", "KiB",
+                     [r(f"rss.ws-{io}"), r("rss.beast"), r("rss.websocketpp"), None], ""))
+    for io in idle_ios:
+        rows.append((f"Server RSS per idle conn, 10,000 conns, just opened (ws {io})", "KiB",
+                     [r(f"rss_open.ws-{io}"), r("rss_open.beast"), r("rss_open.websocketpp"),
+                      None], ""))
 
     header = ("figure", "unit", "ws", "Beast", "wspp", "memcpy", "ws/Beast", "ws/wspp",
               "ws/memcpy", "target (this run)")
     table = []
     for label, unit, values, target in rows:
         ws_value, beast, wspp, copy = values
-        lower_is_better = unit in ("s per M msgs", "bytes", "KiB")
+        lower_is_better = unit in ("s per M msgs", "bytes", "KiB", "all (reads/writes/waits)")
         def rel(other):
             value = ratio(ws_value, other)
             return fmt(value) if value is not None else "-"
@@ -146,7 +188,16 @@ def main():
         print(line(row))
     print()
     print("Ratios are ws / peer: above 1 is ws ahead for rates, below 1 is ws ahead")
-    print("for CPU per message and memory.")
+    print("for CPU per message, system calls and memory. System calls are the")
+    print("server's (all threads, strace -c -f, a smaller run of its own) per echoed")
+    print("message: all, then reads (read/readv/recv*), writes (write/writev/send*) and")
+    print("waits (epoll_wait/epoll_pwait/poll). Heap per idle connection is the growth")
+    print("of the server's mallinfo2() uordblks (--memory-report).")
+    mmapped = [(name, r(f"heap.{name}_mmapped")) for name in
+               ["ws-" + io for io in idle_ios] + ["beast", "websocketpp"]]
+    grew = [f"{name} {value:.0f}" for name, value in mmapped if value]
+    if grew:
+        print("Blocks malloc mmapped also grew, bytes per connection: " + ", ".join(grew) + ".")
 
 
 if __name__ == "__main__":

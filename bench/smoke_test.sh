@@ -4,8 +4,10 @@
 # reports success; it asserts nothing about speed.
 #
 #   smoke_test.sh WS_BENCH WS_COMPARE_BENCH WS_IDLE_MEMORY WS_LOAD ECHO_SERVER...
-# Each ECHO_SERVER is a command line (quoted) that takes --port 0 and prints
-# "listening on HOST:PORT".
+# Each ECHO_SERVER is a command line (quoted) that takes --port 0 and
+# --memory-report and prints "listening on HOST:PORT". ws-load's
+# --hold-ms and --signal-server are exercised too: the server must print
+# its two "memory:" lines (scripts/bench reads them).
 set -euo pipefail
 ws_bench=$1 compare=$2 memory=$3 load=$4
 shift 4
@@ -18,7 +20,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for server in "$@"; do
   # shellcheck disable=SC2086
-  $server --port 0 >"$log" 2>&1 &
+  $server --port 0 --memory-report >"$log" 2>&1 &
   pid=$!
   port=
   for _ in $(seq 100); do
@@ -31,9 +33,13 @@ for server in "$@"; do
     echo "smoke: $server did not start" >&2
     status=1
   elif ! "$load" --port "$port" --server-pid "$pid" --connections 2 --messages 5 --size 20 \
-    --window 2 --ramp 100 --timeout 20 >"$log.load"; then
+    --window 2 --ramp 100 --timeout 20 --hold-ms 50 --signal-server >"$log.load"; then
     echo "smoke: ws-load against $server failed:" >&2
     cat "$log.load" >&2
+    status=1
+  elif [[ $(grep -c '^memory: heap_in_use=[0-9]* mmapped=[0-9]* rss_kib=[0-9]*$' "$log") != 2 ]]; then
+    echo "smoke: $server did not print two memory reports:" >&2
+    cat "$log" >&2
     status=1
   fi
   rm -f "$log.load"

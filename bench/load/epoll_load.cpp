@@ -8,20 +8,34 @@
 //   ws-load --port PORT [--host 127.0.0.1] [--connections 10000]
 //           [--messages 100] [--size 64] [--ramp 2000] [--in-flight 2000]
 //           [--window 0] [--server-pid PID] [--timeout 120]
+//           [--hold-ms 0] [--signal-server]
 //
 // --window N keeps at most N messages per connection in flight (the next
 // one is sent when an echo comes back); 0 sends them all at once. The last
 // line, "RESULT key=value ...", is for scripts (scripts/bench).
 //
+// Server RSS is read three times: before connecting, right after every
+// connection opened (rss_per_connection_open_kib) and, once every message
+// came back, after --hold-ms more milliseconds with the connections idle
+// (rss_per_connection_kib; at least 200 ms), which gives a server that
+// releases an idle connection's buffers the time to do it.
+// --signal-server sends SIGUSR2 to --server-pid, then waits 100 ms, before
+// the first and the last of these readings: a server started with
+// --memory-report (ws-echo, beast-echo, websocketpp-echo) prints its
+// allocator's figures then, and scripts/bench takes the difference. Only
+// for such a server: SIGUSR2 ends a process that does not handle it.
+//
 // Connects ramp up (--ramp per second, at most --in-flight handshakes at
 // once: the listen backlog is bounded). The client starts every close, and
 // the server, which closes the TCP connection first (RFC 6455 7.1.1), keeps
 // the TIME_WAIT state, so the client's ephemeral ports are free again.
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -53,19 +67,26 @@ struct Options {
   std::size_t window = 0;
   long server_pid = 0;
   int timeout_seconds = 120;
+  std::size_t hold_ms = 0;
+  bool signal_server = false;
 };
 
 int usage() {
   std::fprintf(stderr,
                "usage: ws-load --port PORT [--host ADDRESS] [--connections N] [--messages M]\n"
                "               [--size BYTES] [--ramp CONNECTS_PER_S] [--in-flight N]\n"
-               "               [--window N] [--server-pid PID] [--timeout SECONDS]\n");
+               "               [--window N] [--server-pid PID] [--timeout SECONDS]\n"
+               "               [--hold-ms MS] [--signal-server]\n");
   return 2;
 }
 
 bool parse(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
+    if (arg == "--signal-server") {
+      options.signal_server = true;
+      continue;
+    }
     if (i + 1 >= argc) return false;
     const char* value = argv[++i];
     const unsigned long number = std::strtoul(value, nullptr, 10);
@@ -89,11 +110,13 @@ bool parse(int argc, char** argv, Options& options) {
       options.server_pid = static_cast<long>(number);
     } else if (arg == "--timeout") {
       options.timeout_seconds = static_cast<int>(number);
+    } else if (arg == "--hold-ms") {
+      options.hold_ms = number;
     } else {
       return false;
     }
   }
-  return options.port != 0;
+  return options.port != 0 && (!options.signal_server || options.server_pid > 0);
 }
 
 void raise_open_file_limit() {
@@ -132,6 +155,16 @@ double cpu_seconds(long pid) {
     if (number >= 14) ticks += std::strtoull(field.c_str(), nullptr, 10);
   }
   return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// --signal-server: asks the server (started with --memory-report) to print
+// its allocator's figures, and gives it the time to.
+void signal_server(const Options& options) {
+  if (!options.signal_server || options.server_pid <= 0) return;
+  if (::kill(static_cast<pid_t>(options.server_pid), SIGUSR2) != 0) {
+    std::fprintf(stderr, "ws-load: cannot signal the server: %s\n", std::strerror(errno));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
 void put_u32(std::byte* out, std::uint32_t value) { std::memcpy(out, &value, sizeof value); }
@@ -243,6 +276,7 @@ int main(int argc, char** argv) {
     }
   });
 
+  signal_server(options);
   const std::size_t rss_before = resident_kib(options.server_pid);
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(options.timeout_seconds);
   const std::string url = "ws://" + options.host + ":" + std::to_string(options.port) + "/load";
@@ -275,7 +309,7 @@ int main(int argc, char** argv) {
   const double connect_seconds = seconds_since(connect_start);
   // Open now: opened, minus those that ended since (failures end unopened).
   const std::size_t held = run.opened.load() - (run.closed.load() - run.failed.load());
-  const std::size_t rss_held = resident_kib(options.server_pid);
+  const std::size_t rss_open = resident_kib(options.server_pid);
 
   // 2. Every connection sends all its messages; each must come back once.
   const std::size_t expected = run.opened.load() * options.messages;
@@ -294,8 +328,12 @@ int main(int argc, char** argv) {
   const double send_seconds = seconds_since(send_start);
   const double server_cpu = cpu_seconds(options.server_pid) - cpu_before;
   const std::size_t rss_busy = resident_kib(options.server_pid);
-  // Late duplicates would show up here.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The connections stay open and idle for --hold-ms (late duplicates would
+  // show up here too), then the "held" reading.
+  const std::size_t hold_ms = std::max<std::size_t>(options.hold_ms, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(hold_ms));
+  signal_server(options);
+  const std::size_t rss_held = resident_kib(options.server_pid);
 
   // 3. Close everything; the server ends each TCP connection first.
   run.closing = true;
@@ -332,15 +370,21 @@ int main(int argc, char** argv) {
               run.duplicates.load(), run.foreign.load());
   std::printf("  ended early               %zu\n", run.ended_early.load());
   std::printf("  closed cleanly            %s\n", all_closed ? "yes" : "no (timeout)");
+  const auto per_connection = [&](std::size_t rss) {
+    return run.opened.load() > 0 ? static_cast<double>(rss - std::min(rss, rss_before)) /
+                                       static_cast<double>(run.opened.load())
+                                 : 0.0;
+  };
   if (options.server_pid > 0) {
-    std::printf("  server RSS                %zu KiB idle, %zu KiB holding, %zu KiB after echo\n",
-                rss_before, rss_held, rss_busy);
+    std::printf(
+        "  server RSS                %zu KiB idle, %zu KiB opened, %zu KiB after echo, "
+        "%zu KiB held %zu ms\n",
+        rss_before, rss_open, rss_busy, rss_held, hold_ms);
     if (run.opened.load() > 0) {
-      std::printf("  server RSS per connection %.1f KiB holding, %.1f KiB after echo\n",
-                  static_cast<double>(rss_held - std::min(rss_held, rss_before)) /
-                      static_cast<double>(run.opened.load()),
-                  static_cast<double>(rss_busy - std::min(rss_busy, rss_before)) /
-                      static_cast<double>(run.opened.load()));
+      std::printf(
+          "  server RSS per connection %.1f KiB opened, %.1f KiB after echo, %.1f KiB held %zu "
+          "ms\n",
+          per_connection(rss_open), per_connection(rss_busy), per_connection(rss_held), hold_ms);
     }
   }
   const double echoed_count = static_cast<double>(run.echoed.load());
@@ -354,15 +398,12 @@ int main(int argc, char** argv) {
   const bool ok = all_back && missing == 0 && run.duplicates.load() == 0 &&
                   run.foreign.load() == 0 && run.failed.load() == 0;
   std::printf("  result                    %s\n", ok ? "PASS" : "FAIL");
-  const double rss_per_connection =
-      run.opened.load() > 0 ? static_cast<double>(rss_held - std::min(rss_held, rss_before)) /
-                                  static_cast<double>(run.opened.load())
-                            : 0;
   std::printf(
       "RESULT ok=%d connections=%zu messages=%zu messages_per_s=%.0f server_cpu_s=%.3f "
-      "server_cpu_s_per_million=%.3f rss_per_connection_kib=%.2f\n",
+      "server_cpu_s_per_million=%.3f rss_per_connection_kib=%.2f "
+      "rss_per_connection_open_kib=%.2f hold_ms=%zu\n",
       ok ? 1 : 0, run.opened.load(), run.echoed.load(),
       send_seconds > 0 ? echoed_count / send_seconds : 0, server_cpu, cpu_per_million,
-      rss_per_connection);
+      per_connection(rss_held), per_connection(rss_open), hold_ms);
   return ok ? 0 : 1;
 }

@@ -3,7 +3,10 @@
 // Beast's defaults (no compression); each session reads a message and
 // writes it back, as Beast's own echo examples do.
 //
-//   beast-echo [--port 0]      prints "listening on 127.0.0.1:PORT"
+//   beast-echo [--port 0] [--memory-report]
+//     prints "listening on 127.0.0.1:PORT"; with --memory-report, a line
+//     "memory: heap_in_use=... mmapped=... rss_kib=..." on each SIGUSR2
+//     (bench/peers/memory_report.hpp, shared with ws-echo)
 #include <sys/resource.h>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +16,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string_view>
+
+#include "memory_report.hpp"
 
 namespace {
 
@@ -73,9 +79,18 @@ void raise_open_file_limit() {
 
 int main(int argc, char** argv) {
   unsigned long port = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string_view(argv[i]) == "--port") port = std::strtoul(argv[i + 1], nullptr, 10);
+  bool memory_report = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--port" && i + 1 < argc) {
+      port = std::strtoul(argv[++i], nullptr, 10);
+    } else if (arg == "--memory-report") {
+      memory_report = true;
+    }
   }
+  // Before any other thread starts: SIGUSR2 stays blocked in all of them.
+  std::optional<ws_bench::MemoryReport> report;
+  if (memory_report) report.emplace();
   raise_open_file_limit();
   net::io_context io(1);
   tcp::acceptor acceptor(io);

@@ -3,7 +3,10 @@
 // (docs/performance.md). One thread; logging off; otherwise the library's
 // defaults, as in its echo_server example.
 //
-//   websocketpp-echo [--port 0]      prints "listening on 127.0.0.1:PORT"
+//   websocketpp-echo [--port 0] [--memory-report]
+//     prints "listening on 127.0.0.1:PORT"; with --memory-report, a line
+//     "memory: heap_in_use=... mmapped=... rss_kib=..." on each SIGUSR2
+//     (bench/peers/memory_report.hpp, shared with ws-echo)
 #include <sys/resource.h>
 
 #include <websocketpp/config/asio_no_tls.hpp>
@@ -11,7 +14,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
+
+#include "memory_report.hpp"
 
 namespace {
 
@@ -29,9 +35,18 @@ void raise_open_file_limit() {
 
 int main(int argc, char** argv) {
   unsigned long port = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string_view(argv[i]) == "--port") port = std::strtoul(argv[i + 1], nullptr, 10);
+  bool memory_report = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--port" && i + 1 < argc) {
+      port = std::strtoul(argv[++i], nullptr, 10);
+    } else if (arg == "--memory-report") {
+      memory_report = true;
+    }
   }
+  // Before any other thread starts: SIGUSR2 stays blocked in all of them.
+  std::optional<ws_bench::MemoryReport> report;
+  if (memory_report) report.emplace();
   raise_open_file_limit();
   Server server;
   server.clear_access_channels(websocketpp::log::alevel::all);

@@ -1,9 +1,13 @@
 // ws-echo: an echo server for conformance tests and benchmarks.
 #include <charconv>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
+// The same --memory-report as the benchmark peers (beast-echo,
+// websocketpp-echo), from bench/peers: scripts/bench reads all three alike.
+#include "../../bench/peers/memory_report.hpp"
 #include "echo/echo_backends.hpp"
 
 namespace {
@@ -11,6 +15,7 @@ namespace {
 constexpr const char* usage =
     "usage: ws-echo --port P [--host 127.0.0.1] [--io threads|epoll|asio]\n"
     "               [--max-message BYTES] [--fragment BYTES] [--tls CERT KEY]\n"
+    "               [--deflate] [--memory-report]\n"
     "  Echoes every message (text as text, binary as binary) on any path.\n"
     "  --port 0 picks a free port; prints 'listening on HOST:PORT' when ready.\n"
     "  --io           I/O mode (default epoll)\n"
@@ -18,7 +23,10 @@ constexpr const char* usage =
     "  --fragment     send echoes in frames of at most BYTES payload bytes\n"
     "                 (default 0: one frame per message)\n"
     "  --tls          serve wss:// with this certificate and key (needs --io asio)\n"
-    "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n";
+    "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n"
+    "  --memory-report\n"
+    "                 on each SIGUSR2, print 'memory: heap_in_use=BYTES mmapped=BYTES\n"
+    "                 rss_kib=KIB' (mallinfo2, VmRSS; scripts/bench reads it)\n";
 
 int bad_arguments(const std::string& error) {
   std::fprintf(stderr, "ws-echo: %s\n%s", error.c_str(), usage);
@@ -37,6 +45,7 @@ int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
   EchoOptions options;
   bool port_given = false;
+  bool memory_report = false;
   for (std::size_t i = 0; i < args.size();) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(usage, stdout);
@@ -55,6 +64,11 @@ int main(int argc, char** argv) {
         return bad_arguments("--fragment takes a positive number of bytes");
       }
       i += 2;
+      continue;
+    }
+    if (args[i] == "--memory-report") {
+      memory_report = true;
+      ++i;
       continue;
     }
     if (args[i] == "--deflate") {
@@ -76,6 +90,9 @@ int main(int argc, char** argv) {
   if (options.tls_certificate && options.io != Io::asio) {
     return bad_arguments("--tls needs --io asio");
   }
+  // Before any I/O mode starts a thread: SIGUSR2 stays blocked in all of them.
+  std::optional<ws_bench::MemoryReport> report;
+  if (memory_report) report.emplace();
   switch (options.io) {
     case Io::threads:
       return run_echo_threads(options);
