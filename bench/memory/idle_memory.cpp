@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string_view>
@@ -21,6 +22,7 @@
 
 #include "compare/peer_api.hpp"
 #include "ws/connection.hpp"
+#include "ws/driver/driver.hpp"
 
 namespace {
 
@@ -77,6 +79,25 @@ bool open_ws(std::vector<ws::Connection>& connections, bool release) {
   return c.state() == ws::State::open || opened;
 }
 
+// One ws server connection as every transport holds it: a Driver (with its
+// Session and outbox) over a Connection, through a real handshake, then idle
+// until the driver's idle release ran. The transport's own object (socket,
+// registration in its loop) is not counted.
+bool open_driver(ws::Driver* place, const std::shared_ptr<const ws::Handler>& handler,
+                 const std::shared_ptr<const ws::DriverOptions>& options) {
+  ws::Driver* driver = std::construct_at(place, ws::Connection::server(ws::server_config()),
+                                         handler, options, nullptr);
+  const std::string_view request = ws_bench::upgrade_request;
+  driver->receive(ws::as_bytes(request));
+  const ws::TimePoint start = ws::Clock::now();
+  driver->step(start);
+  std::size_t total = 0;
+  for (const ws::OutputBuffer& b : driver->pending_output()) total += b.size;
+  driver->consume_output(total);
+  driver->step(start + options->release_idle_buffers_after + std::chrono::milliseconds(1));
+  return driver->opened() && driver->session()->is_open();
+}
+
 double per_connection(std::size_t before, std::size_t count) {
   return static_cast<double>(live_bytes - before) / static_cast<double>(count);
 }
@@ -110,6 +131,32 @@ int main(int argc, char** argv) {
       "(%.0f before release_request + release_idle_buffers)\n",
       sizeof(ws::Connection), ws_bytes, ws_figures[0]);
 
+  // The driver figure: sizeof(ws::Driver) per connection (the transport
+  // holds it) plus everything it and its Connection keep on the heap.
+  double driver_figures[2] = {0, 0};  // request kept (the default); not kept
+  for (int keep = 1; keep >= 0; --keep) {
+    auto handler = std::make_shared<const ws::Handler>();
+    auto shared = std::make_shared<ws::DriverOptions>();
+    shared->keep_request = keep == 1;
+    const std::shared_ptr<const ws::DriverOptions> options = shared;
+    const std::size_t before = live_bytes;
+    std::allocator<ws::Driver> allocator;
+    ws::Driver* drivers = allocator.allocate(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (!open_driver(drivers + i, handler, options)) {
+        std::fprintf(stderr, "ws-idle-memory: ws driver handshake failed\n");
+        return 1;
+      }
+    }
+    driver_figures[keep] = per_connection(before, count);
+    for (std::size_t i = 0; i < count; ++i) std::destroy_at(drivers + i);
+    allocator.deallocate(drivers, count);
+  }
+  std::printf(
+      "ws driver    sizeof(ws::Driver) %zu; with its Connection, session and outbox: %.0f bytes "
+      "per idle connection (%.0f with the request kept, the default)\n",
+      sizeof(ws::Driver), driver_figures[0], driver_figures[1]);
+
   double peer_bytes[2] = {0, 0};
   const ws_bench::PeerApi* peers[2] = {&ws_bench::beast_api(), &ws_bench::websocketpp_api()};
   for (int p = 0; p < 2; ++p) {
@@ -125,7 +172,9 @@ int main(int argc, char** argv) {
     std::printf("%-12s sizeof(connection object) %zu; heap per idle connection %.0f bytes\n",
                 peers[p]->name, object_size, peer_bytes[p]);
   }
-  std::printf("RESULT ws=%.0f beast=%.0f websocketpp=%.0f ws_unreleased=%.0f\n", ws_bytes,
-              peer_bytes[0], peer_bytes[1], ws_figures[0]);
+  std::printf(
+      "RESULT ws=%.0f beast=%.0f websocketpp=%.0f ws_unreleased=%.0f ws_driver=%.0f "
+      "ws_driver_with_request=%.0f\n",
+      ws_bytes, peer_bytes[0], peer_bytes[1], ws_figures[0], driver_figures[0], driver_figures[1]);
   return 0;
 }

@@ -17,6 +17,8 @@ int run_echo_epoll(const EchoOptions& options) {
   server_options.port = options.port;
   server_options.config = echo_config(options);
   server_options.join_path_channel = false;
+  // An echo server never looks at the request after the handshake.
+  server_options.keep_request = false;
   server_options.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
   posix::EpollHandler echo;
   echo.on_message = [](const posix::EpollSessionPtr& session, const Message& message) {

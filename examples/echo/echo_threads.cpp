@@ -31,6 +31,7 @@ int run_echo_threads(const EchoOptions& options) {
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.config = echo_config(options);
+  server_options.keep_request = false;  // never looked at after the handshake
   Result<posix::ThreadServer> server = posix::ThreadServer::listen(server_options, echo);
   if (!server) {
     std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",

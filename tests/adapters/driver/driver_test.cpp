@@ -366,7 +366,7 @@ TEST_F(DriverTest, HandshakeTimeoutCoversTheWaitForTheFirstByte) {
   handler_ = recording_handler(seen_, false);
   Config config = server_config();
   config.timeouts.handshake_timeout = 50ms;
-  Driver driver(Connection::server(config), handler_, {}, waker_);
+  Driver driver(Connection::server(config), handler_, DriverOptions{}, waker_);
   driver.step(now_);
   driver.step(now_ + 49ms);
   EXPECT_FALSE(driver.should_close_transport());
@@ -384,7 +384,7 @@ TEST_F(DriverTest, UpgradeAnsweredByTheHandlerAndRequestKeptOnTheSession) {
     return request.path == "/chat" ? UpgradeDecision::accept_with()
                                    : UpgradeDecision::reject(404, "no");
   };
-  Driver driver(Connection::server(), handler_, {}, waker_);
+  Driver driver(Connection::server(), handler_, DriverOptions{}, waker_);
   const std::string head = test::valid_upgrade_request();
   feed(driver, Bytes(reinterpret_cast<const std::byte*>(head.data()),
                      reinterpret_cast<const std::byte*>(head.data()) + head.size()));
@@ -394,6 +394,28 @@ TEST_F(DriverTest, UpgradeAnsweredByTheHandlerAndRequestKeptOnTheSession) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 101 ", 0), 0U);
   ASSERT_NE(seen_.session->request(), nullptr);
   EXPECT_EQ(seen_.session->request()->path, "/chat");
+}
+
+// keep_request = false: the request is there for on_open, then freed (an
+// idle connection's largest piece of memory).
+TEST_F(DriverTest, RequestFreedAfterOnOpenWhenNotKept) {
+  handler_ = recording_handler(seen_, false);
+  std::string path_in_on_open;
+  handler_->on_open = [&](const SessionPtr& session) {
+    seen_.session = session;
+    if (session->request() != nullptr) path_in_on_open = session->request()->path;
+  };
+  DriverOptions options;
+  options.keep_request = false;
+  Driver driver(Connection::server(), handler_, options, waker_);
+  const std::string head = test::valid_upgrade_request();
+  feed(driver, Bytes(reinterpret_cast<const std::byte*>(head.data()),
+                     reinterpret_cast<const std::byte*>(head.data()) + head.size()));
+  driver.step(now_);
+  EXPECT_EQ(take_output(driver).rfind("HTTP/1.1 101 ", 0), 0U);
+  EXPECT_EQ(path_in_on_open, "/chat");
+  ASSERT_NE(seen_.session, nullptr);
+  EXPECT_EQ(seen_.session->request(), nullptr);
 }
 
 }  // namespace

@@ -46,10 +46,15 @@ Config server_config() {
 
 Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
                std::shared_ptr<Waker> waker)
+    : Driver(std::move(connection), std::move(handler),
+             std::make_shared<const DriverOptions>(std::move(options)), std::move(waker)) {}
+
+Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler,
+               std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker)
     : connection_(std::move(connection)),
       handler_(std::move(handler)),
       options_(std::move(options)),
-      session_(std::make_shared<Session>(Session::Key{}, connection_.role(), options_.backpressure,
+      session_(std::make_shared<Session>(Session::Key{}, connection_.role(), options_->backpressure,
                                          std::move(waker))),
       report_close_(connection_.role() == Role::client) {
   session_->driver_ = this;
@@ -69,7 +74,7 @@ Driver::~Driver() {
 // ---- Bytes in ----------------------------------------------------------------
 
 bool Driver::wants_read() const noexcept {
-  return !ended_ && !eof_ && !paused_ && turn_bytes_ < options_.fairness.bytes_per_turn;
+  return !ended_ && !eof_ && !paused_ && turn_bytes_ < options_->fairness.bytes_per_turn;
 }
 
 MutableByteView Driver::receive_buffer() {
@@ -154,7 +159,7 @@ Driver::Turn Driver::step(TimePoint now) {
     // A handler may hold events (an Asio read completed): the next event
     // stays in the Connection.
     while (!ended_ && !hold_events_) {
-      if (handled == options_.fairness.events_per_turn) {
+      if (handled == options_->fairness.events_per_turn) {
         turn = Turn::yield;
         break;
       }
@@ -180,7 +185,7 @@ Driver::Turn Driver::step(TimePoint now) {
   } else if (!stalled_since_) {
     stalled_since_ = now;
   }
-  const Duration stall_limit = options_.write_stall_timeout;
+  const Duration stall_limit = options_->write_stall_timeout;
   if (!ended_ && stalled_since_ && stall_limit.count() > 0 &&
       now - *stalled_since_ >= stall_limit) {
     // The peer takes nothing: nothing more can be said to it, and what it
@@ -200,7 +205,7 @@ Driver::Turn Driver::step(TimePoint now) {
 
   // An idle connection keeps no buffers, but not at once: steady traffic
   // would then allocate them again for every message.
-  const Duration release_after = options_.release_idle_buffers_after;
+  const Duration release_after = options_->release_idle_buffers_after;
   if (!ended_ && buffers_in_use_ && turn == Turn::done && release_after.count() > 0 &&
       connection_.pending_output_size() == 0 && now - last_traffic_ >= release_after) {
     connection_.release_idle_buffers();
@@ -218,13 +223,13 @@ std::optional<TimePoint> Driver::next_deadline() const noexcept {
   // next step lets the Connection say what that means.
   if (eof_ && !closed_seen_) deadline = earliest(deadline, now_);
   if (paused_ != pause_reported_ && !closed_seen_) deadline = earliest(deadline, now_);
-  if (stalled_since_ && options_.write_stall_timeout.count() > 0) {
-    deadline = earliest(deadline, *stalled_since_ + options_.write_stall_timeout);
+  if (stalled_since_ && options_->write_stall_timeout.count() > 0) {
+    deadline = earliest(deadline, *stalled_since_ + options_->write_stall_timeout);
   }
-  if ((buffers_in_use_ || traffic_) && options_.release_idle_buffers_after.count() > 0 &&
+  if ((buffers_in_use_ || traffic_) && options_->release_idle_buffers_after.count() > 0 &&
       connection_.pending_output_size() == 0) {
     const TimePoint last = traffic_ ? now_ : last_traffic_;
-    deadline = earliest(deadline, last + options_.release_idle_buffers_after);
+    deadline = earliest(deadline, last + options_->release_idle_buffers_after);
   }
   return deadline;
 }
@@ -285,7 +290,7 @@ std::error_code Driver::send_direct(MessageKind kind, ByteView payload) {
   const std::error_code error = kind == MessageKind::text ? connection_.send_text(as_text(payload))
                                                           : connection_.send_binary(payload);
   if (error == errc::output_queue_full) {
-    if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
+    if (options_->backpressure.policy == SlowSubscriberPolicy::drop_messages) {
       session_->outbox_.count_dropped();
     } else {
       session_->outbox_.mark_over_limit();  // closed with the policy's code this turn
@@ -356,13 +361,14 @@ void Driver::handle(const Event& event) {
             session_->request_ = std::make_unique<const UpgradeRequest>(*connection_.request());
             connection_.release_request();
           }
-          if (options_.registry != nullptr && options_.join_path_channel && session_->request_) {
-            options_.registry->join(session_->request_->path, session_);
+          if (options_->registry != nullptr && options_->join_path_channel && session_->request_) {
+            options_->registry->join(session_->request_->path, session_);
           }
           session_->mark_open();
           opened_ = true;
           report_close_ = true;
           if (handler.on_open) handler.on_open(session_);
+          if (!options_->keep_request) session_->request_.reset();
         } else if constexpr (std::is_same_v<T, Message>) {
           if (handler.on_message) handler.on_message(session_, e);
         } else if constexpr (std::is_same_v<T, Ping>) {
@@ -381,7 +387,7 @@ void Driver::handle(const Event& event) {
 void Driver::answer_upgrade(const UpgradeRequest& request) {
   const UpgradeDecision decision = handler_->on_upgrade
                                        ? handler_->on_upgrade(request)
-                                       : UpgradeDecision::accept_with(options_.accept);
+                                       : UpgradeDecision::accept_with(options_->accept);
   if (decision.accept) {
     session_->request_ = std::make_unique<const UpgradeRequest>(request);
     if (const std::error_code error = connection_.accept(decision.options)) {
@@ -401,7 +407,7 @@ void Driver::report_closed(const Closed& closed) {
   closed_seen_ = true;
   result_ = closed.error;
   session_->mark_ended();
-  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+  if (options_->registry != nullptr) options_->registry->leave_all(session_.get());
   if (report_close_ && handler_->on_close) {
     const detail::DispatchScope scope(session_.get());
     handler_->on_close(session_, closed);
@@ -453,7 +459,7 @@ void Driver::send_batch() {
     if (error == errc::output_queue_full) {
       // The Connection's own bound (Limits::max_queued_output) was reached
       // before high_water: the same policy applies.
-      if (options_.backpressure.policy == SlowSubscriberPolicy::drop_messages) {
+      if (options_->backpressure.policy == SlowSubscriberPolicy::drop_messages) {
         session_->outbox_.count_dropped();
       } else {
         session_->outbox_.mark_over_limit();
@@ -489,14 +495,14 @@ void Driver::apply_policy() {
   (void)connection_.close(session_->outbox_.close_code());
   // It hears nothing more: out of its channels now, not after the close
   // handshake with a peer that does not read.
-  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+  if (options_->registry != nullptr) options_->registry->leave_all(session_.get());
 }
 
 void Driver::update_pause() noexcept {
   // Pause halfway between the marks, so the application hears of the
   // backlog (and the peer is slowed) before the slow-subscriber policy
   // applies at high_water; resume at low_water.
-  const BackpressureLimits& limits = options_.backpressure;
+  const BackpressureLimits& limits = options_->backpressure;
   const std::size_t pause_mark = limits.low_water < limits.high_water
                                      ? limits.low_water + (limits.high_water - limits.low_water) / 2
                                      : limits.high_water;
@@ -520,7 +526,7 @@ void Driver::end(std::error_code why) {
 
 void Driver::release() noexcept {
   session_->mark_ended();
-  if (options_.registry != nullptr) options_.registry->leave_all(session_.get());
+  if (options_->registry != nullptr) options_->registry->leave_all(session_.get());
 }
 
 }  // namespace ws

@@ -42,7 +42,9 @@ EpollConnection::EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescri
       waker_(std::make_shared<Waker>(loop_)),
       tracker_(std::move(tracker)),
       connecting_(connecting) {
-  driver_.emplace(std::move(connection), endpoint->handler, endpoint->driver, waker_);
+  // The options are the endpoint's, shared by its connections.
+  driver_.emplace(std::move(connection), endpoint->handler,
+                  std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver), waker_);
   session_ = driver_->session();
 }
 
@@ -120,14 +122,18 @@ void EpollConnection::finish_connect(std::uint32_t events) {
 }
 
 void EpollConnection::read_some() {
-  // Until a read comes up short or the driver's turn budget is spent.
-  while (driver_->wants_read()) {
-    const MutableByteView space = driver_->receive_buffer();
-    if (space.empty()) return;  // input full: the turn drains it first
-    const ssize_t got = ::read(socket_.get(), space.data(), space.size());
+  // Into the loop's buffer, then into the driver: never more than the
+  // connection keeps (receive_room), so nothing read is left over. Until a
+  // read comes up short or the driver's turn budget is spent.
+  const std::span<std::byte> buffer = loop_->read_buffer();
+  while (true) {
+    const std::size_t room = std::min(driver_->receive_room(), buffer.size());
+    if (room == 0) return;  // not reading, or the input is full: the turn drains it
+    const ssize_t got = ::read(socket_.get(), buffer.data(), room);
     if (got > 0) {
-      driver_->commit_received(static_cast<std::size_t>(got));
-      if (static_cast<std::size_t>(got) < space.size()) return;
+      const auto n = static_cast<std::size_t>(got);
+      driver_->receive(ByteView(buffer.data(), n));
+      if (n < room) return;
     } else if (got == 0) {
       driver_->receive_eof();
       return;

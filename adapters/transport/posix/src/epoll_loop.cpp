@@ -21,6 +21,11 @@ constexpr std::size_t max_events_per_wait = 1024;
 constexpr int max_wait_ms = 60 * 60 * 1000;
 }  // namespace
 
+std::span<std::byte> EpollLoopCore::read_buffer() {
+  if (!read_buffer_) read_buffer_ = std::make_unique_for_overwrite<std::byte[]>(read_buffer_size);
+  return {read_buffer_.get(), read_buffer_size};
+}
+
 EpollLoopCore::EpollLoopCore()
     : events_(max_events_per_wait), iovecs_(static_cast<std::size_t>(IOV_MAX)) {
   epoll_fd_.reset(::epoll_create1(EPOLL_CLOEXEC));

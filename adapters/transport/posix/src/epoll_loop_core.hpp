@@ -85,6 +85,15 @@ class EpollLoopCore {
   TimePoint now() const noexcept { return now_; }
   /// Scratch iovecs (IOV_MAX of them) for gathered writes on the loop thread.
   std::span<iovec> iovecs() noexcept { return iovecs_; }
+  /// The loop's read buffer, made on first use: every connection reads into
+  /// it and hands the bytes to its driver, which keeps only what it must (a
+  /// partial frame, a message being joined), so an idle connection holds no
+  /// read buffer and one read can take many messages. Loop thread; valid
+  /// until the next read into it.
+  std::span<std::byte> read_buffer();
+  /// Its size: the driver's default fairness budget per turn (256 KiB), as
+  /// uWebSockets reads into one large buffer per loop (512 KiB).
+  static constexpr std::size_t read_buffer_size = 256 * 1024;
   /// Called by ~EpollLoop: drops every watcher (on_loop_destroyed) and
   /// every queued task; later posts and wakes are ignored.
   void destroy();
@@ -129,6 +138,7 @@ class EpollLoopCore {
   std::vector<TimerEntry> timers_;
   std::vector<epoll_event> events_;
   std::vector<iovec> iovecs_;
+  std::unique_ptr<std::byte[]> read_buffer_;
   TimePoint now_{};
 };
 

@@ -76,6 +76,13 @@ struct DriverOptions {
   bool join_path_channel = false;
   /// Server: how to accept when Handler::on_upgrade is empty.
   AcceptOptions accept{};
+  /// Server: whether Session::request() stays available after on_open
+  /// returns. The request (target, Host, Origin, every header line) is the
+  /// largest thing an idle connection holds (about 0.7 KiB for a minimal
+  /// one, more with cookies); a server that reads it only in on_upgrade or
+  /// on_open, or copies what it needs, sets this to false and the session
+  /// frees it when on_open returns (request() is then null).
+  bool keep_request = true;
 };
 
 /// The Config a server should start from: the library defaults plus the
@@ -118,6 +125,10 @@ class Driver {
   /// owner. The handler must outlive the driver.
   Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
          std::shared_ptr<Waker> waker);
+  /// The same with options shared by many drivers (a server's connections):
+  /// an idle connection then does not carry its own copy.
+  Driver(Connection connection, std::shared_ptr<const Handler> handler,
+         std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker);
   /// A driver destroyed before transport_closed() ends its session without
   /// callbacks (closed, out of its channels).
   ~Driver();
@@ -142,6 +153,12 @@ class Driver {
   /// Bytes read elsewhere (a TLS layer, a loop-owned buffer); returns how
   /// many were taken (Connection::receive).
   std::size_t receive(ByteView bytes);
+  /// How many bytes receive() takes now, all of them
+  /// (Connection::receive_room); 0 when wants_read() is false. A transport
+  /// reading into its own buffer reads at most this much.
+  std::size_t receive_room() const noexcept {
+    return wants_read() ? connection_.receive_room() : 0;
+  }
   /// The peer ended its side of the stream.
   void receive_eof() noexcept;
   /// A read or write failed (reset, broken pipe): the stream is unusable.
@@ -243,7 +260,7 @@ class Driver {
 
   Connection connection_;
   std::shared_ptr<const Handler> handler_;
-  DriverOptions options_;
+  std::shared_ptr<const DriverOptions> options_;
   SessionPtr session_;
   std::vector<std::shared_ptr<const PreparedMessage>> batch_;
 

@@ -116,7 +116,9 @@ class Session final : public Subscriber, public std::enable_shared_from_this<Ses
   /// True once the slow-subscriber close policy fired.
   bool over_limit() const noexcept { return outbox_.over_limit(); }
   /// Server: the upgrade request (path, query, Origin, headers); null for a
-  /// client. Set before on_open and unchanged afterwards.
+  /// client. Set before on_open and unchanged afterwards, unless
+  /// DriverOptions::keep_request is false: then it is freed when on_open
+  /// returns (null afterwards), so read it on the owner thread in on_open.
   const UpgradeRequest* request() const noexcept { return request_.get(); }
   /// The agreed subprotocol; empty when none. Set before on_open.
   const std::string& subprotocol() const noexcept { return subprotocol_; }
