@@ -210,6 +210,7 @@ Driver::Turn Driver::step(TimePoint now) {
       connection_.pending_output_size() == 0 && now - last_traffic_ >= release_after) {
     connection_.release_idle_buffers();
     buffers_in_use_ = false;
+    buffers_released_ = true;
   }
   turn_bytes_ = 0;
   return turn;

@@ -149,6 +149,7 @@ void EpollConnection::read_some() {
 void EpollConnection::turn() {
   const TimePoint now = loop_->now();
   const Driver::Turn result = driver_->step(now);
+  if (driver_->take_buffers_released()) loop_->memory_released();
   if (!connecting_) write_out();
   if (driver_->should_close_transport()) {
     finish();

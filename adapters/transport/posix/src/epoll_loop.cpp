@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -138,11 +139,30 @@ void EpollLoopCore::schedule(EpollWatcher& watcher, std::optional<TimePoint> whe
   std::push_heap(timers_.begin(), timers_.end(), Later{});
 }
 
+void EpollLoopCore::memory_released() noexcept { trim_wanted_ = true; }
+
+void EpollLoopCore::trim_memory() {
+  if (!trim_wanted_ || now_ - last_trim_ < trim_interval) return;
+  trim_wanted_ = false;
+  last_trim_ = now_;
+#ifdef __GLIBC__
+  // glibc keeps freed pieces in its heap; this hands whole free pages back
+  // (madvise), which is what makes the memory of released idle buffers
+  // leave the process's RSS.
+  ::malloc_trim(0);
+#endif
+}
+
 int EpollLoopCore::wait_timeout_ms() const {
   if (!local_tasks_.empty() || !local_wakes_.empty()) return 0;
   if (stop_requested_.load(std::memory_order_acquire)) return 0;
-  if (timers_.empty()) return max_wait_ms;
-  const auto left = timers_.front().when - Clock::now();
+  std::optional<TimePoint> next;
+  if (!timers_.empty()) next = timers_.front().when;
+  if (trim_wanted_ && (!next || last_trim_ + trim_interval < *next)) {
+    next = last_trim_ + trim_interval;
+  }
+  if (!next) return max_wait_ms;
+  const auto left = *next - Clock::now();
   if (left <= Clock::duration::zero()) return 0;
   // Round up: waking a little late is fine, waking early spins.
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
@@ -228,6 +248,7 @@ std::error_code EpollLoopCore::run() {
     if (woken) run_cross_thread_work();
     run_local_work();
     graveyard_.clear();
+    trim_memory();
   }
   stop_requested_.store(false, std::memory_order_release);
   loop_thread_.store(std::thread::id{}, std::memory_order_release);

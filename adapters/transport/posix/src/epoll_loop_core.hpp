@@ -94,6 +94,11 @@ class EpollLoopCore {
   /// Its size: the driver's default fairness budget per turn (256 KiB), as
   /// uWebSockets reads into one large buffer per loop (512 KiB).
   static constexpr std::size_t read_buffer_size = 256 * 1024;
+  /// A connection released its idle buffers: the loop returns free memory
+  /// to the system (malloc_trim) at most once per trim_interval, after the
+  /// events of the current round. Loop thread.
+  void memory_released() noexcept;
+  static constexpr std::chrono::seconds trim_interval{1};
   /// Called by ~EpollLoop: drops every watcher (on_loop_destroyed) and
   /// every queued task; later posts and wakes are ignored.
   void destroy();
@@ -114,6 +119,7 @@ class EpollLoopCore {
   void run_timers();
   void run_cross_thread_work();
   void run_local_work();
+  void trim_memory();
   int wait_timeout_ms() const;
 
   std::error_code creation_error_;
@@ -139,6 +145,8 @@ class EpollLoopCore {
   std::vector<epoll_event> events_;
   std::vector<iovec> iovecs_;
   std::unique_ptr<std::byte[]> read_buffer_;
+  bool trim_wanted_ = false;  // memory_released() since the last trim
+  TimePoint last_trim_{};
   TimePoint now_{};
 };
 

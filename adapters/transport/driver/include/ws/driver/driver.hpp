@@ -32,6 +32,7 @@
 #include <optional>
 #include <span>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "ws/config.hpp"
@@ -203,6 +204,10 @@ class Driver {
   std::error_code result() const noexcept { return result_; }
   /// True once on_open was called.
   bool opened() const noexcept { return opened_; }
+  /// True once after a step() that released the Connection's idle buffers
+  /// (DriverOptions::release_idle_buffers_after), then false until the next
+  /// release: a transport may then hand free memory back to the system.
+  bool take_buffers_released() noexcept { return std::exchange(buffers_released_, false); }
 
   // ---- Transport-side controls ---------------------------------------------
 
@@ -272,15 +277,16 @@ class Driver {
   std::error_code accept_error_;
   std::error_code result_;
   std::size_t turn_bytes_ = 0;
-  bool started_ = false;         // step() ran once
-  bool traffic_ = false;         // bytes moved since the last step()
-  bool buffers_in_use_ = false;  // bytes moved since the buffers were last released
-  bool eof_ = false;             // the read side ended
-  bool paused_ = false;          // not reading: output above the pause mark
-  bool pause_reported_ = false;  // what on_backpressure last said
-  bool opened_ = false;          // on_open called
-  bool report_close_ = false;    // on_close is due when the connection ends
-  bool closed_seen_ = false;     // Closed handled (or stood in for)
+  bool started_ = false;           // step() ran once
+  bool traffic_ = false;           // bytes moved since the last step()
+  bool buffers_in_use_ = false;    // bytes moved since the buffers were last released
+  bool buffers_released_ = false;  // see take_buffers_released()
+  bool eof_ = false;               // the read side ended
+  bool paused_ = false;            // not reading: output above the pause mark
+  bool pause_reported_ = false;    // what on_backpressure last said
+  bool opened_ = false;            // on_open called
+  bool report_close_ = false;      // on_close is due when the connection ends
+  bool closed_seen_ = false;       // Closed handled (or stood in for)
   bool policy_close_sent_ = false;
   bool hold_events_ = false;  // the application takes no events now
   bool ended_ = false;        // the connection is over; close the transport
