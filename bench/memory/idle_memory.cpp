@@ -84,9 +84,10 @@ bool open_ws(std::vector<ws::Connection>& connections, bool release) {
 // until the driver's idle release ran. The transport's own object (socket,
 // registration in its loop) is not counted.
 bool open_driver(ws::Driver* place, const std::shared_ptr<const ws::Handler>& handler,
-                 const std::shared_ptr<const ws::DriverOptions>& options) {
-  ws::Driver* driver = std::construct_at(place, ws::Connection::server(ws::server_config()),
-                                         handler, options, nullptr);
+                 const std::shared_ptr<const ws::DriverOptions>& options,
+                 const std::shared_ptr<const ws::Config>& config) {
+  ws::Driver* driver =
+      std::construct_at(place, ws::Connection::server(config), handler, options, nullptr);
   const std::string_view request = ws_bench::upgrade_request;
   driver->receive(ws::as_bytes(request));
   const ws::TimePoint start = ws::Clock::now();
@@ -139,11 +140,13 @@ int main(int argc, char** argv) {
     auto shared = std::make_shared<ws::DriverOptions>();
     shared->keep_request = keep == 1;
     const std::shared_ptr<const ws::DriverOptions> options = shared;
+    // As the epoll server does: one Config for all its connections.
+    const auto config = std::make_shared<const ws::Config>(ws::server_config());
     const std::size_t before = live_bytes;
     std::allocator<ws::Driver> allocator;
     ws::Driver* drivers = allocator.allocate(count);
     for (std::size_t i = 0; i < count; ++i) {
-      if (!open_driver(drivers + i, handler, options)) {
+      if (!open_driver(drivers + i, handler, options, config)) {
         std::fprintf(stderr, "ws-idle-memory: ws driver handshake failed\n");
         return 1;
       }

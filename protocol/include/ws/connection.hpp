@@ -53,6 +53,11 @@ class Connection {
   /// Sec-WebSocket-Version: 13, 431) and ends with a Closed event whose error
   /// has condition::handshake_failed.
   static Connection server(const Config& config = {});
+  /// The same with a Config shared by many connections (a server's): each
+  /// keeps a pointer instead of its own copy. The Config must not change
+  /// while a connection uses it; a server never calls its random source.
+  /// A null pointer means the default Config.
+  static Connection server(std::shared_ptr<const Config> config);
 
   /// A server for a request head the application already read (its own HTTP
   /// server saw is_upgrade() be true). `request_head` is the head up to and

@@ -3,14 +3,36 @@
 #include "connection/connection_impl.hpp"
 
 #include <algorithm>
+#include <memory>
 
 namespace ws {
 
-Connection::Impl::Impl(Role role_, const Config& config_) : role(role_), config(config_) {
-  if (!config.random) config.random = system_random_source();
-  if (config.limits.max_buffered_input < 256) config.limits.max_buffered_input = 256;
+namespace {
+
+std::shared_ptr<const Config> own_copy(const Config& config) {
+  auto copy = std::make_shared<Config>(config);
+  if (!copy->random) copy->random = system_random_source();
+  if (copy->limits.max_buffered_input < 256) copy->limits.max_buffered_input = 256;
+  return copy;
+}
+
+}  // namespace
+
+Connection::Impl::Impl(Role role_, const Config& config_) : Impl(role_, own_copy(config_)) {}
+
+Connection::Impl::Impl(Role role_, std::shared_ptr<const Config> config_)
+    : role(role_), config_holder(std::move(config_)), config(*config_holder) {
   short_message_limit = static_cast<std::size_t>(std::min<std::uint64_t>(
       {short_message_limit, config.limits.max_frame_size, config.limits.max_message_size}));
+}
+
+void Connection::Impl::random_fill(MutableByteView out) {
+  if (config.random) {
+    config.random(out);
+    return;
+  }
+  if (!own_random) own_random = std::make_unique<RandomSource>(system_random_source());
+  (*own_random)(out);
 }
 
 CloseCode close_code_for(std::error_code error) noexcept {

@@ -121,6 +121,14 @@ Connection Connection::server(const Config& config) {
   return Connection(std::move(impl));
 }
 
+Connection Connection::server(std::shared_ptr<const Config> config) {
+  if (!config) return server(Config{});
+  auto impl = std::make_unique<Impl>(Role::server, std::move(config));
+  impl->handshake =
+      std::make_unique<Impl::Handshake>(HttpHeadKind::request, impl->config.http_limits);
+  return Connection(std::move(impl));
+}
+
 Result<Connection> Connection::accept_upgrade(std::string_view request_head,
                                               ByteView bytes_after_head,
                                               const AcceptOptions& options, const Config& config) {
@@ -163,7 +171,7 @@ Result<Connection> Connection::client(std::string_view url, const ClientHandshak
   auto impl = std::make_unique<Impl>(Role::client, config);
   // RFC 6455 4.1: the key is 16 random bytes, fresh for every connection.
   std::array<std::byte, 16> key{};
-  impl->config.random(MutableByteView(key));
+  impl->random_fill(MutableByteView(key));
   // The configured extension's offers go after the application's own.
   ClientHandshakeOptions with_offers;
   const ClientHandshakeOptions* used = &options;
@@ -184,10 +192,12 @@ Result<Connection> Connection::client(std::string_view url, const ClientHandshak
 
 void Connection::Impl::open_with(std::optional<std::string> agreed_subprotocol,
                                  std::string agreed_extensions) {
-  subprotocol = agreed_subprotocol.value_or(std::string());
-  extensions = std::move(agreed_extensions);
+  if ((agreed_subprotocol && !agreed_subprotocol->empty()) || !agreed_extensions.empty()) {
+    agreed = std::make_unique<Agreed>(
+        Agreed{agreed_subprotocol.value_or(std::string()), std::move(agreed_extensions)});
+  }
   transition(detail::StateInput::handshake_completed);
-  pending_event = Opened{subprotocol, extensions};
+  pending_event = Event(agreed ? Opened{agreed->subprotocol, agreed->extensions} : Opened{});
 }
 
 std::optional<Event> Connection::Impl::advance_handshake() {
@@ -255,8 +265,7 @@ std::optional<Event> Connection::Impl::advance_client_handshake() {
   }
   handshake.reset();
   open_with(std::move(accepted->subprotocol), std::move(agreed_extensions));
-  std::optional<Event> opened = std::move(pending_event);
-  pending_event.reset();
+  std::optional<Event> opened = pending_event.take();
   return opened;
 }
 
@@ -288,7 +297,8 @@ std::optional<Event> Connection::Impl::finish_rejection() {
   failed = true;
   peer_ended = true;
   transition(detail::StateInput::handshake_failed);
-  pending_event = Closed{CloseCode::abnormal, {}, errc::unexpected_status, CloseCode::abnormal};
+  pending_event =
+      Event(Closed{CloseCode::abnormal, {}, errc::unexpected_status, CloseCode::abnormal});
   return rejected;
 }
 
@@ -334,7 +344,11 @@ void Connection::release_request() noexcept {
   if (c.handshake && c.handshake->awaiting_decision) return;  // accept() still needs it
   c.request.reset();
 }
-std::string_view Connection::subprotocol() const noexcept { return impl_->subprotocol; }
-std::string_view Connection::extensions() const noexcept { return impl_->extensions; }
+std::string_view Connection::subprotocol() const noexcept {
+  return impl_->agreed ? std::string_view(impl_->agreed->subprotocol) : std::string_view();
+}
+std::string_view Connection::extensions() const noexcept {
+  return impl_->agreed ? std::string_view(impl_->agreed->extensions) : std::string_view();
+}
 
 }  // namespace ws

@@ -34,15 +34,57 @@ struct ExtensionState {
   std::vector<std::byte> encoded;   // output of the encoder, reused
 };
 
+// An event produced outside next_event() (the handshake's Opened, a timer's
+// or a rejection's Closed), delivered by the next call. Rare, so it is kept
+// on the heap: inline it would cost every connection 72 bytes for its whole
+// life.
+class PendingEvent {
+ public:
+  explicit operator bool() const noexcept { return box_ != nullptr; }
+  PendingEvent& operator=(Event event) {
+    box_ = std::make_unique<Event>(std::move(event));
+    return *this;
+  }
+  PendingEvent& operator=(std::optional<Event> event) {
+    if (event) {
+      box_ = std::make_unique<Event>(std::move(*event));
+    } else {
+      box_.reset();
+    }
+    return *this;
+  }
+  /// The event, and nothing pending afterwards.
+  std::optional<Event> take() {
+    if (!box_) return std::nullopt;
+    std::optional<Event> event(std::move(*box_));
+    box_.reset();
+    return event;
+  }
+
+ private:
+  std::unique_ptr<Event> box_;
+};
+
 }  // namespace detail
 
 struct Connection::Impl {
+  /// A connection with its own copy of `config_` (a missing random source
+  /// and a too-small input limit are filled in there).
   Impl(Role role_, const Config& config_);
+  /// A connection using a Config shared with others, unchanged.
+  Impl(Role role_, std::shared_ptr<const Config> config_);
 
   // ---- state ----
   Role role;
-  Config config;
+  // The configuration: the connection's own copy, or one shared by many
+  // connections (a server's), so an idle connection keeps a pointer, not
+  // 150 bytes of limits and callbacks.
+  std::shared_ptr<const Config> config_holder;
+  const Config& config;
   State state = State::handshaking;
+  // Made on first use when the Config has no random source (a shared one).
+  std::unique_ptr<RandomSource> own_random;
+  void random_fill(MutableByteView out);
 
   void transition(detail::StateInput what) noexcept { state = detail::next_state(state, what); }
 
@@ -64,7 +106,7 @@ struct Connection::Impl {
   detail::ByteBuffer message;      // whole-message mode: fragments joined here
   bool message_delivered = false;  // `message` was handed out; clear it next call
 
-  std::optional<Event> pending_event;  // delivered by the next next_event()
+  detail::PendingEvent pending_event;  // delivered by the next next_event()
 
   // receive_buffer() handed out space in `message` (can_read_into_message).
   bool direct_read = false;
@@ -131,8 +173,13 @@ struct Connection::Impl {
   };
   std::unique_ptr<Handshake> handshake;
   std::unique_ptr<UpgradeRequest> request;  // server: kept for the application
-  std::string subprotocol;
-  std::string extensions;
+  // What the handshake agreed, when it agreed anything (most connections
+  // agree nothing: a null pointer then, not two empty strings).
+  struct Agreed {
+    std::string subprotocol;
+    std::string extensions;
+  };
+  std::unique_ptr<Agreed> agreed;
   std::unique_ptr<detail::ExtensionState> extension;  // null unless one was agreed
 
   std::optional<Event> advance_handshake();

@@ -18,7 +18,9 @@
 namespace ws {
 
 std::size_t Connection::Impl::input_limit() const noexcept {
-  return config.limits.max_buffered_input;
+  // At least 256: a header and a whole control frame always fit (a shared
+  // Config is not adjusted like a connection's own copy).
+  return config.limits.max_buffered_input < 256 ? 256 : config.limits.max_buffered_input;
 }
 
 void Connection::Impl::compact_input() noexcept {
@@ -315,11 +317,7 @@ std::optional<Event> Connection::next_event() {
   if (c.state == State::closed && c.handshake) {
     c.handshake.reset();  // the views of a Rejected event died with this call
   }
-  if (c.pending_event) {
-    std::optional<Event> event = std::move(c.pending_event);
-    c.pending_event.reset();
-    return event;
-  }
+  if (c.pending_event) return c.pending_event.take();
   if (c.state == State::closed) {
     c.input.clear();
     c.input_begin = 0;

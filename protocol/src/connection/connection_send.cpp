@@ -26,7 +26,7 @@ void Connection::Impl::queue_frame(Opcode opcode, bool fin, ByteView payload, Pl
   if (role == Role::client) {
     // RFC 6455 5.3: a fresh, unpredictable key for every client frame.
     header.masked = true;
-    config.random(MutableByteView(header.mask_key));
+    random_fill(MutableByteView(header.mask_key));
   }
   output.push_frame(header, payload, placement);
 }

@@ -73,11 +73,15 @@ std::error_code Session::close(CloseCode code, std::string_view reason) {
 std::error_code Session::close(std::uint16_t code, std::string_view reason) {
   if (const std::error_code error = check_close_to_send(code, reason)) return error;
   Driver* const driver = dispatching_driver();
+  // Made before the lock: nothing below it can fail.
+  auto request = driver == nullptr
+                     ? std::make_unique<CloseRequest>(CloseRequest{code, std::string(reason)})
+                     : nullptr;
   {
     std::lock_guard lock(mutex_);
     if (closing_) return errc::not_open;
     closing_ = true;
-    if (driver == nullptr) close_request_ = CloseRequest{code, std::string(reason)};
+    close_request_ = std::move(request);
   }
   SessionState expected = SessionState::open;
   state_.compare_exchange_strong(expected, SessionState::closing, std::memory_order_acq_rel);
@@ -107,7 +111,7 @@ Session::Requests Session::take_requests() {
   wake_pending_.exchange(false, std::memory_order_acq_rel);
   Requests requests;
   std::lock_guard lock(mutex_);
-  requests.close = std::move(close_request_);
+  if (close_request_) requests.close = std::move(*close_request_);
   close_request_.reset();
   requests.abort = abort_requested_;
   return requests;

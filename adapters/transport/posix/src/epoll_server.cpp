@@ -31,13 +31,13 @@ class EpollServerCore final : public EpollWatcher, public EpollConnectionTracker
                   std::shared_ptr<const EpollEndpoint> endpoint)
       : loop_(std::move(loop)),
         listener_(std::move(listener)),
-        config_(std::move(config)),
+        config_(std::make_shared<const Config>(std::move(config))),
         endpoint_(std::move(endpoint)),
         port_(local_port(listener_.get())) {}
 
   std::uint16_t port() const noexcept { return port_; }
   std::size_t count() const noexcept { return count_.load(std::memory_order_relaxed); }
-  const Config& config() const noexcept { return config_; }
+  const Config& config() const noexcept { return *config_; }
   const std::shared_ptr<EpollLoopCore>& loop() const noexcept { return loop_; }
   const std::shared_ptr<const EpollEndpoint>& endpoint() const noexcept { return endpoint_; }
 
@@ -174,7 +174,8 @@ class EpollServerCore final : public EpollWatcher, public EpollConnectionTracker
 
   std::shared_ptr<EpollLoopCore> loop_;
   FileDescriptor listener_;
-  Config config_;
+  // Shared by every connection of the server (Connection::server).
+  std::shared_ptr<const Config> config_;
   std::shared_ptr<const EpollEndpoint> endpoint_;
   std::uint16_t port_ = 0;
   std::atomic<std::size_t> count_{0};

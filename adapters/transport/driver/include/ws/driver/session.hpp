@@ -156,8 +156,8 @@ class Session final : public Subscriber, public std::enable_shared_from_this<Ses
   std::unique_ptr<const UpgradeRequest> request_;
   std::string subprotocol_;
 
-  mutable std::mutex mutex_;  // guards what follows
-  std::optional<CloseRequest> close_request_;
+  mutable std::mutex mutex_;                     // guards what follows
+  std::unique_ptr<CloseRequest> close_request_;  // rare: not kept inline
   bool closing_ = false;  // close requested, or the connection is closing/ended
   bool abort_requested_ = false;
 };
