@@ -188,5 +188,36 @@ RC_GTEST_PROP(ConnectionReadSize, ReceiveTakesAllThatReceiveRoomSays, ()) {
   }
 }
 
+// A transport reading into its own buffer, fed by a hostile client whose
+// request head never ends: it reads at most receive_room() each time, every
+// byte read is taken, and the connection answers 431 (RFC 6585 5) before
+// its room runs out; afterwards (closed) it takes and drops everything.
+TEST(ConnectionReadSize, AnEndlessHeadIsRefusedWithinTheRoomOffered) {
+  Connection c = Connection::server();
+  std::string head = "GET / HTTP/1.1\r\nHost: x\r\n";
+  while (head.size() < 200000) head += "X-Filler: " + std::string(50, 'f') + "\r\n";
+  std::size_t at = 0;
+  bool refused = false;
+  while (at < head.size() && !refused) {
+    const std::size_t room = c.receive_room();
+    ASSERT_GT(room, 0U) << "stuck: no room and no answer, after " << at << " bytes";
+    const std::size_t n = std::min(room, head.size() - at);
+    ASSERT_EQ(c.receive(as_bytes(std::string_view(head).substr(at, n))), n);
+    at += n;
+    while (auto event = c.next_event()) {
+      if (const auto* closed = std::get_if<Closed>(&*event)) {
+        EXPECT_TRUE(closed->error == condition::handshake_failed) << closed->error.message();
+        refused = true;
+      }
+    }
+  }
+  ASSERT_TRUE(refused);
+  EXPECT_LE(at, Config{}.http_limits.max_head_size + Config{}.limits.max_buffered_input);
+  EXPECT_EQ(test::text_of(test::take_output(c)).rfind("HTTP/1.1 431 ", 0), 0U);
+  EXPECT_EQ(c.state(), State::closed);
+  EXPECT_GT(c.receive_room(), head.size());
+  EXPECT_EQ(c.receive(as_bytes(std::string_view(head))), head.size());
+}
+
 }  // namespace
 }  // namespace ws
