@@ -305,6 +305,20 @@ TEST(ClientHandshake, RejectsEachFaultyResponseWithItsError) {
   }
 }
 
+// RFC 9110 5.6.1: empty list elements do not count, so a
+// Sec-WebSocket-Extensions field that holds only commas and spaces names no
+// extension: accepted when none was offered, and not reported as agreed
+// (found by client_connection_fuzzer: the Opened event said ",").
+TEST(ClientHandshake, AnExtensionsFieldWithNoElementsAgreesNothing) {
+  std::vector<HeaderField> fields = accept_fields();
+  fields.push_back({"Sec-WebSocket-Extensions", ""});
+  fields.push_back({"Sec-WebSocket-Extensions", " , ,"});
+  const ParsedResponse r = response("HTTP/1.1 101 Switching Protocols", fields);
+  const auto accepted = ws::validate_server_response(r.head, handshake());
+  ASSERT_TRUE(accepted.has_value()) << accepted.error().message();
+  EXPECT_TRUE(accepted->extensions.empty());
+}
+
 TEST(ClientHandshake, ReportsTheChosenSubprotocolAndExtensions) {
   ClientHandshakeOptions options;
   options.subprotocols = {"chat", "superchat"};

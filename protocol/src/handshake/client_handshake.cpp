@@ -214,14 +214,16 @@ Result<AcceptedHandshake> validate_server_response(const HttpHead& head,
   // case-insensitively, as tokens do).
   for (const std::string_view value : header_values(head, "sec-websocket-extensions")) {
     HttpListReader reader(value);
+    bool names_any = false;  // a value of only commas and spaces names none
     while (const auto element = reader.next()) {
       const std::string_view name = extension_name(*element);
       const bool offered = std::any_of(
           handshake.extension_names.begin(), handshake.extension_names.end(),
           [name](const std::string& offered_name) { return ascii_iequals(offered_name, name); });
       if (!offered) return errc::unexpected_extension;
+      names_any = true;
     }
-    accepted.extensions.emplace_back(value);
+    if (names_any) accepted.extensions.emplace_back(value);
   }
   return accepted;
 }
