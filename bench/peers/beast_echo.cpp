@@ -17,9 +17,9 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
-#include <string_view>
 
 #include "memory_report.hpp"
+#include "peer_args.hpp"
 
 namespace {
 
@@ -78,19 +78,11 @@ void raise_open_file_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  unsigned long port = 0;
-  bool memory_report = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--port" && i + 1 < argc) {
-      port = std::strtoul(argv[++i], nullptr, 10);
-    } else if (arg == "--memory-report") {
-      memory_report = true;
-    }
-  }
+  const ws_bench::PeerArgs args = ws_bench::parse_peer_args(argc, argv);
+  const unsigned long port = args.port;
   // Before any other thread starts: SIGUSR2 stays blocked in all of them.
   std::optional<ws_bench::MemoryReport> report;
-  if (memory_report) report.emplace();
+  if (args.memory_report) report.emplace();
   raise_open_file_limit();
   net::io_context io(1);
   tcp::acceptor acceptor(io);
