@@ -188,11 +188,19 @@ class Connection {
 
   // ---- Output -----------------------------------------------------------
 
-  /// The bytes to write, in order, as a scatter-gather list. Valid until the
-  /// next non-const call.
+  /// The bytes to write, in order, as a scatter-gather list. The list and
+  /// the bytes are valid until the next non-const call, except bytes marked
+  /// with mark_output_in_flight().
   std::span<const OutputBuffer> pending_output();
   /// Total bytes in pending_output().
   std::size_t pending_output_size() const noexcept;
+  /// For a transport whose write reads the bytes after this call returns
+  /// (an io_uring send): the first n pending bytes were handed to such a
+  /// write. Until consume_output() consumes them they stay valid and where
+  /// pending_output() showed them, whatever else is queued meanwhile, and
+  /// no ping or pong is queued ahead of them. A later call replaces the mark
+  /// (n is clamped to pending_output_size()).
+  void mark_output_in_flight(std::size_t n) noexcept;
   /// The first n pending bytes were written.
   void consume_output(std::size_t n) noexcept;
   /// True once the transport should be closed: the connection is closed and

@@ -1,5 +1,7 @@
-// ws::Connection: construction and the public entry points. The work is in
-// connection_receive.cpp, connection_send.cpp and connection_timers.cpp.
+// ws::Connection: construction, the public accessors and the memory of an
+// idle connection. The routes are in connection_receive.cpp,
+// connection_send.cpp, connection_handshake.cpp, connection_extension.cpp
+// and connection_timers.cpp.
 #include "connection/connection_impl.hpp"
 
 #include <algorithm>
@@ -21,7 +23,8 @@ std::shared_ptr<const Config> own_copy(const Config& config) {
 Connection::Impl::Impl(Role role_, const Config& config_) : Impl(role_, own_copy(config_)) {}
 
 Connection::Impl::Impl(Role role_, std::shared_ptr<const Config> config_)
-    : role(role_), config_holder(std::move(config_)), config(*config_holder) {
+    : config_holder(std::move(config_)), config(*config_holder) {
+  lifecycle.role = role_;
   short_message_limit = static_cast<std::size_t>(std::min<std::uint64_t>(
       {short_message_limit, config.limits.max_frame_size, config.limits.max_message_size}));
 }
@@ -49,48 +52,40 @@ Connection::~Connection() = default;
 
 Connection Connection::after_handshake(Role role, const Config& config) {
   auto impl = std::make_unique<Impl>(role, config);
-  impl->transition(detail::StateInput::handshake_completed);
+  impl->feed(detail::LifecycleInput::handshake_completed);
   return Connection(std::move(impl));
 }
 
-Role Connection::role() const noexcept { return impl_->role; }
-State Connection::state() const noexcept { return impl_->state; }
+Role Connection::role() const noexcept { return impl_->role(); }
+State Connection::state() const noexcept { return impl_->lifecycle.state(); }
 const Config& Connection::config() const noexcept { return impl_->config; }
 
-std::span<const OutputBuffer> Connection::pending_output() { return impl_->output.buffers(); }
-std::size_t Connection::pending_output_size() const noexcept { return impl_->output.size(); }
-void Connection::consume_output(std::size_t n) noexcept { impl_->output.consume(n); }
+std::span<const OutputBuffer> Connection::pending_output() { return impl_->sender.queue.buffers(); }
+std::size_t Connection::pending_output_size() const noexcept { return impl_->sender.queue.size(); }
+void Connection::mark_output_in_flight(std::size_t n) noexcept {
+  impl_->sender.queue.mark_in_flight(n);
+}
+void Connection::consume_output(std::size_t n) noexcept { impl_->sender.queue.consume(n); }
 
 void Connection::release_idle_buffers() noexcept {
   Impl& c = *impl_;
   // During the handshake the input may hold a head being parsed or the body
   // of a rejection: nothing is released then.
-  if (c.state == State::handshaking) return;
-  if (c.input_begin == c.input.size()) {
-    c.input.release();
-    c.input_begin = 0;
-  }
-  if (!c.message_open) {  // a message being joined (or decoded) keeps its buffer
-    c.message.release();
-    c.message_delivered = false;
-  }
-  if (!c.parked_ready) {
-    c.parked.release();
-    c.parked_delivered = false;
-  }
-  c.output.release_if_empty();
-  if (c.extension && !c.send_message_open) {
+  if (c.phase() == detail::Phase::handshaking) return;
+  c.reader.release_if_drained();
+  c.assembler.release_idle();
+  c.sender.queue.release_if_empty();
+  if (c.extension && !c.sender.message_open) {
     std::vector<std::byte>().swap(c.extension->encoded);
   }
 }
 
 bool Connection::should_close_transport() const noexcept {
   const Impl& c = *impl_;
-  if (c.state != State::closed || !c.output.empty()) return false;
   // RFC 6455 7.1.1: after a clean close the server ends the TCP connection
-  // first; the client waits for that (or for the close timeout).
-  if (c.role == Role::server || c.failed || c.peer_ended) return true;
-  return false;
+  // first; the client waits for that (or for the close timeout): the
+  // lifecycle is finished for it only then.
+  return c.lifecycle.finished() && c.sender.queue.empty();
 }
 
 }  // namespace ws

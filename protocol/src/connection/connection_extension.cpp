@@ -56,36 +56,28 @@ std::error_code Connection::Impl::agree_client_extension(
 // ---- receive ----
 
 std::optional<Event> Connection::Impl::read_encoded_payload() {
-  const std::size_t available = input.size() - input_begin;
-  const std::size_t take =
-      static_cast<std::size_t>(std::min<std::uint64_t>(available, frame_remaining));
-  const MutableByteView piece(input.data() + input_begin, take);
-  if (frame.masked) mask_offset = apply_mask(piece, frame.mask_key, mask_offset);
-  input_begin += take;
-  frame_remaining -= take;
-  const bool frame_done = frame_remaining == 0;
-  const bool message_done = frame_done && frame.fin;
-  if (frame_done) in_payload = false;
+  const auto take = static_cast<std::size_t>(
+      std::min<std::uint64_t>(reader.unparsed_size(), reader.frame_remaining()));
+  const MutableByteView piece = reader.take_payload(take, nullptr);
+  const bool frame_done = reader.frame_remaining() == 0;
+  const bool message_done = frame_done && reader.frame().fin;
+  if (frame_done) reader.end_frame();
   if (take == 0 && !message_done) return std::nullopt;
 
-  const std::size_t delivered_before = message.size();
+  const std::size_t delivered_before = assembler.joined().size();
   if (const std::error_code error = decode_piece(piece, message_done)) return fail(error);
-  const MessageKind kind = message_kind;
   if (message_done) {
-    if (kind == MessageKind::text && !utf8.is_complete()) return fail(errc::invalid_utf8);
-    message_open = false;
+    if (!assembler.text_valid(/*complete=*/true)) return fail(errc::invalid_utf8);
+    assembler.end();
     extension->receiving = false;
   }
   if (config.delivery == Delivery::streamed) {
-    if (message.size() == delivered_before && !message_done) return std::nullopt;
-    const bool first = !message_started_delivery;
-    message_started_delivery = true;
-    message_delivered = true;  // the piece is dropped at the next call
-    return Message{kind, ByteView(message.data(), message.size()), first, message_done};
+    if (assembler.joined().size() == delivered_before && !message_done) return std::nullopt;
+    // The piece is dropped at the next call.
+    return assembler.deliver(assembler.first_piece(), message_done);
   }
   if (!message_done) return std::nullopt;
-  message_delivered = true;
-  return Message{kind, ByteView(message.data(), message.size()), true, true};
+  return assembler.deliver();
 }
 
 // Decodes `piece` into the message buffer. The decoder gets at most what
@@ -95,10 +87,11 @@ std::optional<Event> Connection::Impl::read_encoded_payload() {
 std::error_code Connection::Impl::decode_piece(ByteView piece, bool last) {
   const std::uint64_t limit = config.limits.max_message_size;
   ExtensionSession& session = *extension->session;
+  detail::ByteBuffer& message = assembler.buffer();
   std::size_t used = 0;
   for (;;) {
     if (used == piece.size() && !last) return {};
-    const std::uint64_t left = limit - message_size;
+    const std::uint64_t left = limit - assembler.size();
     const std::uint64_t allowed = left == UINT64_MAX ? left : left + 1;
     const std::size_t size = message.size();
     if (message.capacity() - size < 1024 && message.capacity() - size < allowed) {
@@ -114,10 +107,10 @@ std::error_code Connection::Impl::decode_piece(ByteView piece, bool last) {
     message.resize(size + produced);
     if (step.error) return step.error;
     used += std::min(step.consumed, piece.size() - used);
-    message_size += produced;
-    if (message_size > limit) return errc::message_too_large;  // RFC 7692 8.1 advises a bound
-    if (message_kind == MessageKind::text &&
-        !utf8.feed(ByteView(message.data() + size, produced))) {
+    assembler.count(produced);
+    if (assembler.size() > limit) return errc::message_too_large;  // RFC 7692 8.1 advises a bound
+    if (Utf8Validator* text = assembler.text_validator();
+        text != nullptr && !text->feed(ByteView(message.data() + size, produced))) {
       return errc::invalid_utf8;
     }
     if (used == piece.size() && last && step.finished) return {};
@@ -137,22 +130,18 @@ std::error_code Connection::Impl::send_encoded(MessageKind kind, ByteView payloa
   if (const std::error_code error = check_can_send(bound + frames * max_frame_header_size)) {
     return error;
   }
-  if (send_message_open && send_kind != kind) return errc::message_in_progress;
+  if (sender.message_open && sender.kind != kind) return errc::message_in_progress;
   extension->encoded.clear();
   if (const std::error_code error = session.encode(payload, fin == Fin::yes, extension->encoded)) {
     return error;
   }
-  const Opcode opcode = send_message_open           ? Opcode::continuation
-                        : kind == MessageKind::text ? Opcode::text
-                                                    : Opcode::binary;
   // RFC 7692 6: the bit goes on the first frame of the message only.
-  const std::uint8_t bits = send_message_open ? std::uint8_t{rsv_none} : extension->bits;
-  queue_data_frames(opcode, bits, ByteView(extension->encoded), fin == Fin::yes);
+  const std::uint8_t bits = sender.message_open ? std::uint8_t{rsv_none} : extension->bits;
+  queue_data_frames(sender.next_opcode(kind), bits, ByteView(extension->encoded), fin == Fin::yes);
   // The frames hold copies now; a large buffer is not kept for later.
   if (extension->encoded.capacity() > max_kept_encoded)
     std::vector<std::byte>().swap(extension->encoded);
-  send_message_open = fin == Fin::no;
-  send_kind = kind;
+  sender.sent(kind, fin == Fin::yes);
   return {};
 }
 

@@ -149,17 +149,15 @@ Result<Connection> Connection::accept_upgrade(const UpgradeRequest& request,
   if (!response) return response.error();
   auto impl = std::make_unique<Impl>(Role::server, config);
   impl->request = std::make_unique<UpgradeRequest>(request);
-  impl->output.push_raw(as_bytes(response->text));
+  impl->sender.queue.push_raw(as_bytes(response->text));
   if (agreement) {
     impl->extension = std::make_unique<detail::ExtensionState>(std::move(agreement->session));
   }
   impl->open_with(std::move(response->subprotocol), std::move(response->extensions));
   if (!bytes_after_head.empty()) {
     // The application read these already; they are kept whatever their size.
-    impl->input.reserve_exact(std::max(impl->input_limit(), bytes_after_head.size()));
-    impl->input.resize(bytes_after_head.size());
-    std::memcpy(impl->input.data(), bytes_after_head.data(), bytes_after_head.size());
-    impl->input_since_tick = true;
+    impl->reader.preload(bytes_after_head, impl->input_limit());
+    impl->timers.input_since_tick = true;
   }
   return Connection(std::move(impl));
 }
@@ -184,7 +182,7 @@ Result<Connection> Connection::client(std::string_view url, const ClientHandshak
   }
   Result<ClientHandshake> request = make_client_request(*parsed, *used, key);
   if (!request) return request.error();
-  impl->output.push_raw(as_bytes(request->request));
+  impl->sender.queue.push_raw(as_bytes(request->request));
   impl->handshake = std::make_unique<Impl::Handshake>(HttpHeadKind::response, config.http_limits);
   impl->handshake->sent = std::move(*request);
   return Connection(std::move(impl));
@@ -196,27 +194,26 @@ void Connection::Impl::open_with(std::optional<std::string> agreed_subprotocol,
     agreed = std::make_unique<Agreed>(
         Agreed{agreed_subprotocol.value_or(std::string()), std::move(agreed_extensions)});
   }
-  transition(detail::StateInput::handshake_completed);
+  feed(detail::LifecycleInput::handshake_completed);
   pending_event = Event(agreed ? Opened{agreed->subprotocol, agreed->extensions} : Opened{});
 }
 
 std::optional<Event> Connection::Impl::advance_handshake() {
   if (!handshake) return std::nullopt;
-  return role == Role::server ? advance_server_handshake() : advance_client_handshake();
+  return role() == Role::server ? advance_server_handshake() : advance_client_handshake();
 }
 
 std::optional<Event> Connection::Impl::fail_handshake(std::error_code error,
                                                       bool answer_with_http) {
-  if (answer_with_http) output.push_raw(as_bytes(build_error_response(error)));
+  if (answer_with_http) sender.queue.push_raw(as_bytes(build_error_response(error)));
   std::optional<Event> closed = fail(error);
   handshake.reset();
   return closed;
 }
 
 bool Connection::Impl::read_head() {
-  const ByteView available(input.data() + input_begin, input.size() - input_begin);
-  const HttpFeedResult fed = handshake->parser.feed(available);
-  input_begin += fed.consumed;
+  const HttpFeedResult fed = handshake->parser.feed(reader.unparsed());
+  reader.skip(fed.consumed);
   return fed.state == HttpParseState::complete;
 }
 
@@ -225,7 +222,7 @@ std::optional<Event> Connection::Impl::head_not_ready(bool answer_with_http) {
     // Only a server answers a malformed head (400, 431); a client just ends.
     return fail_handshake(handshake->parser.error(), answer_with_http);
   }
-  return eof_received ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
+  return lifecycle.stream_ended ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
 }
 
 std::optional<Event> Connection::Impl::advance_server_handshake() {
@@ -275,28 +272,26 @@ std::optional<Event> Connection::Impl::finish_rejection() {
   // stream. Whichever, it is bounded by the input limit: a body still
   // incomplete when the input buffer is full is reported as far as it came.
   const HttpHead& head = handshake->parser.head();
-  const std::size_t available = input.size() - input_begin;
-  const ByteView rest(input.data() + input_begin, available);
-  const bool input_full = input.size() >= input_limit();
+  const MutableByteView rest = reader.unparsed();
+  const std::size_t available = rest.size();
+  const bool input_full = reader.buffer_size() >= input_limit();
+  const bool eof_received = lifecycle.stream_ended;
   std::size_t body_size = available;
   const std::optional<std::string_view> coding = find_last_coding(head);
   if (coding && ascii_iequals(*coding, "chunked")) {
     const ChunkedScan scan = scan_chunked(rest, nullptr);
     if (!scan.complete && !scan.malformed && !eof_received && !input_full) return std::nullopt;
-    body_size = scan_chunked(rest, input.data() + input_begin).decoded;
+    body_size = scan_chunked(rest, rest.data()).decoded;
   } else if (const std::optional<std::uint64_t> length = content_length(head)) {
     if (available < *length && !eof_received && !input_full) return std::nullopt;
     body_size = static_cast<std::size_t>(std::min<std::uint64_t>(*length, available));
   } else if (!eof_received && !input_full) {
     return std::nullopt;
   }
-  Rejected rejected{head.status_code, head.reason, head.headers,
-                    ByteView(input.data() + input_begin, body_size)};
+  Rejected rejected{head.status_code, head.reason, head.headers, ByteView(rest.data(), body_size)};
   // The views stay valid until the next call: the parser and the input are
   // released by the Closed event that follows.
-  failed = true;
-  peer_ended = true;
-  transition(detail::StateInput::handshake_failed);
+  feed(detail::LifecycleInput::handshake_failed);
   pending_event =
       Event(Closed{CloseCode::abnormal, {}, errc::unexpected_status, CloseCode::abnormal});
   return rejected;
@@ -304,7 +299,7 @@ std::optional<Event> Connection::Impl::finish_rejection() {
 
 std::error_code Connection::accept(const AcceptOptions& options) {
   Impl& c = *impl_;
-  if (c.state != State::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
+  if (c.phase() != detail::Phase::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
     return errc::not_open;
   }
   if (c.handshake->plain_http) return errc::not_open;  // not an upgrade: answer with reject()
@@ -313,7 +308,7 @@ std::error_code Connection::accept(const AcceptOptions& options) {
       agreement ? build_accept_response(*c.request, with_extension(options, agreement->response))
                 : build_accept_response(*c.request, options);
   if (!response) return response.error();
-  c.output.push_raw(as_bytes(response->text));
+  c.sender.queue.push_raw(as_bytes(response->text));
   c.handshake.reset();
   if (agreement) {
     c.extension = std::make_unique<detail::ExtensionState>(std::move(agreement->session));
@@ -325,12 +320,12 @@ std::error_code Connection::accept(const AcceptOptions& options) {
 std::error_code Connection::reject(int status, std::string_view body,
                                    std::span<const HeaderField> headers) {
   Impl& c = *impl_;
-  if (c.state != State::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
+  if (c.phase() != detail::Phase::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
     return errc::not_open;
   }
   Result<std::string> response = build_rejection_response(status, body, headers);
   if (!response) return response.error();
-  c.output.push_raw(as_bytes(*response));
+  c.sender.queue.push_raw(as_bytes(*response));
   c.pending_event =
       c.fail(c.handshake->plain_http ? errc::answered_as_http : errc::rejected_by_application);
   c.handshake.reset();

@@ -1,14 +1,16 @@
-// The state behind ws::Connection, shared by the files that implement its
-// receive path, send path and timers.
+// The state behind ws::Connection: its parts, and the routes between them.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <vector>
 
-#include "base/byte_buffer.hpp"
+#include "connection/frame_reader.hpp"
+#include "connection/message_assembler.hpp"
 #include "connection/output_queue.hpp"
+#include "connection/sender.hpp"
 #include "connection/state_machine.hpp"
+#include "connection/timers.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/connection.hpp"
 #include "ws/extension/extension.hpp"
@@ -67,6 +69,17 @@ class PendingEvent {
 
 }  // namespace detail
 
+// A Connection is these parts, each owning its state, and the routes
+// between them (docs/design.md draws both):
+//   lifecycle  - the phase and every close fact (state_machine.hpp/.cpp)
+//   reader     - input buffer, frame header, mask position (frame_reader.*)
+//   assembler  - the message being received, joined or parked (message_assembler.*)
+//   sender     - output queue and the open outgoing message (sender.hpp)
+//   timers     - the time it was given (timers.hpp, connection_timers.cpp)
+//   handshake  - while the opening handshake runs (connection_handshake.cpp)
+//   extension  - the agreed extension, if any (connection_extension.cpp)
+// The files named connection_*.cpp are the routes: receive (bytes to
+// events), send (calls to bytes), handshake, extension and timers.
 struct Connection::Impl {
   /// A connection with its own copy of `config_` (a missing random source
   /// and a too-small input limit are filled in there).
@@ -74,80 +87,54 @@ struct Connection::Impl {
   /// A connection using a Config shared with others, unchanged.
   Impl(Role role_, std::shared_ptr<const Config> config_);
 
-  // ---- state ----
-  Role role;
   // The configuration: the connection's own copy, or one shared by many
   // connections (a server's), so an idle connection keeps a pointer, not
   // 150 bytes of limits and callbacks.
   std::shared_ptr<const Config> config_holder;
   const Config& config;
-  State state = State::handshaking;
   // Made on first use when the Config has no random source (a shared one).
   std::unique_ptr<RandomSource> own_random;
-  void random_fill(MutableByteView out);
 
-  void transition(detail::StateInput what) noexcept { state = detail::next_state(state, what); }
-
-  // ---- receive path (connection_receive.cpp) ----
-  detail::ByteBuffer input;  // bytes [input_begin, input.size()) are unparsed
-  std::size_t input_begin = 0;
-  bool eof_received = false;
-
-  bool in_payload = false;  // a frame header was parsed; its payload is being read
-  FrameHeader frame{};
-  std::uint64_t frame_remaining = 0;
-  std::size_t mask_offset = 0;
-
-  bool message_open = false;  // a data message has started and not ended
-  MessageKind message_kind = MessageKind::binary;
-  std::uint64_t message_size = 0;
-  bool message_started_delivery = false;  // streamed: a piece went out
-  Utf8Validator utf8;
-  detail::ByteBuffer message;      // whole-message mode: fragments joined here
-  bool message_delivered = false;  // `message` was handed out; clear it next call
-
+  // ---- the parts ----
+  detail::Lifecycle lifecycle;
+  detail::FrameReader reader;
+  detail::MessageAssembler assembler;
+  detail::Sender sender;
+  detail::Timers timers;
   detail::PendingEvent pending_event;  // delivered by the next next_event()
-
-  // receive_buffer() handed out space in `message` (can_read_into_message).
-  bool direct_read = false;
-  // The size of the space the last receive_buffer() handed out, and whether
-  // the read that followed filled it (the next offer doubles).
-  std::size_t offered_for_read = 0;
-  bool read_filled_offer = false;
-  // Frames with at least this much payload left, and no less than the input
-  // limit, are read into `message`: a read into the input buffer would then
-  // hold nothing but this frame's payload too, so no extra reads are made.
-  static constexpr std::size_t direct_read_threshold = 4096;
-  // The largest payload the fast path takes: 125 (the one-byte length
-  // form), or less when the limits are lower.
+  // The largest payload the short-message route takes: 125 (the one-byte
+  // length form), or less when the limits are lower.
   std::size_t short_message_limit = 125;
 
+  Role role() const noexcept { return lifecycle.role; }
+  detail::Phase phase() const noexcept { return lifecycle.phase; }
+  void feed(detail::LifecycleInput input) noexcept { lifecycle = detail::next(lifecycle, input); }
+  void random_fill(MutableByteView out);
+
+  // ---- receive routes (connection_receive.cpp) ----
+  // Frames with at least this much payload left, and no less than the input
+  // limit, are read into the assembler's buffer (receive_buffer): a read
+  // into the input buffer would then hold nothing but this frame's payload
+  // too, so no extra reads are made.
+  static constexpr std::size_t direct_read_threshold = 4096;
   std::size_t input_limit() const noexcept;
-  bool can_read_into_message() const noexcept;
-  void commit_into_message(std::size_t n) noexcept;
-  void add_to_message(MutableByteView got, ByteView from) noexcept;
   // receive(): frames with at least this much payload (4 KiB, or the input
   // limit when that is smaller) are copied, and unmasked, from the caller's
-  // bytes straight into `message`.
+  // bytes straight into the assembler's buffer.
   std::size_t large_frame_threshold() const noexcept {
     return input_limit() < 4096 ? input_limit() : 4096;
   }
+  bool receiving_encoded() const noexcept;
+  std::size_t copy_large_frames(ByteView bytes);
   bool can_copy_into_message() const noexcept;
-  // A large data frame's header at the start of `bytes`, checked and begun:
-  // its size, or 0 (and nothing changed) if there is none.
   std::size_t take_large_frame_header(ByteView bytes) noexcept;
   std::size_t copy_into_message(ByteView bytes);
-  // Bytes receive() took that way since next_event() last ran.
-  std::size_t taken_directly = 0;
-  // receive(): a message finished that way, awaiting delivery, while the
-  // next one is joined in `message`.
-  detail::ByteBuffer parked;
-  MessageKind parked_kind = MessageKind::binary;
-  bool parked_ready = false;      // next_event() delivers it first
-  bool parked_delivered = false;  // handed out; cleared by the next call
+  bool can_read_into_message() const noexcept;
+  MutableByteView offer_message_space();
+  void commit_into_message(std::size_t n) noexcept;
   bool park_finished_message();
-  void compact_input() noexcept;
-  bool short_message_possible() const noexcept;
+  std::optional<Event> next_event_unsettled();
+  std::optional<Event> next_frame_event();
   std::size_t short_message_size() const noexcept;
   std::optional<Event> take_short_message(std::size_t frame_size);
   std::optional<Event> parse_frames();
@@ -155,11 +142,16 @@ struct Connection::Impl {
   void begin_frame(const FrameHeader& header) noexcept;
   std::optional<Event> read_control_payload();
   std::optional<Event> read_data_payload();
-  std::optional<Event> read_encoded_payload();
-  std::error_code decode_piece(ByteView piece, bool last);
   std::optional<Event> handle_close_frame(ByteView payload);
   std::optional<Event> end_of_input();
   std::optional<Event> fail(std::error_code error);
+
+  // ---- extension (connection_extension.cpp) ----
+  std::unique_ptr<detail::ExtensionState> extension;  // null unless one was agreed
+  std::optional<Event> read_encoded_payload();
+  std::error_code decode_piece(ByteView piece, bool last);
+  std::error_code agree_client_extension(std::span<const std::string> response_values);
+  std::error_code send_encoded(MessageKind kind, ByteView payload, Fin fin);
 
   // ---- opening handshake (connection_handshake.cpp) ----
   // Present while the handshake runs; freed when it ends.
@@ -180,7 +172,6 @@ struct Connection::Impl {
     std::string extensions;
   };
   std::unique_ptr<Agreed> agreed;
-  std::unique_ptr<detail::ExtensionState> extension;  // null unless one was agreed
 
   std::optional<Event> advance_handshake();
   bool read_head();  // true once the head is complete
@@ -190,23 +181,12 @@ struct Connection::Impl {
   std::optional<Event> finish_rejection();
   std::optional<Event> fail_handshake(std::error_code error, bool answer_with_http);
   void open_with(std::optional<std::string> agreed_subprotocol, std::string agreed_extensions);
-  std::error_code agree_client_extension(std::span<const std::string> response_values);
 
-  // ---- send path (connection_send.cpp) ----
-  detail::OutputQueue output;
-  bool send_message_open = false;
-  MessageKind send_kind = MessageKind::binary;
-  bool close_sent = false;
-  bool close_received = false;
-  bool failed = false;      // ended by an error: close the transport at once
-  bool peer_ended = false;  // end of stream seen or the close wait timed out
-  CloseCode sent_close_code = CloseCode::abnormal;
-
+  // ---- send route (connection_send.cpp) ----
   std::error_code check_can_send(std::size_t payload_size) const noexcept;
   // Bytes a data message of this size takes once framed (auto_fragment_size).
   std::size_t framed_size(std::size_t payload_size) const noexcept;
   std::error_code send_data(MessageKind kind, ByteView payload, Fin fin);
-  std::error_code send_encoded(MessageKind kind, ByteView payload, Fin fin);
   void queue_data_frames(Opcode opcode, std::uint8_t first_reserved_bits, ByteView payload,
                          bool fin);
   std::error_code send_control(Opcode opcode, ByteView payload);
@@ -215,17 +195,7 @@ struct Connection::Impl {
   void queue_close(CloseCode code, std::string_view reason);
 
   // ---- time (connection_timers.cpp) ----
-  std::optional<TimePoint> now;
-  TimePoint last_input{};
-  TimePoint last_keepalive{};
-  std::optional<TimePoint> close_wait_since;
-  TimePoint handshake_since{};
-  bool input_since_tick = false;
-  // A close was sent or received since the last advance_time: the wait for
-  // the peer starts at the next one (the last may be long past).
-  bool close_wait_pending = false;
-
-  void start_close_wait() noexcept;
+  void start_close_wait() noexcept { timers.close_wait_pending = true; }
   std::optional<TimePoint> deadline() const noexcept;
 };
 

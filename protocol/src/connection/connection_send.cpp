@@ -1,5 +1,6 @@
-// The send path: frames are built straight into the output queue (masked
-// while copied, for a client), or queued by reference when prepared once.
+// The send route: frames are built straight into the sender's output queue
+// (masked while copied, for a client), or queued by reference when prepared
+// once; Config::auto_fragment_size splits large messages into frames.
 #include "connection/connection_impl.hpp"
 
 namespace ws {
@@ -8,9 +9,9 @@ using Placement = detail::OutputQueue::Placement;
 
 std::error_code Connection::Impl::check_can_send(std::size_t queued_size) const noexcept {
   // RFC 6455 5.5.1: nothing but the close goes out after a close.
-  if (state != State::open) return errc::not_open;
+  if (phase() != detail::Phase::open) return errc::not_open;
   if (queued_size > config.limits.max_queued_output ||
-      output.size() > config.limits.max_queued_output - queued_size) {
+      sender.queue.size() > config.limits.max_queued_output - queued_size) {
     return errc::output_queue_full;
   }
   return {};
@@ -23,12 +24,12 @@ void Connection::Impl::queue_frame(Opcode opcode, bool fin, ByteView payload, Pl
   header.reserved_bits = reserved_bits;
   header.opcode = opcode;
   header.payload_length = payload.size();
-  if (role == Role::client) {
+  if (role() == Role::client) {
     // RFC 6455 5.3: a fresh, unpredictable key for every client frame.
     header.masked = true;
     random_fill(MutableByteView(header.mask_key));
   }
-  output.push_frame(header, payload, placement);
+  sender.queue.push_frame(header, payload, placement);
 }
 
 void Connection::Impl::queue_close(CloseCode code, std::string_view reason) {
@@ -42,30 +43,25 @@ void Connection::Impl::queue_close(CloseCode code, std::string_view reason) {
     size = 2 + reason.size();
   }
   queue_frame(Opcode::close, true, ByteView(payload.data(), size), Placement::back);
-  close_sent = true;
-  sent_close_code = code;
+  lifecycle.sent_close_code = code;
 }
 
 std::error_code Connection::Impl::send_data(MessageKind kind, ByteView payload, Fin fin) {
   if (extension) {
     // The extension decides once per message (at its first piece).
-    if (!send_message_open)
+    if (!sender.message_open)
       extension->sending = extension->session->should_encode(kind, payload.size());
     if (extension->sending) return send_encoded(kind, payload, fin);
   }
   // Without auto-fragmentation (the common case) the size is one header more.
   const std::size_t queued =
       config.auto_fragment_size == 0
-          ? payload.size() + frame_header_size(payload.size(), role == Role::client)
+          ? payload.size() + frame_header_size(payload.size(), role() == Role::client)
           : framed_size(payload.size());
   if (const std::error_code error = check_can_send(queued)) return error;
-  if (send_message_open && send_kind != kind) return errc::message_in_progress;
-  const Opcode opcode = send_message_open           ? Opcode::continuation
-                        : kind == MessageKind::text ? Opcode::text
-                                                    : Opcode::binary;
-  queue_data_frames(opcode, rsv_none, payload, fin == Fin::yes);
-  send_message_open = fin == Fin::no;
-  send_kind = kind;
+  if (sender.message_open && sender.kind != kind) return errc::message_in_progress;
+  queue_data_frames(sender.next_opcode(kind), rsv_none, payload, fin == Fin::yes);
+  sender.sent(kind, fin == Fin::yes);
   return {};
 }
 
@@ -73,7 +69,7 @@ std::size_t Connection::Impl::framed_size(std::size_t payload_size) const noexce
   const std::size_t fragment = config.auto_fragment_size;
   const std::size_t frames =
       fragment == 0 || payload_size == 0 ? 1 : (payload_size + fragment - 1) / fragment;
-  const bool masked = role == Role::client;
+  const bool masked = role() == Role::client;
   // Full fragments, then the last one.
   const std::size_t last_piece =
       frames == 1 ? payload_size : payload_size - (frames - 1) * fragment;
@@ -111,8 +107,8 @@ std::error_code Connection::send_binary(ByteView data, Fin fin) {
 
 std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage> message) {
   Impl& c = *impl_;
-  if (c.role == Role::client) return errc::wrong_role;
-  if (c.extension && !c.send_message_open &&
+  if (c.role() == Role::client) return errc::wrong_role;
+  if (c.extension && !c.sender.message_open &&
       c.extension->session->should_encode(message->kind(), message->payload_size())) {
     const std::string_view shared = c.extension->session->shared_encoding();
     if (message->encoded() && !shared.empty() && shared == message->encoding()) {
@@ -121,8 +117,8 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
     } else {
       // This connection encodes the payload for itself (its context is its own).
       c.extension->sending = true;
-      const ByteView frame = message->frame();
-      return c.send_encoded(message->kind(), frame.last(message->payload_size()), Fin::yes);
+      return c.send_encoded(message->kind(), message->frame().last(message->payload_size()),
+                            Fin::yes);
     }
   }
   const std::size_t payload_size = message->payload_size();
@@ -132,7 +128,7 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
     // go out between the pieces): their payload is framed again here, the
     // extension's bit (if the encoded variant was chosen) on the first frame.
     if (const std::error_code error = c.check_can_send(c.framed_size(payload_size))) return error;
-    if (c.send_message_open) return errc::message_in_progress;
+    if (c.sender.message_open) return errc::message_in_progress;
     const ByteView frame = message->frame();
     const auto first = std::to_integer<unsigned>(frame[0]);
     const auto bits = static_cast<std::uint8_t>((first >> 4) & 0x7U);
@@ -141,15 +137,15 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
     return {};
   }
   if (const std::error_code error = c.check_can_send(message->frame().size())) return error;
-  if (c.send_message_open) return errc::message_in_progress;
-  c.output.push_prepared(std::move(message));
+  if (c.sender.message_open) return errc::message_in_progress;
+  c.sender.queue.push_prepared(std::move(message));
   return {};
 }
 
 std::error_code Connection::Impl::send_control(Opcode opcode, ByteView payload) {
   if (payload.size() > 125) return errc::control_payload_too_long;  // RFC 6455 5.5
   const std::size_t queued =
-      payload.size() + frame_header_size(payload.size(), role == Role::client);
+      payload.size() + frame_header_size(payload.size(), role() == Role::client);
   if (const std::error_code error = check_can_send(queued)) return error;
   queue_frame(opcode, true, payload, Placement::ahead_of_data);
   return {};
@@ -170,9 +166,9 @@ std::error_code Connection::close(CloseCode code, std::string_view reason) {
 std::error_code Connection::close(std::uint16_t code, std::string_view reason) {
   Impl& c = *impl_;
   if (const std::error_code error = check_close_to_send(code, reason)) return error;
-  if (c.state != State::open) return errc::not_open;
+  if (c.phase() != detail::Phase::open) return errc::not_open;
   c.queue_close(static_cast<CloseCode>(code), reason);
-  c.transition(detail::StateInput::close_sent);
+  c.feed(detail::LifecycleInput::close_sent);
   c.start_close_wait();
   return {};
 }

@@ -1,5 +1,6 @@
 #include "connection/output_queue.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ws/frame/masking.hpp"
@@ -8,20 +9,63 @@ namespace ws::detail {
 
 std::size_t OutputQueue::insertion_index(Placement placement) const noexcept {
   if (placement == Placement::back) return segments_.size();
-  // A segment that has started to go out cannot be split, and frames that
-  // jumped the data before keep their order.
+  // A segment that has started to go out, or that a write in flight reads,
+  // cannot be split or overtaken, and frames that jumped the data before
+  // keep their order.
   std::size_t index = head_;
-  if (index < segments_.size() && head_offset_ > 0) ++index;
+  std::size_t passed = head_offset_ + in_flight_;  // bytes from the head segment's start
+  while (index < segments_.size() && passed > 0) {
+    passed -= std::min(passed, segments_[index].size);
+    ++index;
+  }
   while (index < segments_.size() && segments_[index].jumps_data) ++index;
   return index;
+}
+
+std::size_t OutputQueue::extend_arena(std::size_t n) {
+  const std::size_t offset = arena_.size();
+  if (in_flight_ > 0 && offset + n > arena_.capacity()) {
+    retire_arena(n);
+    return extend_arena(n);
+  }
+  arena_.resize(offset + n);
+  return offset;
+}
+
+// Growing the arena would move the bytes a write in flight reads: the arena
+// is kept as it is, its segments point into it, and a new one starts.
+void OutputQueue::retire_arena(std::size_t wanted) {
+  const std::size_t capacity = std::max(wanted, arena_.capacity());
+  retired_.push_back(RetiredArena{std::move(arena_), 0});
+  RetiredArena& retired = retired_.back();
+  for (std::size_t i = head_; i < segments_.size(); ++i) {
+    Segment& segment = segments_[i];
+    if (segment.prepared || segment.retired != nullptr) continue;
+    segment.retired = retired.bytes.data() + segment.arena_offset;
+    ++retired.segments;
+  }
+  arena_ = ByteBuffer();
+  arena_.reserve_exact(capacity);
+}
+
+// A segment in a retired arena was consumed: the arena is freed with its
+// last one.
+void OutputQueue::release_retired(const std::byte* consumed) noexcept {
+  for (RetiredArena& retired : retired_) {
+    const std::byte* begin = retired.bytes.data();
+    if (consumed >= begin && consumed < begin + retired.bytes.capacity()) {
+      --retired.segments;
+      break;
+    }
+  }
+  while (!retired_.empty() && retired_.front().segments == 0) retired_.erase(retired_.begin());
 }
 
 void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placement placement) {
   std::array<std::byte, max_frame_header_size> head{};
   const std::size_t head_size = encode_frame_header(header, head);
-  const std::size_t offset = arena_.size();
   const std::size_t total = head_size + payload.size();
-  arena_.resize(offset + total);
+  const std::size_t offset = extend_arena(total);
   std::byte* out = arena_.data() + offset;
   std::memcpy(out, head.data(), head_size);
   if (!payload.empty()) {
@@ -45,8 +89,7 @@ void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placem
 }
 
 void OutputQueue::push_raw(ByteView bytes) {
-  const std::size_t offset = arena_.size();
-  arena_.resize(offset + bytes.size());
+  const std::size_t offset = extend_arena(bytes.size());
   if (!bytes.empty()) std::memcpy(arena_.data() + offset, bytes.data(), bytes.size());
   Segment segment;
   segment.arena_offset = offset;
@@ -67,7 +110,8 @@ void OutputQueue::push_prepared(std::shared_ptr<const PreparedMessage> message) 
 }
 
 const std::byte* OutputQueue::segment_data(const Segment& segment) const noexcept {
-  return segment.prepared ? segment.prepared->frame().data() : arena_.data() + segment.arena_offset;
+  if (segment.prepared) return segment.prepared->frame().data();
+  return segment.retired != nullptr ? segment.retired : arena_.data() + segment.arena_offset;
 }
 
 std::span<const OutputBuffer> OutputQueue::buffers() {
@@ -91,6 +135,7 @@ std::span<const OutputBuffer> OutputQueue::buffers() {
 void OutputQueue::consume(std::size_t n) noexcept {
   if (n > queued_bytes_) n = queued_bytes_;
   queued_bytes_ -= n;
+  in_flight_ -= std::min(in_flight_, n);
   while (n > 0) {
     Segment& segment = segments_[head_];
     const std::size_t left = segment.size - head_offset_;
@@ -100,6 +145,10 @@ void OutputQueue::consume(std::size_t n) noexcept {
     }
     n -= left;
     segment.prepared.reset();
+    if (segment.retired != nullptr) {
+      release_retired(segment.retired);
+      segment.retired = nullptr;
+    }
     ++head_;
     head_offset_ = 0;
   }
@@ -107,9 +156,10 @@ void OutputQueue::consume(std::size_t n) noexcept {
     // Everything went out: keep the capacity, drop the contents.
     segments_.clear();
     arena_.clear();
+    retired_.clear();
     head_ = 0;
     head_offset_ = 0;
-  } else if (head_ > 64 && head_ * 2 > segments_.size()) {
+  } else if (head_ > 64 && head_ * 2 > segments_.size() && in_flight_ == 0) {
     compact_arena();
   }
 }
@@ -119,19 +169,22 @@ void OutputQueue::compact_arena() {
   head_ = 0;
   std::size_t lowest = arena_.size();
   for (const Segment& segment : segments_) {
-    if (!segment.prepared && segment.arena_offset < lowest) lowest = segment.arena_offset;
+    if (!segment.prepared && segment.retired == nullptr && segment.arena_offset < lowest) {
+      lowest = segment.arena_offset;
+    }
   }
   if (lowest == 0) return;
   std::memmove(arena_.data(), arena_.data() + lowest, arena_.size() - lowest);
   arena_.resize(arena_.size() - lowest);
   for (Segment& segment : segments_) {
-    if (!segment.prepared) segment.arena_offset -= lowest;
+    if (!segment.prepared && segment.retired == nullptr) segment.arena_offset -= lowest;
   }
 }
 
 void OutputQueue::release_if_empty() noexcept {
   if (queued_bytes_ != 0) return;
   arena_.release();
+  std::vector<RetiredArena>().swap(retired_);
   std::vector<Segment>().swap(segments_);
   std::vector<OutputBuffer>().swap(view_);
   head_ = 0;

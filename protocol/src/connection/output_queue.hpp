@@ -39,8 +39,18 @@ class OutputQueue {
   /// Queues a reference to a frame framed elsewhere.
   void push_prepared(std::shared_ptr<const PreparedMessage> message);
 
-  /// The queued bytes in order. Valid until the next non-const call.
+  /// The queued bytes in order. The list is valid until the next non-const
+  /// call; the bytes it points to until the next call too, unless they are
+  /// marked in flight.
   std::span<const OutputBuffer> buffers();
+  /// The first n queued bytes were handed to a write that reads them later
+  /// (an io_uring send): until consume() drops them they stay where
+  /// buffers() showed them, and nothing is queued ahead of them. Marking
+  /// more bytes extends the mark; at most size().
+  void mark_in_flight(std::size_t n) noexcept {
+    in_flight_ = n < queued_bytes_ ? n : queued_bytes_;
+  }
+  std::size_t in_flight() const noexcept { return in_flight_; }
   /// Drops the first n queued bytes (n <= size()).
   void consume(std::size_t n) noexcept;
   std::size_t size() const noexcept { return queued_bytes_; }
@@ -50,17 +60,31 @@ class OutputQueue {
 
  private:
   struct Segment {
-    std::size_t arena_offset = 0;  // used when prepared is null
+    std::size_t arena_offset = 0;  // used when prepared and retired are null
     std::size_t size = 0;
     std::shared_ptr<const PreparedMessage> prepared;
+    // Its bytes in an arena retired while they were in flight.
+    const std::byte* retired = nullptr;
     bool jumps_data = false;  // queued with Placement::ahead_of_data, or raw
   };
 
   std::size_t insertion_index(Placement placement) const noexcept;
   const std::byte* segment_data(const Segment& segment) const noexcept;
+  // n more bytes at the end of the arena; returns their offset.
+  std::size_t extend_arena(std::size_t n);
+  void retire_arena(std::size_t wanted);
   void compact_arena();
 
   ByteBuffer arena_;
+  // Arenas that held bytes in flight when more room was needed: each is kept
+  // whole (a write still reads it) until its last segment is consumed.
+  struct RetiredArena {
+    ByteBuffer bytes;
+    std::size_t segments = 0;  // not yet consumed
+  };
+  std::vector<RetiredArena> retired_;
+  void release_retired(const std::byte* consumed) noexcept;
+  std::size_t in_flight_ = 0;
   std::vector<Segment> segments_;
   std::size_t head_ = 0;         // first segment not fully consumed
   std::size_t head_offset_ = 0;  // bytes of segments_[head_] already consumed
