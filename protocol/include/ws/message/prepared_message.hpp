@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "ws/base/bytes.hpp"
-#include "ws/event.hpp"
+#include "ws/message/message_kind.hpp"
 
 namespace ws {
 
