@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/utf8_kernels.hpp"
-#include "base/utf8_unmask.hpp"
+#include "frame/utf8_unmask.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/frame/masking.hpp"
 

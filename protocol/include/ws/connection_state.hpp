@@ -2,9 +2,9 @@
 
 #include <cstdint>
 
-namespace ws {
+#include "ws/base/role.hpp"
 
-enum class Role : std::uint8_t { client, server };
+namespace ws {
 
 /// The life of a Connection (docs/design.md has the diagram).
 enum class State : std::uint8_t {

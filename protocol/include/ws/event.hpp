@@ -13,10 +13,9 @@
 #include "ws/frame/close_code.hpp"
 #include "ws/handshake/http_head.hpp"
 #include "ws/handshake/server_handshake.hpp"
+#include "ws/message/message_kind.hpp"
 
 namespace ws {
-
-enum class MessageKind : std::uint8_t { text, binary };
 
 /// A data message, or with Delivery::streamed a piece of one. In whole-message
 /// mode is_first and is_last are both true. Text is valid UTF-8: whole

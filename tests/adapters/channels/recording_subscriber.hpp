@@ -19,13 +19,11 @@ class RecordingSubscriber final : public Subscriber {
     received.push_back(message);
     return true;
   }
-  // The payloads received so far, as text (the payload is the frame's tail).
+  // The payloads received so far, as text.
   std::vector<std::string> texts() const {
     std::lock_guard lock(mutex);
     std::vector<std::string> out;
-    for (const auto& m : received) {
-      out.emplace_back(as_text(m->frame().subspan(m->frame().size() - m->payload_size())));
-    }
+    for (const auto& m : received) out.emplace_back(as_text(m->payload()));
     return out;
   }
   mutable std::mutex mutex;

@@ -174,9 +174,8 @@ class RedisServer {
 class RecordingSubscriber final : public channels::Subscriber {
  public:
   bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
-    const ByteView frame = message->frame();
     std::lock_guard lock(mutex_);
-    texts_.emplace_back(as_text(frame.subspan(frame.size() - message->payload_size())));
+    texts_.emplace_back(as_text(message->payload()));
     frames_.push_back(message);
     return true;
   }

@@ -63,10 +63,9 @@ std::size_t Registry::publish(std::string_view channel,
                               const std::shared_ptr<const PreparedMessage>& message) {
   std::shared_lock lock(mutex_);
   if (backplane_ == nullptr) return deliver_locked(channel, message);
-  // The payload is the tail of the unmasked frame.
-  const ByteView frame = message->frame();
-  const ByteView payload = frame.subspan(frame.size() - message->payload_size());
-  return backplane_->publish(channel, message->kind(), payload).local_deliveries;
+  // A backplane carries the payload, not the frame: each server frames what
+  // the broker hands back.
+  return backplane_->publish(channel, message->kind(), message->payload()).local_deliveries;
 }
 
 PublishResult Registry::try_publish(std::string_view channel, MessageKind kind, ByteView payload) {

@@ -476,8 +476,8 @@ void Driver::send_batch() {
 std::error_code Driver::send_one(const std::shared_ptr<const PreparedMessage>& message) {
   if (connection_.role() == Role::server) return connection_.send_prepared(message);
   // A client masks each frame with a fresh key, so it cannot reuse the
-  // prepared bytes: it sends the payload, the last payload_size() bytes.
-  const ByteView payload = message->frame().last(message->payload_size());
+  // prepared bytes: it sends the payload.
+  const ByteView payload = message->payload();
   return message->kind() == MessageKind::text ? connection_.send_text(as_text(payload))
                                               : connection_.send_binary(payload);
 }

@@ -33,7 +33,7 @@
 
 #include "ws/base/bytes.hpp"
 #include "ws/base/result.hpp"
-#include "ws/event.hpp"
+#include "ws/message/message_kind.hpp"
 
 namespace ws {
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <system_error>
 
-#include "ws/connection_state.hpp"
+#include "ws/base/role.hpp"
 #include "ws/frame/frame_header.hpp"
 
 namespace ws {

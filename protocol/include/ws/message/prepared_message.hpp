@@ -2,6 +2,7 @@
 // every connection that sends it queues a reference to the same bytes.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "ws/base/bytes.hpp"
-#include "ws/event.hpp"
+#include "ws/message/message_kind.hpp"
 
 namespace ws {
 
@@ -34,8 +35,19 @@ class PreparedMessage {
 
   /// The whole frame: header and payload.
   ByteView frame() const noexcept { return frame_; }
+  /// The payload inside frame(): its last payload_size() bytes. For the
+  /// encoded variant that is the encoded payload.
+  ByteView payload() const noexcept { return frame().last(payload_size_); }
   MessageKind kind() const noexcept { return kind_; }
   std::size_t payload_size() const noexcept { return payload_size_; }
+  /// The RSV1-RSV3 bits of the frame (RFC 6455 5.2), read from its first
+  /// header byte, as a combination of ws::ReservedBits (rsv1 = 4, rsv2 = 2,
+  /// rsv3 = 1, as in FrameHeader::reserved_bits). rsv_none for the plain
+  /// frame; the encoded variant carries the bits make_with_encoding() was
+  /// given (permessage-deflate: rsv1).
+  std::uint8_t reserved_bits() const noexcept {
+    return static_cast<std::uint8_t>((std::to_integer<unsigned>(frame_.front()) >> 4) & 0x7U);
+  }
   /// The encoded variant (a frame of its own), or null.
   const std::shared_ptr<const PreparedMessage>& encoded() const noexcept { return encoded_; }
   /// What the encoded variant needs of a connection; empty without one.

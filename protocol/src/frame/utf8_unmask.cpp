@@ -1,5 +1,5 @@
 // Unmasking fused with UTF-8 validation (utf8_unmask.hpp).
-#include "base/utf8_unmask.hpp"
+#include "frame/utf8_unmask.hpp"
 
 #include <algorithm>
 
