@@ -28,7 +28,6 @@
 
 #include "connection/connection_impl.hpp"
 #include "frame/short_payload.hpp"
-#include "frame/utf8_unmask.hpp"
 #include "ws/base/utf8_validator.hpp"
 #include "ws/frame/frame_rules.hpp"
 #include "ws/frame/masking.hpp"

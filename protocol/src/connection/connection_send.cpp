@@ -117,8 +117,7 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
     } else {
       // This connection encodes the payload for itself (its context is its own).
       c.extension->sending = true;
-      return c.send_encoded(message->kind(), message->frame().last(message->payload_size()),
-                            Fin::yes);
+      return c.send_encoded(message->kind(), message->payload(), Fin::yes);
     }
   }
   const std::size_t payload_size = message->payload_size();
@@ -129,11 +128,8 @@ std::error_code Connection::send_prepared(std::shared_ptr<const PreparedMessage>
     // extension's bit (if the encoded variant was chosen) on the first frame.
     if (const std::error_code error = c.check_can_send(c.framed_size(payload_size))) return error;
     if (c.sender.message_open) return errc::message_in_progress;
-    const ByteView frame = message->frame();
-    const auto first = std::to_integer<unsigned>(frame[0]);
-    const auto bits = static_cast<std::uint8_t>((first >> 4) & 0x7U);
     const Opcode opcode = message->kind() == MessageKind::text ? Opcode::text : Opcode::binary;
-    c.queue_data_frames(opcode, bits, frame.last(payload_size), true);
+    c.queue_data_frames(opcode, message->reserved_bits(), message->payload(), true);
     return {};
   }
   if (const std::error_code error = c.check_can_send(message->frame().size())) return error;

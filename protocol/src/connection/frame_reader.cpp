@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "base/utf8_unmask.hpp"
+#include "frame/utf8_unmask.hpp"
 #include "ws/frame/masking.hpp"
 
 namespace ws::detail {
