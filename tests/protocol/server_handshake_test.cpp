@@ -264,6 +264,34 @@ TEST(ServerHandshake, BuildsTheExactSwitchingProtocolsResponse) {
   EXPECT_EQ(response->extensions, "");
 }
 
+// Every optional field, byte for byte: the text stays the same now that
+// build_connect_response (RFC 8441) shares the negotiation.
+TEST(ServerHandshake, BuildsTheExactResponseWithEveryOptionalField) {
+  AcceptOptions options;
+  options.subprotocols = {"chat"};
+  options.negotiate_extensions = [](std::span<const std::string>) {
+    return std::string(" x-ext; a=1 ");
+  };
+  options.extra_headers = {{"Set-Cookie", "id=1"}, {"X-Server", "ws"}};
+  const UpgradeRequest request =
+      valid_request(with(with(upgrade_fields(), "Sec-WebSocket-Protocol", "superchat, chat"),
+                         "Sec-WebSocket-Extensions", "x-ext"));
+  const auto response = ws::build_accept_response(request, options);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->text,
+            "HTTP/1.1 101 Switching Protocols\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+            "Sec-WebSocket-Protocol: chat\r\n"
+            "Sec-WebSocket-Extensions: x-ext; a=1\r\n"
+            "Set-Cookie: id=1\r\n"
+            "X-Server: ws\r\n"
+            "\r\n");
+  EXPECT_EQ(response->subprotocol, "chat");
+  EXPECT_EQ(response->extensions, "x-ext; a=1");
+}
+
 UpgradeRequest request_offering(std::string_view protocols) {
   return valid_request(with(upgrade_fields(), "Sec-WebSocket-Protocol", protocols));
 }

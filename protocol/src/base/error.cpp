@@ -123,6 +123,12 @@ class ErrorCategory final : public std::error_category {
         return "connection closed by the close handshake";
       case errc::invalid_extension_response:
         return "server's extension parameters are invalid or were not offered";
+      case errc::method_not_connect:
+        return "extended CONNECT request method is not CONNECT";
+      case errc::missing_protocol_websocket:
+        return "extended CONNECT request lacks :protocol websocket";
+      case errc::invalid_pseudo_header:
+        return "extended CONNECT request lacks :scheme, :path or :authority, or one is malformed";
     }
     return "unknown ws error";
   }
@@ -144,7 +150,8 @@ class ErrorCategory final : public std::error_category {
       return condition::misuse;
     }
     if ((e >= errc::head_too_large && e <= errc::unexpected_handshake_data) ||
-        e == errc::invalid_extension_response) {
+        e == errc::invalid_extension_response ||
+        (e >= errc::method_not_connect && e <= errc::invalid_pseudo_header)) {
       return condition::handshake_failed;
     }
     return {value, *this};

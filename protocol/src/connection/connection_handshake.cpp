@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "connection/connection_impl.hpp"
+#include "ws/handshake/http_body.hpp"
 
 namespace ws {
 namespace {
@@ -16,101 +17,6 @@ AcceptOptions with_extension(const AcceptOptions& options, const ExtensionElemen
   copy.negotiate_extensions =
       [text = format_extension_element(response)](std::span<const std::string>) { return text; };
   return copy;
-}
-
-// The last transfer coding applied to a response's body (RFC 9112 6.1),
-// without its parameters; nothing without Transfer-Encoding.
-std::optional<std::string_view> find_last_coding(const HttpHead& head) {
-  std::optional<std::string_view> last;
-  for (const std::string_view value : header_values(head, "transfer-encoding")) {
-    HttpListReader reader(value);
-    while (const std::optional<std::string_view> element = reader.next()) {
-      std::string_view coding = element->substr(0, element->find(';'));
-      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) {
-        coding.remove_suffix(1);
-      }
-      last = coding;
-    }
-  }
-  return last;
-}
-
-// A body in the chunked transfer coding (RFC 9112 7.1), decoded as far as
-// it goes. With `out` null it only scans; with `out` it writes the chunk
-// data there (out may equal the input: the data only moves forward).
-struct ChunkedScan {
-  bool complete = false;  // the last chunk and the trailer section were seen
-  bool malformed = false;
-  std::size_t decoded = 0;  // data bytes of the chunks seen so far
-};
-
-ChunkedScan scan_chunked(ByteView in, std::byte* out) {
-  ChunkedScan scan;
-  std::size_t at = 0;
-  const auto char_at = [&in](std::size_t i) { return static_cast<char>(in[i]); };
-  // The end of the line starting at `from` (just past its LF), or nothing.
-  const auto line_end = [&](std::size_t from) -> std::optional<std::size_t> {
-    for (std::size_t i = from; i < in.size(); ++i) {
-      if (char_at(i) == '\n') return i + 1;
-    }
-    return std::nullopt;
-  };
-  for (;;) {
-    const std::optional<std::size_t> size_end = line_end(at);
-    if (!size_end) return scan;
-    std::uint64_t size = 0;
-    std::size_t digits = 0;
-    for (std::size_t i = at; i < *size_end; ++i, ++digits) {
-      const char ch = char_at(i);
-      unsigned value = 0;
-      if (ch >= '0' && ch <= '9') {
-        value = static_cast<unsigned>(ch - '0');
-      } else if (ch >= 'a' && ch <= 'f') {
-        value = static_cast<unsigned>(ch - 'a' + 10);
-      } else if (ch >= 'A' && ch <= 'F') {
-        value = static_cast<unsigned>(ch - 'A' + 10);
-      } else {
-        break;  // a chunk extension (';'), white space or the line's end
-      }
-      if (size > (UINT64_MAX >> 4)) {
-        scan.malformed = true;
-        return scan;
-      }
-      size = size * 16 + value;
-    }
-    if (digits == 0) {
-      scan.malformed = true;
-      return scan;
-    }
-    at = *size_end;
-    if (size == 0) {
-      // The trailer section: field lines up to an empty line.
-      for (;;) {
-        const std::optional<std::size_t> end = line_end(at);
-        if (!end) return scan;
-        const std::size_t length = *end - at;
-        at = *end;
-        if (length == 1 || (length == 2 && char_at(at - 2) == '\r')) {
-          scan.complete = true;
-          return scan;
-        }
-      }
-    }
-    // The chunk's data, possibly cut short by the end of what arrived.
-    const std::size_t data =
-        static_cast<std::size_t>(std::min<std::uint64_t>(size, in.size() - at));
-    if (out != nullptr && data > 0) std::memmove(out + scan.decoded, in.data() + at, data);
-    scan.decoded += data;
-    if (data < size) return scan;
-    at += data;
-    const std::optional<std::size_t> data_end = line_end(at);
-    if (!data_end) return scan;
-    if (*data_end - at > 2) {
-      scan.malformed = true;  // the data is longer than its size said
-      return scan;
-    }
-    at = *data_end;
-  }
 }
 
 }  // namespace
@@ -267,28 +173,14 @@ std::optional<Event> Connection::Impl::advance_client_handshake() {
 }
 
 std::optional<Event> Connection::Impl::finish_rejection() {
-  // RFC 9112 6.3: the body is delimited by the chunked transfer coding when
-  // it is the last one, else by Content-Length, else by the end of the
-  // stream. Whichever, it is bounded by the input limit: a body still
-  // incomplete when the input buffer is full is reported as far as it came.
+  // RFC 9112 6.3, bounded by the input limit: see delimit_response_body().
   const HttpHead& head = handshake->parser.head();
-  const MutableByteView rest = reader.unparsed();
-  const std::size_t available = rest.size();
-  const bool input_full = reader.buffer_size() >= input_limit();
-  const bool eof_received = lifecycle.stream_ended;
-  std::size_t body_size = available;
-  const std::optional<std::string_view> coding = find_last_coding(head);
-  if (coding && ascii_iequals(*coding, "chunked")) {
-    const ChunkedScan scan = scan_chunked(rest, nullptr);
-    if (!scan.complete && !scan.malformed && !eof_received && !input_full) return std::nullopt;
-    body_size = scan_chunked(rest, rest.data()).decoded;
-  } else if (const std::optional<std::uint64_t> length = content_length(head)) {
-    if (available < *length && !eof_received && !input_full) return std::nullopt;
-    body_size = static_cast<std::size_t>(std::min<std::uint64_t>(*length, available));
-  } else if (!eof_received && !input_full) {
-    return std::nullopt;
-  }
-  Rejected rejected{head.status_code, head.reason, head.headers, ByteView(rest.data(), body_size)};
+  const std::optional<HttpBody> body =
+      delimit_response_body(head, reader.unparsed(),
+                            {.stream_ended = lifecycle.stream_ended,
+                             .buffer_full = reader.buffer_size() >= input_limit()});
+  if (!body) return std::nullopt;
+  Rejected rejected{head.status_code, head.reason, head.headers, body->data};
   // The views stay valid until the next call: the parser and the input are
   // released by the Closed event that follows.
   feed(detail::LifecycleInput::handshake_failed);

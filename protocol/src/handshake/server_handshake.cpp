@@ -123,6 +123,53 @@ std::optional<std::string> choose_subprotocol(const UpgradeRequest& request,
   return std::nullopt;
 }
 
+// What both answers (the 101 and the HTTP/2 200) agree to, after checking
+// the application's extra headers: one code path, so both choose alike.
+struct Agreement {
+  std::optional<std::string> subprotocol;
+  std::string extensions;  // the Sec-WebSocket-Extensions value; empty: none
+};
+
+Result<Agreement> agree(const UpgradeRequest& request, const AcceptOptions& options) {
+  for (const HeaderField& field : options.extra_headers) {
+    if (!detail::is_valid_field(field) || is_reserved_accept_field(field.name)) {
+      return errc::invalid_handshake_option;
+    }
+  }
+  Agreement agreement;
+  agreement.subprotocol = choose_subprotocol(request, options);
+  if (!request.extension_offers.empty() && options.negotiate_extensions) {
+    agreement.extensions = options.negotiate_extensions(request.extension_offers);
+    if (!detail::is_field_value(agreement.extensions)) return errc::invalid_handshake_option;
+    agreement.extensions.assign(detail::trim_ows(agreement.extensions));
+  }
+  return agreement;
+}
+
+// RFC 6455 4.2.1 item 6 (and RFC 8441 5 over HTTP/2): one
+// Sec-WebSocket-Version field, of value 13.
+bool asks_version_13(const HttpHead& head) noexcept {
+  return count_headers(head, "sec-websocket-version") == 1 &&
+         find_header(head, "sec-websocket-version") == "13";
+}
+
+// What a request of either carriage hands on from its header fields: the
+// Origin, the offered subprotocols and extensions, every field line.
+void copy_fields(const HttpHead& head, UpgradeRequest& request) {
+  if (const auto origin = find_header(head, "origin")) request.origin.emplace(*origin);
+  for (const std::string_view value : header_values(head, "sec-websocket-protocol")) {
+    HttpListReader reader(value);
+    while (const auto element = reader.next()) request.subprotocols.emplace_back(*element);
+  }
+  for (const std::string_view value : header_values(head, "sec-websocket-extensions")) {
+    request.extension_offers.emplace_back(value);
+  }
+  request.headers.reserve(head.headers.size());
+  for (const HttpHeader& header : head.headers) {
+    request.headers.push_back({std::string(header.name), std::string(header.value)});
+  }
+}
+
 }  // namespace
 
 bool is_upgrade(const HttpHead& head) noexcept {
@@ -166,10 +213,7 @@ Result<UpgradeRequest> validate_upgrade_request(const HttpHead& head) {
   if (!has_token(head, "connection", "upgrade")) return errc::missing_connection_upgrade;
   // Checked before the key so that a client of another version gets the 426
   // that tells it which version to retry with (RFC 6455 4.4).
-  if (count_headers(head, "sec-websocket-version") != 1 ||
-      find_header(head, "sec-websocket-version") != "13") {
-    return errc::unsupported_websocket_version;
-  }
+  if (!asks_version_13(head)) return errc::unsupported_websocket_version;
   const std::size_t key_count = count_headers(head, "sec-websocket-key");
   if (key_count == 0) return errc::missing_key;
   const std::string_view key = *find_header(head, "sec-websocket-key");
@@ -187,19 +231,43 @@ Result<UpgradeRequest> validate_upgrade_request(const HttpHead& head) {
     return errc::malformed_request_line;
   }
   request.target.assign(head.target);
-  if (const auto origin = find_header(head, "origin")) request.origin.emplace(*origin);
   request.key.assign(key);
-  for (const std::string_view value : header_values(head, "sec-websocket-protocol")) {
-    HttpListReader reader(value);
-    while (const auto element = reader.next()) request.subprotocols.emplace_back(*element);
+  copy_fields(head, request);
+  return request;
+}
+
+Result<UpgradeRequest> validate_extended_connect(const ExtendedConnectRequest& connect) {
+  // RFC 8441 5: CONNECT with :protocol "websocket" replaces RFC 6455's GET.
+  if (connect.method != "CONNECT") return errc::method_not_connect;
+  if (connect.protocol != "websocket") return errc::missing_protocol_websocket;
+  // RFC 8441 4: :scheme and :path are required with :protocol; :path is an
+  // origin-form target (RFC 9113 8.3.1). RFC 8441 5: :authority carries
+  // what Host did, and an http(s) URI's host is never empty (RFC 9110 4.2.1).
+  if (!connect.scheme || connect.scheme->empty()) return errc::invalid_pseudo_header;
+  UpgradeRequest request;
+  request.carriage = HandshakeCarriage::http2_extended_connect;
+  // An origin-form target leaves the host alone; split_target checks the
+  // fragment.
+  if (!connect.path || connect.path->empty() || connect.path->front() != '/' ||
+      !split_target(*connect.path, request.host, request.path, request.query)) {
+    return errc::invalid_pseudo_header;
   }
-  for (const std::string_view value : header_values(head, "sec-websocket-extensions")) {
-    request.extension_offers.emplace_back(value);
+  if (!connect.authority || connect.authority->empty()) return errc::invalid_pseudo_header;
+  request.host.assign(*connect.authority);
+  request.target.assign(*connect.path);
+  // The regular fields, viewed as a head, go through the HTTP/1.1 code.
+  HttpHead head;
+  head.method = *connect.method;
+  head.target = *connect.path;
+  head.version_major = 2;
+  head.version_minor = 0;
+  head.headers.reserve(connect.headers.size());
+  for (const HeaderField& field : connect.headers) {
+    head.headers.push_back({field.name, field.value});
   }
-  request.headers.reserve(head.headers.size());
-  for (const HttpHeader& header : head.headers) {
-    request.headers.push_back({std::string(header.name), std::string(header.value)});
-  }
+  if (!asks_version_13(head)) return errc::unsupported_websocket_version;
+  // RFC 8441 5: no Sec-WebSocket-Key processing; request.key stays empty.
+  copy_fields(head, request);
   return request;
 }
 
@@ -220,18 +288,11 @@ bool origin_allowed(const UpgradeRequest& request, std::span<const std::string> 
 
 Result<AcceptResponse> build_accept_response(const UpgradeRequest& request,
                                              const AcceptOptions& options) {
-  for (const HeaderField& field : options.extra_headers) {
-    if (!detail::is_valid_field(field) || is_reserved_accept_field(field.name)) {
-      return errc::invalid_handshake_option;
-    }
-  }
+  Result<Agreement> agreement = agree(request, options);
+  if (!agreement) return agreement.error();
   AcceptResponse response;
-  response.subprotocol = choose_subprotocol(request, options);
-  if (!request.extension_offers.empty() && options.negotiate_extensions) {
-    response.extensions = options.negotiate_extensions(request.extension_offers);
-    if (!detail::is_field_value(response.extensions)) return errc::invalid_handshake_option;
-    response.extensions.assign(detail::trim_ows(response.extensions));
-  }
+  response.subprotocol = std::move(agreement->subprotocol);
+  response.extensions = std::move(agreement->extensions);
 
   // RFC 6455 4.2.2 step 5.
   std::string& text = response.text;
@@ -250,6 +311,29 @@ Result<AcceptResponse> build_accept_response(const UpgradeRequest& request,
     detail::append_field(text, field.name, field.value);
   }
   text.append("\r\n");
+  return response;
+}
+
+Result<ConnectResponse> build_connect_response(const UpgradeRequest& request,
+                                               const AcceptOptions& options) {
+  Result<Agreement> agreement = agree(request, options);
+  if (!agreement) return agreement.error();
+  // RFC 8441 5: a 200 with the WebSocket fields; HTTP/2 field names are
+  // lower case (RFC 9113 8.2.1).
+  ConnectResponse response;
+  response.status = 200;
+  response.subprotocol = std::move(agreement->subprotocol);
+  response.extensions = std::move(agreement->extensions);
+  response.fields.reserve(options.extra_headers.size() + 2);
+  if (response.subprotocol) {
+    response.fields.push_back({"sec-websocket-protocol", *response.subprotocol});
+  }
+  if (!response.extensions.empty()) {
+    response.fields.push_back({"sec-websocket-extensions", response.extensions});
+  }
+  for (const HeaderField& field : options.extra_headers) {
+    response.fields.push_back({detail::to_lower(field.name), field.value});
+  }
   return response;
 }
 

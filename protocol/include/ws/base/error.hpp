@@ -91,6 +91,12 @@ enum class errc : int {
   // unknown, repeated, invalid or not allowed by the offer (RFC 7692 5),
   // or named the same extension twice.
   invalid_extension_response,
+  // Server, a handshake carried by an HTTP/2 extended CONNECT (RFC 8441):
+  // :method is not CONNECT; :protocol is absent or not "websocket"; :scheme,
+  // :path or :authority is absent, empty or malformed.
+  method_not_connect,
+  missing_protocol_websocket,
+  invalid_pseudo_header,
 };
 
 /// Groups of errors, to test "what kind of failure" without listing codes.

@@ -150,7 +150,9 @@ class HttpHeadParser {
 /// 500 for invalid_handshake_option (the application's mistake);
 /// 400 for every other ws error (malformed head, obsolete folding, HTTP
 /// version below 1.1, missing Host, Upgrade, Connection or key, invalid or
-/// duplicate key, invalid URL...); 500 for an error of another category.
+/// duplicate key, invalid URL, and the malformed HTTP/2 extended CONNECTs:
+/// method_not_connect, missing_protocol_websocket, invalid_pseudo_header);
+/// 500 for an error of another category.
 int http_status_for(std::error_code error) noexcept;
 
 }  // namespace ws

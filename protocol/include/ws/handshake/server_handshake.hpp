@@ -1,11 +1,14 @@
 // The server side of the opening handshake (RFC 6455 4.2): detect an upgrade
-// request, validate it, and build the 101 answer or a rejection.
+// request, validate it, and build the 101 answer or a rejection. Also the
+// same handshake carried by an HTTP/2 extended CONNECT (RFC 8441): validate
+// what the HTTP/2 layer received and build the 200 answer's fields.
 //
 // These are pure functions over an HttpHead; they do no I/O and keep no
 // state (so they are safe to call from any thread), and an HTTP server that
 // read the request itself can use them as well as ws::Connection.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -30,9 +33,25 @@ namespace ws {
 bool is_upgrade(std::string_view request_head) noexcept;
 bool is_upgrade(const HttpHead& head) noexcept;
 
+/// How the opening handshake reached the server. Either way the request is
+/// validated into the same UpgradeRequest and the WebSocket that follows is
+/// the same; an application may ask (to log it, say) and otherwise need not
+/// care.
+enum class HandshakeCarriage : std::uint8_t {
+  /// RFC 6455 4: an HTTP/1.1 GET with Upgrade: websocket, answered by 101;
+  /// the WebSocket then owns the connection.
+  http1_upgrade,
+  /// RFC 8441: an HTTP/2 CONNECT with :protocol websocket, answered by 200;
+  /// the WebSocket then owns one stream of the HTTP/2 connection.
+  http2_extended_connect,
+};
+
 /// A validated upgrade request, owning its strings, so the application can
 /// keep it after the head's buffer is gone (to route the connection by path,
-/// subprotocol or Origin).
+/// subprotocol or Origin). From an HTTP/2 extended CONNECT
+/// (validate_extended_connect()), target is the :path, host the
+/// :authority, key is empty (RFC 8441 5 uses none), and headers are the
+/// regular fields (lower-case names) without the pseudo-headers.
 struct UpgradeRequest {
   std::string target;                 // the request-target as sent ("/chat?room=1")
   std::string path;                   // "/chat"; "/" when the target had none
@@ -46,6 +65,8 @@ struct UpgradeRequest {
   std::vector<std::string> extension_offers;
   /// Every header field line, in order.
   std::vector<HeaderField> headers;
+  /// HTTP/1.1 upgrade or HTTP/2 extended CONNECT.
+  HandshakeCarriage carriage = HandshakeCarriage::http1_upgrade;
 
   /// The first header field named `name` (case-insensitive); the view is
   /// valid while this object is unchanged.
@@ -66,6 +87,42 @@ struct UpgradeRequest {
 ///   target in origin or absolute form (no fragment), else malformed_request_line (400)
 /// The status in parentheses is http_status_for(error).
 Result<UpgradeRequest> validate_upgrade_request(const HttpHead& head);
+
+/// What an HTTP/2 layer received on a stream that may open a WebSocket by
+/// an extended CONNECT (RFC 8441 4): the pseudo-headers, each absent when
+/// the request did not carry it, and the regular header fields with their
+/// names in lower case as HTTP/2 requires (RFC 9113 8.2.1). The HTTP/2 layer
+/// has already applied HTTP/2's own rules (SETTINGS_ENABLE_CONNECT_PROTOCOL
+/// sent, no connection-specific fields, pseudo-headers first and once).
+struct ExtendedConnectRequest {
+  std::optional<std::string> method;     // :method
+  std::optional<std::string> protocol;   // :protocol
+  std::optional<std::string> scheme;     // :scheme
+  std::optional<std::string> authority;  // :authority
+  std::optional<std::string> path;       // :path
+  std::vector<HeaderField> headers;      // the regular fields, in order
+};
+
+/// Checks an extended CONNECT against RFC 8441 4 and 5, in this order, and
+/// copies what the application needs into an UpgradeRequest whose carriage
+/// is http2_extended_connect:
+///   :method is "CONNECT" (case-sensitive), else     method_not_connect (400)
+///   :protocol is "websocket", else                  missing_protocol_websocket (400)
+///     (compared exactly: RFC 8441 5 requires that value, the token
+///     registered for it; an absent :protocol makes a plain CONNECT)
+///   :scheme present and non-empty, else             invalid_pseudo_header (400)
+///   :path present, in origin form ("/..."), no fragment, else invalid_pseudo_header (400)
+///   :authority present and non-empty, else          invalid_pseudo_header (400)
+///   one sec-websocket-version: 13, else             unsupported_websocket_version (426)
+/// The status in parentheses is http_status_for(error); the HTTP/2 layer
+/// answers with it (a 426 with sec-websocket-version: 13, as RFC 6455 4.4
+/// asks). No sec-websocket-key is needed, and one sent is ignored (RFC 8441
+/// 5: the key and Sec-WebSocket-Accept are not used over HTTP/2). Origin,
+/// subprotocols, extension offers and header fields are copied exactly as
+/// validate_upgrade_request() copies them; target is the :path, split into
+/// path and query as over HTTP/1.1; host is the :authority. The :scheme
+/// ("https" for wss, "http" for ws) is not checked further.
+Result<UpgradeRequest> validate_extended_connect(const ExtendedConnectRequest& request);
 
 /// Sec-WebSocket-Accept for `key` (RFC 6455 4.2.2): base64 of the SHA-1 of
 /// the key followed by the GUID 258EAFA5-E914-47DA-95CA-C5AB0DC85B11.
@@ -125,6 +182,25 @@ struct AcceptResponse {
 /// extension value is not valid HTTP or collides with a handshake field.
 Result<AcceptResponse> build_accept_response(const UpgradeRequest& request,
                                              const AcceptOptions& options);
+
+/// The answer to an extended CONNECT (RFC 8441 5), for the HTTP/2 layer to
+/// send as a HEADERS frame: the status and the fields that follow :status.
+struct ConnectResponse {
+  int status = 200;
+  /// The fields to send, names in lower case (RFC 9113 8.2.1), in order:
+  /// [sec-websocket-protocol], [sec-websocket-extensions], extra headers.
+  std::vector<HeaderField> fields;
+  std::optional<std::string> subprotocol;  // sec-websocket-protocol sent, if any
+  std::string extensions;                  // sec-websocket-extensions sent; empty: none
+};
+
+/// Builds the 200 answer to a request validate_extended_connect() accepted:
+/// the same subprotocol choice, extension negotiation and checks of the
+/// extra headers as build_accept_response(), with the extra headers' names
+/// lower-cased; no Upgrade, Connection or Sec-WebSocket-Accept (RFC 8441 5).
+/// Errors: invalid_handshake_option, as for build_accept_response().
+Result<ConnectResponse> build_connect_response(const UpgradeRequest& request,
+                                               const AcceptOptions& options);
 
 /// Builds a complete rejection response with status `status` (200..599,
 /// not 1xx), the standard reason phrase, `headers`, and `body` as its
