@@ -311,3 +311,40 @@ RC_GTEST_PROP(DeflateConnection, ArbitraryCompressedPayloadsNeverCrashOrPassTheL
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+// RFC 8441 5 keeps Sec-WebSocket-Extensions as it is over HTTP/1.1: a
+// WebSocket on an HTTP/2 stream agrees permessage-deflate through the same
+// offer and answer, and then compresses like any other.
+TEST(DeflateConnection, AgreesOverAnHttp2StreamThroughTheSameFields) {
+  ExtendedConnectRequest request;
+  request.method = "CONNECT";
+  request.protocol = "websocket";
+  request.scheme = "https";
+  request.authority = "example.com";
+  request.path = "/";
+  request.headers = {{"sec-websocket-version", "13"},
+                     {"sec-websocket-extensions", "permessage-deflate; client_max_window_bits"}};
+  Result<Connection> made =
+      Connection::server_for_stream(request, std::make_shared<const Config>(deflating()));
+  ASSERT_TRUE(made);
+  Connection& server = *made;
+  (void)server.next_event();
+  ASSERT_FALSE(server.accept());
+  const std::optional<StreamAnswer> answer = server.take_stream_answer();
+  ASSERT_TRUE(answer);
+  ASSERT_EQ(answer->fields.size(), 1U);
+  EXPECT_EQ(answer->fields[0].name, "sec-websocket-extensions");
+  EXPECT_EQ(answer->fields[0].value.rfind("permessage-deflate", 0), 0U);
+  EXPECT_EQ(server.extensions(), answer->fields[0].value);
+  ASSERT_FALSE(server.send_text(std::string(200, 'z')));
+  const std::vector<test::ParsedFrame> frames = test::parse_frames(test::take_output(server));
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_NE(frames[0].header.reserved_bits & rsv1, 0);  // RFC 7692 6: compressed
+  EXPECT_LT(frames[0].payload.size(), 200U);
+}
+
+}  // namespace
+}  // namespace ws

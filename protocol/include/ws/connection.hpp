@@ -23,8 +23,10 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "ws/base/bytes.hpp"
 #include "ws/base/error.hpp"
@@ -42,6 +44,15 @@ namespace ws {
 
 /// Whether a send ends the message (Fin::yes) or more fragments follow.
 enum class Fin : bool { no = false, yes = true };
+
+/// The answer to an extended CONNECT (RFC 8441), made by accept() or reject()
+/// on a Connection::server_for_stream(), for the HTTP/2 layer to send: a
+/// HEADERS frame with :status and `fields`, then `body` as DATA.
+struct StreamAnswer {
+  int status = 200;                 // 200 when accepted (RFC 8441 5)
+  std::vector<HeaderField> fields;  // names in lower case (RFC 9113 8.2.1)
+  std::string body;                 // a rejection's body; empty when accepted
+};
 
 class Connection {
  public:
@@ -74,6 +85,20 @@ class Connection {
                                            const AcceptOptions& options = {},
                                            const Config& config = {});
 
+  /// A server for a WebSocket carried by one stream of an HTTP/2 connection
+  /// (RFC 8441): the HTTP/2 layer received an extended CONNECT and hands over
+  /// what it read. The first event is UpgradeRequested, as for server(), with
+  /// the request's carriage HandshakeCarriage::http2_extended_connect, so
+  /// the same handler serves both. accept() and reject() then queue no HTTP
+  /// bytes: the HTTP/2 layer takes the answer with take_stream_answer() and
+  /// sends it. Once accepted, the stream's DATA carry the frames: receive()
+  /// takes what arrived, pending_output() gives what to send, and the end of
+  /// the stream is receive_eof(), all as over HTTP/1.1. A null `config` means
+  /// the default Config. Errors: validate_extended_connect()'s (the HTTP/2
+  /// layer answers them with http_status_for(error)).
+  static Result<Connection> server_for_stream(const ExtendedConnectRequest& request,
+                                              std::shared_ptr<const Config> config = nullptr);
+
   /// A client for `url` (ws:// or wss://; TLS is the transport's business).
   /// The upgrade request is queued at once with a fresh key from
   /// Config::random. The first event is Opened, or Rejected then Closed when
@@ -98,15 +123,26 @@ class Connection {
   // ---- Opening handshake ----------------------------------------------------
 
   /// Server, after UpgradeRequested: sends the 101 response; Opened follows.
-  /// errc::not_open when no request is waiting for an answer; errors of
-  /// build_accept_response leave the request waiting.
+  /// On a server_for_stream() the answer is a StreamAnswer with status 200
+  /// and no Sec-WebSocket-Accept (RFC 8441 5), built by
+  /// build_connect_response(). errc::not_open when no request is waiting for
+  /// an answer; errors of build_accept_response (build_connect_response)
+  /// leave the request waiting.
   std::error_code accept(const AcceptOptions& options = {});
   /// Server, after UpgradeRequested: answers with `status` (a 4xx or 5xx,
   /// say), `body` and extra headers, and ends with Closed
   /// (errc::rejected_by_application). After HttpRequested it is the plain
-  /// HTTP answer (any status from 200 on; errc::answered_as_http).
+  /// HTTP answer (any status from 200 on; errc::answered_as_http). On a
+  /// server_for_stream() the answer is a StreamAnswer (status 300-599: a 2xx
+  /// would open the WebSocket, RFC 8441 5; header names lower-cased,
+  /// content-type text/plain; charset=utf-8 unless given), errors as for
+  /// build_rejection_response().
   std::error_code reject(int status, std::string_view body = {},
                          std::span<const HeaderField> headers = {});
+  /// Server over HTTP/2 (server_for_stream()): the answer accept() or
+  /// reject() made, once; nothing before that, after it was taken, or on a
+  /// connection of another kind.
+  std::optional<StreamAnswer> take_stream_answer();
   /// Server: the upgrade request (target, path, query, Origin, headers,
   /// offered subprotocols), once it has arrived; null before. Lives as long
   /// as the Connection, or until release_request().

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "connection/connection_impl.hpp"
+#include "handshake/http_syntax.hpp"
 #include "ws/handshake/http_body.hpp"
 
 namespace ws {
@@ -17,6 +18,20 @@ AcceptOptions with_extension(const AcceptOptions& options, const ExtensionElemen
   copy.negotiate_extensions =
       [text = format_extension_element(response)](std::span<const std::string>) { return text; };
   return copy;
+}
+
+// A rejection over HTTP/2: the fields with lower-case names (RFC 9113
+// 8.2.1), a content type for the text body unless the caller gave one.
+StreamAnswer stream_rejection(int status, std::string_view body,
+                              std::span<const HeaderField> headers) {
+  StreamAnswer answer{status, {}, std::string(body)};
+  bool has_content_type = false;
+  for (const HeaderField& field : headers) {
+    answer.fields.push_back({detail::to_lower(field.name), field.value});
+    has_content_type = has_content_type || answer.fields.back().name == "content-type";
+  }
+  if (!has_content_type) answer.fields.push_back({"content-type", "text/plain; charset=utf-8"});
+  return answer;
 }
 
 }  // namespace
@@ -65,6 +80,21 @@ Result<Connection> Connection::accept_upgrade(const UpgradeRequest& request,
     impl->reader.preload(bytes_after_head, impl->input_limit());
     impl->timers.input_since_tick = true;
   }
+  return Connection(std::move(impl));
+}
+
+Result<Connection> Connection::server_for_stream(const ExtendedConnectRequest& request,
+                                                 std::shared_ptr<const Config> config) {
+  Result<UpgradeRequest> validated = validate_extended_connect(request);
+  if (!validated) return validated.error();
+  auto impl = config ? std::make_unique<Impl>(Role::server, std::move(config))
+                     : std::make_unique<Impl>(Role::server, Config{});
+  impl->handshake =
+      std::make_unique<Impl::Handshake>(HttpHeadKind::request, impl->config.http_limits);
+  impl->handshake->over_stream = true;
+  impl->handshake->awaiting_decision = true;
+  impl->request = std::make_unique<UpgradeRequest>(std::move(*validated));
+  impl->pending_event = Event(UpgradeRequested{impl->request.get()});
   return Connection(std::move(impl));
 }
 
@@ -196,16 +226,31 @@ std::error_code Connection::accept(const AcceptOptions& options) {
   }
   if (c.handshake->plain_http) return errc::not_open;  // not an upgrade: answer with reject()
   std::optional<ExtensionAgreement> agreement = negotiate_server_extension(c.config, *c.request);
-  Result<AcceptResponse> response =
-      agreement ? build_accept_response(*c.request, with_extension(options, agreement->response))
-                : build_accept_response(*c.request, options);
-  if (!response) return response.error();
-  c.sender.queue.push_raw(as_bytes(response->text));
+  std::optional<AcceptOptions> answering_offers;
+  if (agreement) answering_offers = with_extension(options, agreement->response);
+  const AcceptOptions& used = answering_offers ? *answering_offers : options;
+  std::optional<std::string> subprotocol;
+  std::string extensions;
+  if (c.handshake->over_stream) {
+    // RFC 8441 5: a 200 with the WebSocket fields, sent by the HTTP/2 layer.
+    Result<ConnectResponse> response = build_connect_response(*c.request, used);
+    if (!response) return response.error();
+    c.stream_answer = std::make_unique<StreamAnswer>(
+        StreamAnswer{response->status, std::move(response->fields), {}});
+    subprotocol = std::move(response->subprotocol);
+    extensions = std::move(response->extensions);
+  } else {
+    Result<AcceptResponse> response = build_accept_response(*c.request, used);
+    if (!response) return response.error();
+    c.sender.queue.push_raw(as_bytes(response->text));
+    subprotocol = std::move(response->subprotocol);
+    extensions = std::move(response->extensions);
+  }
   c.handshake.reset();
   if (agreement) {
     c.extension = std::make_unique<detail::ExtensionState>(std::move(agreement->session));
   }
-  c.open_with(std::move(response->subprotocol), std::move(response->extensions));
+  c.open_with(std::move(subprotocol), std::move(extensions));
   return {};
 }
 
@@ -215,13 +260,28 @@ std::error_code Connection::reject(int status, std::string_view body,
   if (c.phase() != detail::Phase::handshaking || !c.handshake || !c.handshake->awaiting_decision) {
     return errc::not_open;
   }
+  // The same checks of status and fields either way; over HTTP/2 the text
+  // is not sent, and a 2xx would open the WebSocket (RFC 8441 5).
   Result<std::string> response = build_rejection_response(status, body, headers);
   if (!response) return response.error();
-  c.sender.queue.push_raw(as_bytes(*response));
+  if (c.handshake->over_stream) {
+    if (status < 300) return errc::invalid_handshake_option;
+    c.stream_answer = std::make_unique<StreamAnswer>(stream_rejection(status, body, headers));
+  } else {
+    c.sender.queue.push_raw(as_bytes(*response));
+  }
   c.pending_event =
       c.fail(c.handshake->plain_http ? errc::answered_as_http : errc::rejected_by_application);
   c.handshake.reset();
   return {};
+}
+
+std::optional<StreamAnswer> Connection::take_stream_answer() {
+  Impl& c = *impl_;
+  if (!c.stream_answer) return std::nullopt;
+  std::optional<StreamAnswer> answer(std::move(*c.stream_answer));
+  c.stream_answer.reset();
+  return answer;
 }
 
 const UpgradeRequest* Connection::request() const noexcept { return impl_->request.get(); }

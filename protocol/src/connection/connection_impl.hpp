@@ -162,6 +162,7 @@ struct Connection::Impl {
     bool plain_http = false;              // server: HttpRequested went out
     std::optional<ClientHandshake> sent;  // client: what was asked for
     bool rejected = false;                // client: non-101 head parsed, body pending
+    bool over_stream = false;             // server: an HTTP/2 extended CONNECT (RFC 8441)
   };
   std::unique_ptr<Handshake> handshake;
   std::unique_ptr<UpgradeRequest> request;  // server: kept for the application
@@ -172,6 +173,8 @@ struct Connection::Impl {
     std::string extensions;
   };
   std::unique_ptr<Agreed> agreed;
+  // Over HTTP/2: the answer accept() or reject() made, until taken.
+  std::unique_ptr<StreamAnswer> stream_answer;
 
   std::optional<Event> advance_handshake();
   bool read_head();  // true once the head is complete

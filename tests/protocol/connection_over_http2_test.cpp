@@ -1,0 +1,161 @@
+// A WebSocket carried by one stream of an HTTP/2 connection (RFC 8441): the
+// HTTP/2 layer hands over the extended CONNECT it received; the Connection
+// emits the same UpgradeRequested as over HTTP/1.1, and accept() and reject()
+// make an answer for the HTTP/2 layer instead of HTTP bytes. Frames then
+// flow exactly as over HTTP/1.1 (RFC 8441 5: the stream's DATA carry them).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/frames.hpp"
+#include "ws/connection.hpp"
+
+namespace ws {
+namespace {
+
+using test::OwnedEvent;
+
+ExtendedConnectRequest websocket_connect() {
+  ExtendedConnectRequest request;
+  request.method = "CONNECT";
+  request.protocol = "websocket";
+  request.scheme = "https";
+  request.authority = "example.com";
+  request.path = "/chat?room=1";
+  request.headers = {{"sec-websocket-version", "13"},
+                     {"sec-websocket-protocol", "chat, superchat"},
+                     {"origin", "https://example.com"}};
+  return request;
+}
+
+std::string field(const StreamAnswer& answer, std::string_view name) {
+  for (const HeaderField& f : answer.fields) {
+    if (f.name == name) return f.value;
+  }
+  return "<none>";
+}
+
+TEST(ConnectionOverHttp2, AsksTheApplicationWithTheSameEvent) {
+  Result<Connection> made = Connection::server_for_stream(websocket_connect());
+  ASSERT_TRUE(made) << made.error().message();
+  Connection& c = *made;
+  std::optional<Event> event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<UpgradeRequested>(*event));
+  const UpgradeRequest& request = *std::get<UpgradeRequested>(*event).request;
+  EXPECT_EQ(request.carriage, HandshakeCarriage::http2_extended_connect);
+  EXPECT_EQ(request.path, "/chat");
+  EXPECT_EQ(request.query, "room=1");
+  EXPECT_EQ(request.host, "example.com");
+  EXPECT_EQ(request.origin, "https://example.com");
+  EXPECT_EQ(c.state(), State::handshaking);
+  EXPECT_FALSE(c.next_event());  // waits for the decision
+  EXPECT_FALSE(c.take_stream_answer());
+}
+
+TEST(ConnectionOverHttp2, AcceptAnswers200WithoutAcceptKeyAndQueuesNoBytes) {
+  // RFC 8441 5: a 2xx answer, no Sec-WebSocket-Accept, the subprotocol
+  // chosen as over HTTP/1.1.
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  AcceptOptions options;
+  options.subprotocols = {"superchat"};
+  options.extra_headers = {{"Set-Cookie", "id=1"}};
+  ASSERT_FALSE(c.accept(options));
+  EXPECT_EQ(c.pending_output_size(), 0U);
+  std::optional<StreamAnswer> answer = c.take_stream_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(field(*answer, "sec-websocket-protocol"), "superchat");
+  EXPECT_EQ(field(*answer, "set-cookie"), "id=1");
+  EXPECT_EQ(field(*answer, "sec-websocket-accept"), "<none>");
+  EXPECT_TRUE(answer->body.empty());
+  EXPECT_FALSE(c.take_stream_answer());  // once
+  std::optional<Event> opened = c.next_event();
+  ASSERT_TRUE(opened && std::holds_alternative<Opened>(*opened));
+  EXPECT_EQ(std::get<Opened>(*opened).subprotocol, "superchat");
+  EXPECT_EQ(c.subprotocol(), "superchat");
+  EXPECT_EQ(c.state(), State::open);
+}
+
+TEST(ConnectionOverHttp2, FramesFlowAsOverHttp1) {
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  ASSERT_FALSE(c.accept());
+  (void)c.take_stream_answer();
+  (void)c.next_event();  // Opened
+  const std::vector<OwnedEvent> events =
+      test::feed(c, test::client_frame(Opcode::text, "hello over a stream"));
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].text(), "hello over a stream");
+  ASSERT_FALSE(c.send_text("back"));
+  // The first bytes out are a frame: there is no HTTP head on a stream.
+  const std::vector<test::ParsedFrame> frames = test::parse_frames(test::take_output(c));
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_EQ(frames[0].header.opcode, Opcode::text);
+  // A close ends the WebSocket; the HTTP/2 layer then ends the stream.
+  ASSERT_FALSE(c.close());
+  const std::vector<OwnedEvent> closed =
+      test::feed(c, test::client_frame(Opcode::close, test::text_of(test::close_payload(1000))));
+  ASSERT_EQ(closed.size(), 1U);
+  EXPECT_EQ(closed[0].type, OwnedEvent::Type::closed);
+  (void)test::take_output(c);
+  EXPECT_TRUE(c.should_close_transport());
+}
+
+TEST(ConnectionOverHttp2, RejectMakesAnAnswerWithItsBody) {
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  const HeaderField headers[] = {{"Retry-After", "5"}};
+  ASSERT_FALSE(c.reject(503, "busy", headers));
+  EXPECT_EQ(c.pending_output_size(), 0U);
+  std::optional<StreamAnswer> answer = c.take_stream_answer();
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 503);
+  EXPECT_EQ(answer->body, "busy");
+  EXPECT_EQ(field(*answer, "retry-after"), "5");
+  EXPECT_EQ(field(*answer, "content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(field(*answer, "connection"), "<none>");  // RFC 9113 8.2.2
+  std::optional<Event> closed = c.next_event();
+  ASSERT_TRUE(closed && std::holds_alternative<Closed>(*closed));
+  EXPECT_EQ(std::get<Closed>(*closed).error, errc::rejected_by_application);
+  EXPECT_TRUE(c.should_close_transport());
+}
+
+TEST(ConnectionOverHttp2, ARejectionMayNotLookLikeAnAcceptance) {
+  // RFC 8441 5: any 2xx opens the WebSocket.
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  EXPECT_EQ(c.reject(204), errc::invalid_handshake_option);
+  EXPECT_FALSE(c.take_stream_answer());
+  EXPECT_EQ(c.state(), State::handshaking);
+  ASSERT_FALSE(c.reject(403, "no"));
+  EXPECT_EQ(c.take_stream_answer()->status, 403);
+}
+
+TEST(ConnectionOverHttp2, AnInvalidConnectIsRefusedBeforeAConnectionExists) {
+  ExtendedConnectRequest request = websocket_connect();
+  request.protocol = "not-websocket";
+  Result<Connection> made = Connection::server_for_stream(request);
+  ASSERT_FALSE(made);
+  EXPECT_EQ(made.error(), errc::missing_protocol_websocket);
+  EXPECT_EQ(http_status_for(made.error()), 400);
+}
+
+TEST(ConnectionOverHttp2, AnHttp1ConnectionHasNoStreamAnswer) {
+  Connection c = Connection::server();
+  (void)c.receive(test::bytes_of(
+      "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  std::optional<Event> event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<UpgradeRequested>(*event));
+  EXPECT_EQ(std::get<UpgradeRequested>(*event).request->carriage, HandshakeCarriage::http1_upgrade);
+  ASSERT_FALSE(c.accept());
+  EXPECT_FALSE(c.take_stream_answer());
+  EXPECT_GT(c.pending_output_size(), 0U);  // the 101
+}
+
+}  // namespace
+}  // namespace ws
