@@ -6,10 +6,13 @@
 //  - else the second target-specific bit: the application read the request
 //    itself and calls accept_upgrade() with the first piece of the stream as
 //    the bytes it read past the head (the request offers a subprotocol);
+//  - both bits: the WebSocket is carried by an HTTP/2 stream (RFC 8441):
+//    made by server_for_stream() and accepted, so no HTTP bytes go out;
 //  - else the request is read and accepted before the stream.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,12 +70,44 @@ int fuzz_accept_upgrade(fuzz::Script script) {
   return 0;
 }
 
+// The server the third way: an HTTP/2 layer handed over an extended CONNECT
+// (RFC 8441); the answer is a StreamAnswer, and the stream's DATA are the
+// script's stream. The frame checks are the same; no HTTP head is written.
+int fuzz_stream(const fuzz::Script& script) {
+  ws::ExtendedConnectRequest connect;
+  connect.method = "CONNECT";
+  connect.protocol = "websocket";
+  connect.scheme = "https";
+  connect.authority = "server.example.com";
+  connect.path = "/chat";
+  connect.headers = {{"sec-websocket-version", "13"}, {"sec-websocket-protocol", "chat"}};
+  ws::Result<ws::Connection> made = ws::Connection::server_for_stream(
+      connect, std::make_shared<const ws::Config>(fuzz::make_config(script)));
+  fuzz::check(made.has_value());
+  ws::Connection& c = *made;
+  std::optional<ws::Event> event = c.next_event();
+  fuzz::check(event && std::holds_alternative<ws::UpgradeRequested>(*event));
+  ws::AcceptOptions options;
+  options.subprotocols = {"chat"};
+  fuzz::check(!c.accept(options));
+  const std::optional<ws::StreamAnswer> answer = c.take_stream_answer();
+  fuzz::check(answer && answer->status == 200 && c.pending_output_size() == 0);
+  event = c.next_event();
+  fuzz::check(event && std::holds_alternative<ws::Opened>(*event));
+  fuzz::Harness harness(c, script, /*expect_http_head=*/false);
+  harness.mark_opened();
+  harness.run();
+  fuzz::check(harness.wire().head().empty());
+  return 0;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fuzz::Script script = fuzz::read_script(data, size);
-  if ((script.flags & fuzz::target_specific) == 0 && script.target_specific_2) {
-    return fuzz_accept_upgrade(script);
+  if (script.target_specific_2) {
+    return (script.flags & fuzz::target_specific) != 0 ? fuzz_stream(script)
+                                                       : fuzz_accept_upgrade(script);
   }
   ws::Connection c = ws::Connection::server(fuzz::make_config(script));
   fuzz::Harness harness(c, script, /*expect_http_head=*/true);

@@ -36,8 +36,9 @@ std::size_t OutputQueue::extend_arena(std::size_t n) {
 // is kept as it is, its segments point into it, and a new one starts.
 void OutputQueue::retire_arena(std::size_t wanted) {
   const std::size_t capacity = std::max(wanted, arena_.capacity());
-  retired_.push_back(RetiredArena{std::move(arena_), 0});
-  RetiredArena& retired = retired_.back();
+  if (!retired_) retired_ = std::make_unique<std::vector<RetiredArena>>();
+  retired_->push_back(RetiredArena{std::move(arena_), 0});
+  RetiredArena& retired = retired_->back();
   for (std::size_t i = head_; i < segments_.size(); ++i) {
     Segment& segment = segments_[i];
     if (segment.prepared || segment.retired != nullptr) continue;
@@ -51,14 +52,17 @@ void OutputQueue::retire_arena(std::size_t wanted) {
 // A segment in a retired arena was consumed: the arena is freed with its
 // last one.
 void OutputQueue::release_retired(const std::byte* consumed) noexcept {
-  for (RetiredArena& retired : retired_) {
+  if (!retired_) return;
+  for (RetiredArena& retired : *retired_) {
     const std::byte* begin = retired.bytes.data();
     if (consumed >= begin && consumed < begin + retired.bytes.capacity()) {
       --retired.segments;
       break;
     }
   }
-  while (!retired_.empty() && retired_.front().segments == 0) retired_.erase(retired_.begin());
+  std::vector<RetiredArena>& arenas = *retired_;
+  while (!arenas.empty() && arenas.front().segments == 0) arenas.erase(arenas.begin());
+  if (arenas.empty()) retired_.reset();
 }
 
 void OutputQueue::push_frame(const FrameHeader& header, ByteView payload, Placement placement) {
@@ -156,7 +160,7 @@ void OutputQueue::consume(std::size_t n) noexcept {
     // Everything went out: keep the capacity, drop the contents.
     segments_.clear();
     arena_.clear();
-    retired_.clear();
+    retired_.reset();
     head_ = 0;
     head_offset_ = 0;
   } else if (head_ > 64 && head_ * 2 > segments_.size() && in_flight_ == 0) {
@@ -184,7 +188,7 @@ void OutputQueue::compact_arena() {
 void OutputQueue::release_if_empty() noexcept {
   if (queued_bytes_ != 0) return;
   arena_.release();
-  std::vector<RetiredArena>().swap(retired_);
+  retired_.reset();
   std::vector<Segment>().swap(segments_);
   std::vector<OutputBuffer>().swap(view_);
   head_ = 0;

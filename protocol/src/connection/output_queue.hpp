@@ -82,7 +82,8 @@ class OutputQueue {
     ByteBuffer bytes;
     std::size_t segments = 0;  // not yet consumed
   };
-  std::vector<RetiredArena> retired_;
+  // Rare (a write in flight while the arena fills), so kept on the heap.
+  std::unique_ptr<std::vector<RetiredArena>> retired_;
   void release_retired(const std::byte* consumed) noexcept;
   std::size_t in_flight_ = 0;
   std::vector<Segment> segments_;
