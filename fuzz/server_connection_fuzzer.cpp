@@ -1,14 +1,15 @@
 // A server Connection after a valid opening handshake, fed arbitrary bytes
 // as frames, cut where the input says (connection_harness.hpp has the input
 // layout and the checks). How the handshake happens:
-//  - target_specific flag: the upgrade request arrives in the same read as
-//    the first frame bytes;
-//  - else the second target-specific bit: the application read the request
-//    itself and calls accept_upgrade() with the first piece of the stream as
-//    the bytes it read past the head (the request offers a subprotocol);
-//  - both bits: the WebSocket is carried by an HTTP/2 stream (RFC 8441):
-//    made by server_for_stream() and accepted, so no HTTP bytes go out;
-//  - else the request is read and accepted before the stream.
+//  - the second target-specific bit and the target_specific flag: the
+//    WebSocket is carried by an HTTP/2 stream (RFC 8441), made by
+//    server_for_stream() and accepted, so no HTTP bytes go out;
+//  - the second bit alone: the application read the request itself and
+//    calls accept_upgrade() with the first piece of the stream as the bytes
+//    it read past the head (the request offers a subprotocol);
+//  - the target_specific flag alone: the upgrade request arrives in the same
+//    read as the first frame bytes;
+//  - neither: the request is read and accepted before the stream.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

@@ -159,3 +159,85 @@ TEST(ConnectionOverHttp2, AnHttp1ConnectionHasNoStreamAnswer) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+TEST(ConnectionOverHttp2, TheStreamEndsOnlyOnceTheRejectionWasTaken) {
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  ASSERT_FALSE(c.reject(403));
+  EXPECT_FALSE(c.should_close_transport());  // the 403 is still to be sent
+  ASSERT_TRUE(c.take_stream_answer());
+  EXPECT_TRUE(c.should_close_transport());
+}
+
+TEST(ConnectionOverHttp2, NoAnswerBeforeTheApplicationWasAsked) {
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  EXPECT_EQ(c.accept(), errc::not_open);
+  EXPECT_EQ(c.reject(403), errc::not_open);
+  std::optional<Event> event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<UpgradeRequested>(*event));
+  EXPECT_FALSE(c.accept());
+}
+
+TEST(ConnectionOverHttp2, TheHandshakeTimeoutLeavesNoAnswer) {
+  // The HTTP/2 layer resets a stream that closed with nothing to send.
+  Config config;
+  config.timeouts.handshake_timeout = std::chrono::milliseconds(100);
+  Connection c = std::move(
+      *Connection::server_for_stream(websocket_connect(), std::make_shared<const Config>(config)));
+  const TimePoint start{};
+  c.advance_time(start);
+  (void)c.next_event();  // UpgradeRequested; the application never answers
+  c.advance_time(start + std::chrono::milliseconds(100));
+  std::optional<Event> closed = c.next_event();
+  ASSERT_TRUE(closed && std::holds_alternative<Closed>(*closed));
+  EXPECT_EQ(std::get<Closed>(*closed).error, errc::handshake_timeout);
+  EXPECT_FALSE(c.take_stream_answer());
+  EXPECT_EQ(c.pending_output_size(), 0U);
+  EXPECT_TRUE(c.should_close_transport());
+}
+
+TEST(ConnectionOverHttp2, FramesThatCameBeforeTheAnswerFollowOpened) {
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  const test::Bytes frame = test::client_frame(Opcode::binary, "early");
+  ASSERT_EQ(c.receive(frame), frame.size());
+  EXPECT_FALSE(c.next_event());  // still waiting for the decision
+  ASSERT_FALSE(c.accept());
+  const std::vector<OwnedEvent> events = test::drain(c);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].type, OwnedEvent::Type::opened);
+  EXPECT_EQ(events[1].text(), "early");
+}
+
+TEST(ConnectionOverHttp2, ARejectionRefusesFieldsHttp2Forbids) {
+  // RFC 9113 8.2.2: connection-specific fields make the response malformed.
+  Connection c = std::move(*Connection::server_for_stream(websocket_connect()));
+  (void)c.next_event();
+  const HeaderField connection[] = {{"Connection", "close"}};
+  EXPECT_EQ(c.reject(403, "", connection), errc::invalid_handshake_option);
+  const HeaderField upgrade[] = {{"upgrade", "h2c"}};
+  EXPECT_EQ(c.reject(403, "", upgrade), errc::invalid_handshake_option);
+  EXPECT_FALSE(c.take_stream_answer());
+  EXPECT_FALSE(c.reject(403));
+}
+
+TEST(ConnectionOverHttp2, TheConnectsFieldsAreBoundedLikeAHead) {
+  Config config;
+  config.http_limits.max_header_count = 4;
+  const auto shared = std::make_shared<const Config>(config);
+  ExtendedConnectRequest many = websocket_connect();
+  for (int i = 0; i < 2; ++i) many.headers.push_back({"x-filler", "1"});
+  EXPECT_EQ(Connection::server_for_stream(many, shared).error(), errc::too_many_headers);
+  ExtendedConnectRequest large = websocket_connect();
+  large.headers.push_back({"cookie", std::string(10000, 'c')});
+  const Result<Connection> refused = Connection::server_for_stream(large);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), errc::head_too_large);
+  EXPECT_EQ(http_status_for(refused.error()), 431);
+}
+
+}  // namespace
+}  // namespace ws

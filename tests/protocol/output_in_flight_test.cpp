@@ -105,3 +105,23 @@ TEST(OutputInFlight, WithoutAMarkAPongStillJumpsDataNotStarted) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+TEST(OutputInFlight, ConsumingManySmallFramesMovesNoByteInFlight) {
+  // The queue drops the records of consumed frames now and then; bytes a
+  // write still reads stay where they are meanwhile.
+  Connection c = Connection::after_handshake(Role::server);
+  for (int i = 0; i < 300; ++i) ASSERT_FALSE(c.send_text("frame"));
+  const InFlight flight = hand_out(c);
+  // The write completes in small steps: 7 bytes per frame.
+  for (int i = 0; i < 250; ++i) c.consume_output(7);
+  ASSERT_EQ(c.pending_output_size(), 50U * 7U);
+  EXPECT_EQ(c.pending_output().front().data, flight.buffers.front().data + 250 * 7);
+  EXPECT_TRUE(std::equal(flight.bytes.begin() + 250 * 7, flight.bytes.end(),
+                         c.pending_output().front().data));
+}
+
+}  // namespace
+}  // namespace ws

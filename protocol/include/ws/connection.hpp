@@ -94,8 +94,14 @@ class Connection {
   /// sends it. Once accepted, the stream's DATA carry the frames: receive()
   /// takes what arrived, pending_output() gives what to send, and the end of
   /// the stream is receive_eof(), all as over HTTP/1.1. A null `config` means
-  /// the default Config. Errors: validate_extended_connect()'s (the HTTP/2
-  /// layer answers them with http_status_for(error)).
+  /// the default Config. The handshake timeout runs as over HTTP/1.1: a
+  /// connection that closes with no answer to take (the timeout, or the
+  /// stream's end, before accept() or reject()) has nothing to send, and the
+  /// HTTP/2 layer resets the stream. should_close_transport() waits until a
+  /// rejection's answer was taken. Errors: too_many_headers or
+  /// head_too_large past Config::http_limits (each field counted with 32
+  /// bytes of overhead, as HPACK counts), then validate_extended_connect()'s;
+  /// the HTTP/2 layer answers them with http_status_for(error).
   static Result<Connection> server_for_stream(const ExtendedConnectRequest& request,
                                               std::shared_ptr<const Config> config = nullptr);
 
@@ -136,7 +142,8 @@ class Connection {
   /// server_for_stream() the answer is a StreamAnswer (status 300-599: a 2xx
   /// would open the WebSocket, RFC 8441 5; header names lower-cased,
   /// content-type text/plain; charset=utf-8 unless given), errors as for
-  /// build_rejection_response().
+  /// build_rejection_response(), and invalid_handshake_option for a field
+  /// HTTP/2 forbids (Connection, Keep-Alive, Upgrade, TE..., RFC 9113 8.2.2).
   std::error_code reject(int status, std::string_view body = {},
                          std::span<const HeaderField> headers = {});
   /// Server over HTTP/2 (server_for_stream()): the answer accept() or

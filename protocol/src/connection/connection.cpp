@@ -85,7 +85,9 @@ bool Connection::should_close_transport() const noexcept {
   // RFC 6455 7.1.1: after a clean close the server ends the TCP connection
   // first; the client waits for that (or for the close timeout): the
   // lifecycle is finished for it only then.
-  return c.lifecycle.finished() && c.sender.queue.empty();
+  // Over HTTP/2 a rejection's answer is sent by the HTTP/2 layer: the
+  // stream may end only once it was taken.
+  return c.lifecycle.finished() && c.sender.queue.empty() && !c.stream_answer;
 }
 
 }  // namespace ws

@@ -20,18 +20,43 @@ AcceptOptions with_extension(const AcceptOptions& options, const ExtensionElemen
   return copy;
 }
 
+// RFC 9113 8.2.2: fields that are about an HTTP/1.1 connection make an
+// HTTP/2 message malformed.
+bool is_connection_specific(std::string_view lower_name) {
+  return lower_name == "connection" || lower_name == "keep-alive" ||
+         lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
+         lower_name == "upgrade" || lower_name == "te";
+}
+
 // A rejection over HTTP/2: the fields with lower-case names (RFC 9113
 // 8.2.1), a content type for the text body unless the caller gave one.
-StreamAnswer stream_rejection(int status, std::string_view body,
-                              std::span<const HeaderField> headers) {
+Result<StreamAnswer> stream_rejection(int status, std::string_view body,
+                                      std::span<const HeaderField> headers) {
   StreamAnswer answer{status, {}, std::string(body)};
   bool has_content_type = false;
   for (const HeaderField& field : headers) {
     answer.fields.push_back({detail::to_lower(field.name), field.value});
+    if (is_connection_specific(answer.fields.back().name)) return errc::invalid_handshake_option;
     has_content_type = has_content_type || answer.fields.back().name == "content-type";
   }
   if (!has_content_type) answer.fields.push_back({"content-type", "text/plain; charset=utf-8"});
   return answer;
+}
+
+// The limits a request head has over HTTP/1.1, applied to what the HTTP/2
+// layer read: the number of fields and their size (names, values and the
+// pseudo-headers, counted as HPACK does: 32 bytes of overhead each).
+std::error_code check_stream_limits(const ExtendedConnectRequest& request,
+                                    const HttpLimits& limits) {
+  if (request.headers.size() > limits.max_header_count) return errc::too_many_headers;
+  std::size_t size = 0;
+  for (const std::optional<std::string>* pseudo :
+       {&request.method, &request.protocol, &request.scheme, &request.authority, &request.path}) {
+    if (*pseudo) size += (*pseudo)->size() + 32;
+  }
+  for (const HeaderField& field : request.headers)
+    size += field.name.size() + field.value.size() + 32;
+  return size > limits.max_head_size ? std::error_code(errc::head_too_large) : std::error_code();
 }
 
 }  // namespace
@@ -78,13 +103,15 @@ Result<Connection> Connection::accept_upgrade(const UpgradeRequest& request,
   if (!bytes_after_head.empty()) {
     // The application read these already; they are kept whatever their size.
     impl->reader.preload(bytes_after_head, impl->input_limit());
-    impl->timers.input_since_tick = true;
+    impl->timers.note_input();
   }
   return Connection(std::move(impl));
 }
 
 Result<Connection> Connection::server_for_stream(const ExtendedConnectRequest& request,
                                                  std::shared_ptr<const Config> config) {
+  const HttpLimits& limits = config ? config->http_limits : HttpLimits{};
+  if (const std::error_code error = check_stream_limits(request, limits)) return error;
   Result<UpgradeRequest> validated = validate_extended_connect(request);
   if (!validated) return validated.error();
   auto impl = config ? std::make_unique<Impl>(Role::server, std::move(config))
@@ -92,9 +119,7 @@ Result<Connection> Connection::server_for_stream(const ExtendedConnectRequest& r
   impl->handshake =
       std::make_unique<Impl::Handshake>(HttpHeadKind::request, impl->config.http_limits);
   impl->handshake->over_stream = true;
-  impl->handshake->awaiting_decision = true;
   impl->request = std::make_unique<UpgradeRequest>(std::move(*validated));
-  impl->pending_event = Event(UpgradeRequested{impl->request.get()});
   return Connection(std::move(impl));
 }
 
@@ -163,6 +188,11 @@ std::optional<Event> Connection::Impl::head_not_ready(bool answer_with_http) {
 
 std::optional<Event> Connection::Impl::advance_server_handshake() {
   if (handshake->awaiting_decision) return std::nullopt;
+  if (handshake->over_stream) {
+    // The HTTP/2 layer read and validated the request: it is the first event.
+    handshake->awaiting_decision = true;
+    return UpgradeRequested{request.get()};
+  }
   if (!read_head()) return head_not_ready(/*answer_with_http=*/true);
   if (config.serve_plain_http && !is_upgrade(handshake->parser.head())) {
     handshake->awaiting_decision = true;
@@ -266,7 +296,9 @@ std::error_code Connection::reject(int status, std::string_view body,
   if (!response) return response.error();
   if (c.handshake->over_stream) {
     if (status < 300) return errc::invalid_handshake_option;
-    c.stream_answer = std::make_unique<StreamAnswer>(stream_rejection(status, body, headers));
+    Result<StreamAnswer> answer = stream_rejection(status, body, headers);
+    if (!answer) return answer.error();
+    c.stream_answer = std::make_unique<StreamAnswer>(std::move(*answer));
   } else {
     c.sender.queue.push_raw(as_bytes(*response));
   }

@@ -7,11 +7,9 @@
 
 #include "connection/frame_reader.hpp"
 #include "connection/message_assembler.hpp"
-#include "connection/output_queue.hpp"
 #include "connection/sender.hpp"
 #include "connection/state_machine.hpp"
 #include "connection/timers.hpp"
-#include "ws/base/utf8_validator.hpp"
 #include "ws/connection.hpp"
 #include "ws/extension/extension.hpp"
 #include "ws/frame/frame_header.hpp"
@@ -198,6 +196,9 @@ struct Connection::Impl {
   void queue_close(CloseCode code, std::string_view reason);
 
   // ---- time (connection_timers.cpp) ----
+  // A close counts as sent (or received) at the next advance_time, as input
+  // does: the last one may be long past when no timer ran, and a wait dated
+  // from it would end before the peer could answer.
   void start_close_wait() noexcept { timers.close_wait_pending = true; }
   std::optional<TimePoint> deadline() const noexcept;
 };

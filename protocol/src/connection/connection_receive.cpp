@@ -52,6 +52,7 @@ bool Connection::Impl::receiving_encoded() const noexcept {
 std::size_t Connection::receive(ByteView bytes) {
   Impl& c = *impl_;
   c.reader.offered_message_space = false;
+  if (bytes.empty()) return 0;                       // nothing moves: views of the last event stay
   if (c.lifecycle.is_closed()) return bytes.size();  // RFC 6455 7.1.7: ignore what follows
   const std::size_t offered = bytes.size();
   if (c.reader.drained() && c.lifecycle.carries_frames()) {
@@ -59,7 +60,7 @@ std::size_t Connection::receive(ByteView bytes) {
     if (bytes.empty()) return offered;
   }
   const std::size_t taken = c.reader.append(bytes, c.input_limit());
-  if (taken > 0) c.timers.input_since_tick = true;
+  if (taken > 0) c.timers.note_input();
   return offered - bytes.size() + taken;
 }
 
@@ -87,7 +88,7 @@ void Connection::commit_received(std::size_t n) noexcept {
     return;
   }
   c.reader.commit(n);
-  c.timers.input_since_tick = true;
+  c.timers.note_input();
 }
 
 void Connection::receive_eof() noexcept { impl_->feed(LifecycleInput::stream_ended); }
@@ -147,7 +148,7 @@ std::size_t Connection::Impl::take_large_frame_header(ByteView bytes) noexcept {
     return 0;  // left to the parser, which reports what is wrong
   }
   begin_frame(decoded.header);
-  timers.input_since_tick = true;
+  timers.note_input();
   return decoded.header_size;
 }
 
@@ -157,7 +158,7 @@ std::size_t Connection::Impl::copy_into_message(ByteView bytes) {
   // Bounded like the joining route: the frame header passed the limits.
   reader.unmask_payload(assembler.extend(n), bytes.first(n), assembler.text_validator());
   assembler.count(n);
-  timers.input_since_tick = true;
+  timers.note_input();
   return n;
 }
 
@@ -192,7 +193,7 @@ void Connection::Impl::commit_into_message(std::size_t n) noexcept {
   const MutableByteView got(buffer.data() + held, n);
   reader.unmask_payload(got, got, assembler.text_validator());
   assembler.count(n);
-  timers.input_since_tick = true;
+  timers.note_input();
 }
 
 // ---- route 7: a finished message parked ----

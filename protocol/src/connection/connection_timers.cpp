@@ -8,10 +8,6 @@ namespace {
 bool enabled(Duration duration) noexcept { return duration.count() > 0; }
 }  // namespace
 
-// A close counts as sent (or received) at the next advance_time, as input
-// does (start_close_wait): the last one may be long past when no timer ran,
-// and a wait dated from it would end before the peer could answer.
-
 std::optional<TimePoint> Connection::Impl::deadline() const noexcept {
   if (!timers.now) return std::nullopt;
   std::optional<TimePoint> earliest;

@@ -24,7 +24,6 @@ class MessageAssembler {
   std::uint64_t size() const noexcept { return size_; }
   /// The validator for text, null for binary: what FrameReader wants.
   Utf8Validator* text_validator() noexcept { return is_text() ? &utf8_ : nullptr; }
-  const Utf8Validator& utf8() const noexcept { return utf8_; }
   /// Whether the text so far (or whole, with `complete`) can be UTF-8.
   bool text_valid(bool complete) const noexcept {
     return !is_text() || (!utf8_.has_failed() && (!complete || utf8_.is_complete()));
@@ -57,7 +56,8 @@ class MessageAssembler {
     buffer_.resize(held + n);
     return {buffer_.data() + held, n};
   }
-  /// The joined bytes as a Message; they stay until the next call (settle()).
+  /// The joined bytes as a Message; they stay until the next call
+  /// (settle_delivered()).
   Message deliver(bool first = true, bool last = true) noexcept {
     delivered_ = true;
     return Message{kind_, joined(), first, last};
@@ -70,7 +70,7 @@ class MessageAssembler {
   /// when it may not (one at most, none larger than `limit`, no broken text).
   bool park(std::size_t limit) noexcept;
   bool parked_ready() const noexcept { return parked_ready_; }
-  /// The parked message; its bytes stay until the next call (settle()).
+  /// The parked message; its bytes stay until the next call (settle_parked()).
   Message take_parked() noexcept {
     parked_ready_ = false;
     parked_delivered_ = true;
@@ -80,7 +80,7 @@ class MessageAssembler {
   /// Dropped with the input it would have been parsed from (a failure).
   void drop_parked() noexcept { parked_ready_ = false; }
 
-  /// Something was handed out or parked: settle() has work.
+  /// Something was handed out or parked: the settle_ functions have work.
   bool unsettled() const noexcept { return delivered_ || parked_ready_ || parked_delivered_; }
   /// Frees what the last event handed out, at the start of the next call.
   void settle_parked() noexcept {

@@ -24,12 +24,24 @@ std::size_t OutputQueue::insertion_index(Placement placement) const noexcept {
 
 std::size_t OutputQueue::extend_arena(std::size_t n) {
   const std::size_t offset = arena_.size();
-  if (in_flight_ > 0 && offset + n > arena_.capacity()) {
+  if (offset + n > arena_.capacity() && arena_holds_in_flight()) {
     retire_arena(n);
     return extend_arena(n);
   }
   arena_.resize(offset + n);
   return offset;
+}
+
+// Whether a byte marked in flight lies in the arena (and would move with it).
+bool OutputQueue::arena_holds_in_flight() const noexcept {
+  if (in_flight_ == 0) return false;
+  std::size_t left = head_offset_ + in_flight_;  // bytes from the head segment's start
+  for (std::size_t i = head_; i < segments_.size() && left > 0; ++i) {
+    const Segment& segment = segments_[i];
+    if (!segment.prepared && segment.retired == nullptr && segment.size > 0) return true;
+    left -= std::min(left, segment.size);
+  }
+  return false;
 }
 
 // Growing the arena would move the bytes a write in flight reads: the arena
@@ -41,7 +53,7 @@ void OutputQueue::retire_arena(std::size_t wanted) {
   RetiredArena& retired = retired_->back();
   for (std::size_t i = head_; i < segments_.size(); ++i) {
     Segment& segment = segments_[i];
-    if (segment.prepared || segment.retired != nullptr) continue;
+    if (segment.prepared || segment.retired != nullptr || segment.size == 0) continue;
     segment.retired = retired.bytes.data() + segment.arena_offset;
     ++retired.segments;
   }
@@ -149,7 +161,7 @@ void OutputQueue::consume(std::size_t n) noexcept {
     }
     n -= left;
     segment.prepared.reset();
-    if (segment.retired != nullptr) {
+    if (segment.retired != nullptr && segment.size > 0) {
       release_retired(segment.retired);
       segment.retired = nullptr;
     }
@@ -163,7 +175,7 @@ void OutputQueue::consume(std::size_t n) noexcept {
     retired_.reset();
     head_ = 0;
     head_offset_ = 0;
-  } else if (head_ > 64 && head_ * 2 > segments_.size() && in_flight_ == 0) {
+  } else if (head_ > 64 && head_ * 2 > segments_.size()) {
     compact_arena();
   }
 }
@@ -171,6 +183,9 @@ void OutputQueue::consume(std::size_t n) noexcept {
 void OutputQueue::compact_arena() {
   segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(head_));
   head_ = 0;
+  // The records of consumed segments go; the bytes stay put while a write
+  // in flight may read them.
+  if (arena_holds_in_flight()) return;
   std::size_t lowest = arena_.size();
   for (const Segment& segment : segments_) {
     if (!segment.prepared && segment.retired == nullptr && segment.arena_offset < lowest) {

@@ -45,12 +45,11 @@ class OutputQueue {
   std::span<const OutputBuffer> buffers();
   /// The first n queued bytes were handed to a write that reads them later
   /// (an io_uring send): until consume() drops them they stay where
-  /// buffers() showed them, and nothing is queued ahead of them. Marking
-  /// more bytes extends the mark; at most size().
+  /// buffers() showed them, and nothing is queued ahead of them. A later
+  /// call replaces the mark; at most size().
   void mark_in_flight(std::size_t n) noexcept {
     in_flight_ = n < queued_bytes_ ? n : queued_bytes_;
   }
-  std::size_t in_flight() const noexcept { return in_flight_; }
   /// Drops the first n queued bytes (n <= size()).
   void consume(std::size_t n) noexcept;
   std::size_t size() const noexcept { return queued_bytes_; }
@@ -72,6 +71,7 @@ class OutputQueue {
   const std::byte* segment_data(const Segment& segment) const noexcept;
   // n more bytes at the end of the arena; returns their offset.
   std::size_t extend_arena(std::size_t n);
+  bool arena_holds_in_flight() const noexcept;
   void retire_arena(std::size_t wanted);
   void compact_arena();
 

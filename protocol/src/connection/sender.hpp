@@ -13,7 +13,7 @@ namespace ws::detail {
 
 struct Sender {
   OutputQueue queue;
-  MessageKind kind = MessageKind::binary;  // of the open message
+  MessageKind kind = MessageKind::binary;  // of the last data message sent (the open one)
   bool message_open = false;               // a message was started and not finished
 
   /// The opcode of the next data frame of a `kind` message.

@@ -39,7 +39,9 @@ struct Lifecycle {
   Role role = Role::server;
   bool stream_ended = false;  // receive_eof() was called (whatever the phase)
   // The close code this side sent, reported in every Closed event;
-  // CloseCode::abnormal while none was sent.
+  // CloseCode::abnormal while none was sent. Written by queue_close(), the
+  // one place a close frame is framed (the phase follows from the input
+  // fed after it: close_sent, close_received or failed).
   CloseCode sent_close_code = CloseCode::abnormal;
 
   State state() const noexcept {

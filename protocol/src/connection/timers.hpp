@@ -19,6 +19,9 @@ struct Timers {
   // A close was sent or received since the last advance_time: the wait for
   // the peer starts at the next one (the last may be long past).
   bool close_wait_pending = false;
+
+  /// Input arrived: it counts as received at the next advance_time.
+  void note_input() noexcept { input_since_tick = true; }
 };
 
 }  // namespace ws::detail
