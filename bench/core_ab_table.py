@@ -38,6 +38,24 @@ def human(value):
     return f"{value:.0f}"
 
 
+def spread(sides, value):
+    """(median, lowest, highest) per side of value(run), over the runs where
+    it exists; None when a side has none."""
+    row = {}
+    for side, results in sides.items():
+        values = [v for v in (value(r) for r in results) if v is not None]
+        if not values:
+            return None
+        row[side] = (statistics.median(values), min(values), max(values))
+    return row
+
+
+def print_row(name, prefix, row, cell, width):
+    cells = [cell(*row[side]) for side in ("before", "after")]
+    ratio = row["after"][0] / row["before"][0] if row["before"][0] else float("nan")
+    print(f"{name:58} {prefix}{cells[0]:{width}} {cells[1]:{width}} {ratio:.3f}")
+
+
 def main():
     logs, runs = sys.argv[1], int(sys.argv[2])
     sides = {side: [figures(f"{logs}/{side}.{n}.json") for n in range(1, runs + 1)]
@@ -46,18 +64,11 @@ def main():
     print(f"{'benchmark':58} {'unit':9} {'before median (spread)':28} "
           f"{'after median (spread)':28} after/before")
     for name in names:
-        row = {}
-        unit = ""
-        for side, results in sides.items():
-            values = [r[name][0] for r in results if name in r]
-            if values:
-                unit = results[0][name][1] if name in results[0] else unit
-                row[side] = (statistics.median(values), min(values), max(values))
-        if len(row) != 2:
-            continue
-        cells = [f"{human(m)} ({human(lo)}-{human(hi)})" for m, lo, hi in (row["before"], row["after"])]
-        ratio = row["after"][0] / row["before"][0] if row["before"][0] else float("nan")
-        print(f"{name:58} {unit:9} {cells[0]:28} {cells[1]:28} {ratio:.3f}")
+        row = spread(sides, lambda r: r[name][0] if name in r else None)
+        if row:
+            unit = sides["after"][0][name][1]
+            print_row(name, f"{unit:9} ", row,
+                      lambda m, lo, hi: f"{human(m)} ({human(lo)}-{human(hi)})", 28)
 
     print()
     print(f"{'benchmark / memcpy of its case, same run':58} {'before median (spread)':26} "
@@ -66,17 +77,11 @@ def main():
         case, _, peer = name.rpartition("/")
         if peer == "memcpy" or not case:
             continue
-        row = {}
-        for side, results in sides.items():
-            values = [r[name][0] / r[f"{case}/memcpy"][0] for r in results
-                      if name in r and f"{case}/memcpy" in r and r[f"{case}/memcpy"][0]]
-            if values:
-                row[side] = (statistics.median(values), min(values), max(values))
-        if len(row) != 2:
-            continue
-        cells = [f"{m:.4f} ({lo:.4f}-{hi:.4f})" for m, lo, hi in (row["before"], row["after"])]
-        ratio = row["after"][0] / row["before"][0] if row["before"][0] else float("nan")
-        print(f"{name:58} {cells[0]:26} {cells[1]:26} {ratio:.3f}")
+        base = f"{case}/memcpy"
+        row = spread(sides, lambda r: r[name][0] / r[base][0]
+                     if name in r and base in r and r[base][0] else None)
+        if row:
+            print_row(name, "", row, lambda m, lo, hi: f"{m:.4f} ({lo:.4f}-{hi:.4f})", 26)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include "support/connection_pair.hpp"
 #include "support/frames.hpp"
+#include "support/handshake_text.hpp"
 #include "ws/deflate/deflate.hpp"
 
 namespace ws {
@@ -319,14 +320,9 @@ namespace {
 // WebSocket on an HTTP/2 stream agrees permessage-deflate through the same
 // offer and answer, and then compresses like any other.
 TEST(DeflateConnection, AgreesOverAnHttp2StreamThroughTheSameFields) {
-  ExtendedConnectRequest request;
-  request.method = "CONNECT";
-  request.protocol = "websocket";
-  request.scheme = "https";
-  request.authority = "example.com";
-  request.path = "/";
-  request.headers = {{"sec-websocket-version", "13"},
-                     {"sec-websocket-extensions", "permessage-deflate; client_max_window_bits"}};
+  const ExtendedConnectRequest request = test::extended_connect(
+      {{"sec-websocket-version", "13"},
+       {"sec-websocket-extensions", "permessage-deflate; client_max_window_bits"}});
   Result<Connection> made =
       Connection::server_for_stream(request, std::make_shared<const Config>(deflating()));
   ASSERT_TRUE(made);

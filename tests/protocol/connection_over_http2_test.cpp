@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/frames.hpp"
+#include "support/handshake_text.hpp"
 #include "ws/connection.hpp"
 
 namespace ws {
@@ -19,15 +20,11 @@ namespace {
 using test::OwnedEvent;
 
 ExtendedConnectRequest websocket_connect() {
-  ExtendedConnectRequest request;
-  request.method = "CONNECT";
-  request.protocol = "websocket";
-  request.scheme = "https";
-  request.authority = "example.com";
+  ExtendedConnectRequest request =
+      test::extended_connect({{"sec-websocket-version", "13"},
+                              {"sec-websocket-protocol", "chat, superchat"},
+                              {"origin", "https://server.example.com"}});
   request.path = "/chat?room=1";
-  request.headers = {{"sec-websocket-version", "13"},
-                     {"sec-websocket-protocol", "chat, superchat"},
-                     {"origin", "https://example.com"}};
   return request;
 }
 
@@ -48,8 +45,8 @@ TEST(ConnectionOverHttp2, AsksTheApplicationWithTheSameEvent) {
   EXPECT_EQ(request.carriage, HandshakeCarriage::http2_extended_connect);
   EXPECT_EQ(request.path, "/chat");
   EXPECT_EQ(request.query, "room=1");
-  EXPECT_EQ(request.host, "example.com");
-  EXPECT_EQ(request.origin, "https://example.com");
+  EXPECT_EQ(request.host, "server.example.com");
+  EXPECT_EQ(request.origin, "https://server.example.com");
   EXPECT_EQ(c.state(), State::handshaking);
   EXPECT_FALSE(c.next_event());  // waits for the decision
   EXPECT_FALSE(c.take_stream_answer());

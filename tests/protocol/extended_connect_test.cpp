@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/handshake_text.hpp"
 #include "ws/handshake/http_head_parser.hpp"
 #include "ws/handshake/server_handshake.hpp"
 
@@ -16,17 +17,10 @@ namespace {
 
 // The request of RFC 8441 5.1's example.
 ExtendedConnectRequest rfc_example() {
-  ExtendedConnectRequest request;
-  request.method = "CONNECT";
-  request.protocol = "websocket";
-  request.scheme = "https";
-  request.path = "/chat";
-  request.authority = "server.example.com";
-  request.headers = {{"sec-websocket-protocol", "chat, superchat"},
-                     {"sec-websocket-extensions", "permessage-deflate"},
-                     {"sec-websocket-version", "13"},
-                     {"origin", "http://www.example.com"}};
-  return request;
+  return test::extended_connect({{"sec-websocket-protocol", "chat, superchat"},
+                                 {"sec-websocket-extensions", "permessage-deflate"},
+                                 {"sec-websocket-version", "13"},
+                                 {"origin", "http://www.example.com"}});
 }
 
 ExtendedConnectRequest changed(const std::function<void(ExtendedConnectRequest&)>& change) {

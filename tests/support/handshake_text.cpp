@@ -1,6 +1,7 @@
 #include "support/handshake_text.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "ws/handshake/http_head_parser.hpp"
 #include "ws/handshake/server_handshake.hpp"
@@ -52,6 +53,17 @@ std::error_code upgrade_outcome(std::string_view text) {
   if (fed.state == HttpParseState::error) return fed.error;
   if (fed.state == HttpParseState::need_more) return errc::unexpected_eof;
   return validate_upgrade_request(parser.head()).error();
+}
+
+ExtendedConnectRequest extended_connect(std::vector<HeaderField> fields) {
+  ExtendedConnectRequest request;
+  request.method = "CONNECT";
+  request.protocol = "websocket";
+  request.scheme = "https";
+  request.authority = "server.example.com";
+  request.path = "/chat";
+  request.headers = std::move(fields);
+  return request;
 }
 
 }  // namespace ws::test

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ws/handshake/http_head.hpp"
+#include "ws/handshake/server_handshake.hpp"
 
 namespace ws::test {
 
@@ -22,6 +23,12 @@ std::vector<HeaderField> upgrade_fields();
 /// `start_line`, then each field as "name: value", CRLF line ends, and the
 /// empty line.
 std::string head_text(std::string_view start_line, const std::vector<HeaderField>& fields);
+
+/// An HTTP/2 extended CONNECT for a WebSocket (RFC 8441 5.1's example:
+/// CONNECT, websocket, https, server.example.com, /chat) with `fields` as
+/// its regular header fields.
+ExtendedConnectRequest extended_connect(std::vector<HeaderField> fields = {
+                                            {"sec-websocket-version", "13"}});
 
 /// upgrade_fields() with the field named `name` removed (case-insensitive).
 std::vector<HeaderField> without(std::vector<HeaderField> fields, std::string_view name);
