@@ -238,3 +238,27 @@ TEST(ConnectionOverHttp2, TheConnectsFieldsAreBoundedLikeAHead) {
 
 }  // namespace
 }  // namespace ws
+
+namespace ws {
+namespace {
+
+TEST(ConnectionOverHttp2, APeerFloodingBeforeTheAnswerIsHeldToTheInputLimit) {
+  // A hostile peer sends DATA while the application decides: the connection
+  // keeps no more than max_buffered_input; the HTTP/2 layer holds the rest
+  // back (its flow control window stays closed meanwhile).
+  Config config;
+  config.limits.max_buffered_input = 4096;
+  Connection c = std::move(
+      *Connection::server_for_stream(websocket_connect(), std::make_shared<const Config>(config)));
+  (void)c.next_event();
+  const test::Bytes flood(64 * 1024, std::byte{0x82});
+  const std::size_t taken = c.receive(flood);
+  EXPECT_EQ(taken, 4096U);
+  EXPECT_EQ(c.receive(flood), 0U);
+  EXPECT_EQ(c.receive_room(), 0U);
+  EXPECT_FALSE(c.next_event());  // nothing is parsed before the answer
+  EXPECT_EQ(c.state(), State::handshaking);
+}
+
+}  // namespace
+}  // namespace ws
