@@ -44,14 +44,23 @@ Config server_config() {
   return config;
 }
 
+Result<std::unique_ptr<StreamLayer>> make_stream_layer(const DriverOptions& options, Role role,
+                                                       std::string_view host) {
+  if (!options.stream_layer) return std::unique_ptr<StreamLayer>();
+  return options.stream_layer->make(role, host);
+}
+
 Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
-               std::shared_ptr<Waker> waker)
+               std::shared_ptr<Waker> waker, std::unique_ptr<StreamLayer> layer)
     : Driver(std::move(connection), std::move(handler),
-             std::make_shared<const DriverOptions>(std::move(options)), std::move(waker)) {}
+             std::make_shared<const DriverOptions>(std::move(options)), std::move(waker),
+             std::move(layer)) {}
 
 Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler,
-               std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker)
+               std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker,
+               std::unique_ptr<StreamLayer> layer)
     : connection_(std::move(connection)),
+      layer_(std::move(layer)),
       handler_(std::move(handler)),
       options_(std::move(options)),
       session_(std::make_shared<Session>(Session::Key{}, connection_.role(), options_->backpressure,
@@ -128,6 +137,14 @@ void Driver::consume_output(std::size_t n) noexcept {
   }
   update_pause();
   note_pending();
+}
+
+void Driver::mark_output_in_flight(std::size_t n) noexcept {
+  if (layer_) {
+    layer_->mark_wire_in_flight(n);
+  } else {
+    connection_.mark_output_in_flight(n);
+  }
 }
 
 // ---- Work ----------------------------------------------------------------------

@@ -40,6 +40,7 @@
 #include "ws/driver/handler.hpp"
 #include "ws/driver/outbox.hpp"
 #include "ws/driver/session.hpp"
+#include "ws/driver/stream_layer.hpp"
 
 namespace ws {
 
@@ -84,7 +85,17 @@ struct DriverOptions {
   /// on_open, or copies what it needs, sets this to false and the session
   /// frees it when on_open returns (request() is then null).
   bool keep_request = true;
+  /// When set, every connection's bytes go through a layer it makes (TLS:
+  /// ws::tls::server_layer, ws::tls::client_layer); the transport then
+  /// moves wire bytes. Transports call make_stream_layer() and hand the
+  /// result to the Driver.
+  std::shared_ptr<const StreamLayerFactory> stream_layer{};
 };
+
+/// The layer DriverOptions::stream_layer makes for one connection, or null
+/// when it is not set. `host`: a client's server name; empty for a server.
+Result<std::unique_ptr<StreamLayer>> make_stream_layer(const DriverOptions& options, Role role,
+                                                       std::string_view host);
 
 /// The Config a server should start from: the library defaults plus the
 /// timers that free what a dead or silent peer holds. docs/adapters.md
@@ -123,13 +134,16 @@ class Driver {
 
   /// `connection` as made by the transport (server, accept_upgrade, client).
   /// `waker` is called from any thread when the session has work for the
-  /// owner. The handler must outlive the driver.
+  /// owner. The handler must outlive the driver. `layer`: the stream layer
+  /// (make_stream_layer()); with one, every byte the transport moves is a
+  /// wire byte of that layer.
   Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
-         std::shared_ptr<Waker> waker);
+         std::shared_ptr<Waker> waker, std::unique_ptr<StreamLayer> layer = {});
   /// The same with options shared by many drivers (a server's connections):
   /// an idle connection then does not carry its own copy.
   Driver(Connection connection, std::shared_ptr<const Handler> handler,
-         std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker);
+         std::shared_ptr<const DriverOptions> options, std::shared_ptr<Waker> waker,
+         std::unique_ptr<StreamLayer> layer = {});
   /// A driver destroyed before transport_closed() ends its session without
   /// callbacks (closed, out of its channels).
   ~Driver();
@@ -140,6 +154,9 @@ class Driver {
   Role role() const noexcept { return connection_.role(); }
   /// The Connection, for transports that need to look (TLS host name, ...).
   const Connection& connection() const noexcept { return connection_; }
+  /// The stream layer (TLS), or null: its negotiated protocol (ALPN), its
+  /// handshake state.
+  const StreamLayer* stream_layer() const noexcept { return layer_.get(); }
 
   // ---- Bytes in ----------------------------------------------------------
 
@@ -175,6 +192,11 @@ class Driver {
   /// The first n pending bytes were written. Updates the write-stall clock
   /// and the pause state (wants_read() may turn true).
   void consume_output(std::size_t n) noexcept;
+  /// The first n pending bytes are being written by the kernel after this
+  /// call returns (an io_uring send): they stay valid and unmoved until
+  /// consume_output() consumed them, whatever else runs meanwhile
+  /// (Connection::mark_output_in_flight). At most one such write at a time.
+  void mark_output_in_flight(std::size_t n) noexcept;
 
   // ---- Work --------------------------------------------------------------
 
@@ -264,6 +286,7 @@ class Driver {
   void release() noexcept;
 
   Connection connection_;
+  std::unique_ptr<StreamLayer> layer_;  // TLS, or null
   std::shared_ptr<const Handler> handler_;
   std::shared_ptr<const DriverOptions> options_;
   SessionPtr session_;
