@@ -83,31 +83,53 @@ Driver::~Driver() {
 // ---- Bytes in ----------------------------------------------------------------
 
 bool Driver::wants_read() const noexcept {
-  return !ended_ && !eof_ && !paused_ && turn_bytes_ < options_->fairness.bytes_per_turn;
+  if (ended_ || eof_ || paused_ || turn_bytes_ >= options_->fairness.bytes_per_turn) return false;
+  // With a layer: not once its stream ended or failed, nor while it holds
+  // as much undecoded input as it takes (the Connection is full).
+  return !layer_ || (!layer_stream_ended_ && layer_->wire_room() > 0);
+}
+
+std::size_t Driver::receive_room() const noexcept {
+  if (!wants_read()) return 0;
+  return layer_ ? layer_->wire_room() : connection_.receive_room();
 }
 
 MutableByteView Driver::receive_buffer() {
   if (!wants_read()) return {};
-  return connection_.receive_buffer();
+  return layer_ ? layer_->wire_buffer() : connection_.receive_buffer();
 }
 
 void Driver::commit_received(std::size_t n) noexcept {
-  connection_.commit_received(n);
   turn_bytes_ += n;
   if (n > 0) traffic_ = true;
+  if (layer_) {
+    layer_->commit_wire(n);
+    pull_from_layer();
+  } else {
+    connection_.commit_received(n);
+  }
 }
 
 std::size_t Driver::receive(ByteView bytes) {
-  const std::size_t taken = connection_.receive(bytes);
+  const std::size_t taken = layer_ ? layer_->receive_wire(bytes) : connection_.receive(bytes);
   turn_bytes_ += taken;
   if (taken > 0) traffic_ = true;
+  if (layer_) pull_from_layer();
   return taken;
 }
 
 void Driver::receive_eof() noexcept {
   if (eof_) return;
   eof_ = true;
-  connection_.receive_eof();
+  if (layer_ && !transport_error_) {
+    // The layer decides what the end of the wire means (TLS: the end of
+    // its stream, with or without close_notify; an error mid-handshake).
+    layer_->receive_wire_eof();
+    pull_from_layer();
+    if (!layer_stream_ended_) end_layer_stream();
+    return;
+  }
+  end_layer_stream();
 }
 
 void Driver::transport_failed(std::error_code error) noexcept {
@@ -115,11 +137,70 @@ void Driver::transport_failed(std::error_code error) noexcept {
   receive_eof();
 }
 
+void Driver::pull_from_layer() noexcept {
+  if (layer_stream_ended_) return;
+  while (connection_.receive_room() > 0) {
+    const std::size_t n = layer_->read(connection_.receive_buffer());
+    if (n == 0) break;
+    connection_.commit_received(n);
+    layer_read_ = true;
+  }
+  if (const std::error_code error = layer_->error()) {
+    // A malformed record, a failed handshake, a refused certificate: the
+    // stream is unusable, and on_close says why.
+    end(error);
+    layer_stream_ended_ = true;
+    return;
+  }
+  if (layer_->read_ended()) end_layer_stream();
+  // The layer's handshake may have completed: what waited for it (a
+  // client's upgrade request) can go now.
+  push_to_layer();
+}
+
+void Driver::end_layer_stream() noexcept {
+  layer_stream_ended_ = true;
+  connection_.receive_eof();
+}
+
+void Driver::push_to_layer() noexcept {
+  if (!layer_ || ended_) return;
+  while (connection_.pending_output_size() > 0) {
+    const std::size_t taken = layer_->write(connection_.pending_output());
+    if (taken == 0) break;
+    connection_.consume_output(taken);
+  }
+  // The close handshake is done and written into the layer: end the
+  // layer's stream too (TLS close_notify), then the transport may close.
+  if (connection_.should_close_transport() && !layer_->shutdown_started()) layer_->shutdown();
+}
+
+std::size_t Driver::output_backlog() const noexcept {
+  return connection_.pending_output_size() + (layer_ ? layer_->pending_wire_size() : 0);
+}
+
 // ---- Bytes out ---------------------------------------------------------------
+
+bool Driver::wants_write() const noexcept { return pending_output_size() > 0; }
+
+std::span<const OutputBuffer> Driver::pending_output() {
+  if (!layer_) return connection_.pending_output();
+  push_to_layer();
+  return layer_->pending_wire();
+}
+
+std::size_t Driver::pending_output_size() const noexcept {
+  return layer_ ? layer_->pending_wire_size() : connection_.pending_output_size();
+}
 
 void Driver::consume_output(std::size_t n) noexcept {
   if (n == 0) return;
-  connection_.consume_output(n);
+  if (layer_) {
+    layer_->consume_wire(n);
+    push_to_layer();  // what the layer's bound held back
+  } else {
+    connection_.consume_output(n);
+  }
   if (started_) {
     // Written right after the step that produced it: that step's time is
     // the time of this traffic (waiting for the next step would date it
@@ -129,7 +210,7 @@ void Driver::consume_output(std::size_t n) noexcept {
   } else {
     traffic_ = true;
   }
-  if (connection_.pending_output_size() == 0 || !started_) {
+  if (output_backlog() == 0 || !started_) {
     // Nothing left, or no time given yet: the next step starts the clock.
     stalled_since_.reset();
   } else {
@@ -173,6 +254,7 @@ Driver::Turn Driver::step(TimePoint now) {
   if (!ended_ && !closed_seen_ && connection_.state() == State::open) send_queued();
   if (!ended_) {
     std::size_t handled = 0;
+    if (layer_) pull_from_layer();
     // A handler may hold events (an Asio read completed): the next event
     // stays in the Connection.
     while (!ended_ && !hold_events_) {
@@ -181,6 +263,13 @@ Driver::Turn Driver::step(TimePoint now) {
         break;
       }
       std::optional<Event> event = connection_.next_event();
+      if (!event && layer_) {
+        // The layer may hold decoded bytes that did not fit before these
+        // events made room.
+        layer_read_ = false;
+        pull_from_layer();
+        if (layer_read_) event = connection_.next_event();
+      }
       if (!event) break;
       ++handled;
       {
@@ -195,8 +284,9 @@ Driver::Turn Driver::step(TimePoint now) {
   }
   if (!ended_) apply_requests();
   if (!ended_) apply_policy();
+  push_to_layer();
 
-  const std::size_t pending = connection_.pending_output_size();
+  const std::size_t pending = output_backlog();
   if (pending == 0) {
     stalled_since_.reset();
   } else if (!stalled_since_) {
@@ -224,8 +314,9 @@ Driver::Turn Driver::step(TimePoint now) {
   // would then allocate them again for every message.
   const Duration release_after = options_->release_idle_buffers_after;
   if (!ended_ && buffers_in_use_ && turn == Turn::done && release_after.count() > 0 &&
-      connection_.pending_output_size() == 0 && now - last_traffic_ >= release_after) {
+      output_backlog() == 0 && now - last_traffic_ >= release_after) {
     connection_.release_idle_buffers();
+    if (layer_) layer_->release_idle_buffers();
     buffers_in_use_ = false;
     buffers_released_ = true;
   }
@@ -245,7 +336,7 @@ std::optional<TimePoint> Driver::next_deadline() const noexcept {
     deadline = earliest(deadline, *stalled_since_ + options_->write_stall_timeout);
   }
   if ((buffers_in_use_ || traffic_) && options_->release_idle_buffers_after.count() > 0 &&
-      connection_.pending_output_size() == 0) {
+      output_backlog() == 0) {
     const TimePoint last = traffic_ ? now_ : last_traffic_;
     deadline = earliest(deadline, last + options_->release_idle_buffers_after);
   }
@@ -254,10 +345,16 @@ std::optional<TimePoint> Driver::next_deadline() const noexcept {
 
 bool Driver::should_close_transport() const noexcept {
   if (finished_) return false;
-  if (ended_ || connection_.should_close_transport()) return true;
+  if (ended_) return true;
+  if (connection_.should_close_transport()) {
+    // With a layer, its own end (TLS close_notify) goes out first, unless
+    // the stream is broken.
+    return !layer_ || transport_error_ ||
+           (layer_->shutdown_started() && layer_->pending_wire_size() == 0);
+  }
   if (!closed_seen_) return false;
   // Closed, and the stream can carry nothing more.
-  return transport_error_ || (eof_ && connection_.pending_output_size() == 0);
+  return transport_error_ || (eof_ && output_backlog() == 0);
 }
 
 void Driver::transport_closed() {
@@ -524,7 +621,7 @@ void Driver::update_pause() noexcept {
   const std::size_t pause_mark = limits.low_water < limits.high_water
                                      ? limits.low_water + (limits.high_water - limits.low_water) / 2
                                      : limits.high_water;
-  const std::size_t pending = connection_.pending_output_size();
+  const std::size_t pending = output_backlog();
   if (!paused_ && pending > pause_mark) {
     paused_ = true;
   } else if (paused_ && pending <= limits.low_water) {
@@ -532,9 +629,7 @@ void Driver::update_pause() noexcept {
   }
 }
 
-void Driver::note_pending() noexcept {
-  session_->outbox_.set_owner_pending(connection_.pending_output_size());
-}
+void Driver::note_pending() noexcept { session_->outbox_.set_owner_pending(output_backlog()); }
 
 void Driver::end(std::error_code why) {
   if (ended_) return;

@@ -107,11 +107,12 @@ std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOpti
 }  // namespace
 
 BlockingLoop::BlockingLoop(int fd, Connection connection, BlockingHandler& handler,
-                           const DriverOptions& options, BlockingConnectionSet* connections)
+                           const DriverOptions& options, BlockingConnectionSet* connections,
+                           std::unique_ptr<StreamLayer> layer)
     : fd_(fd),
       waker_(std::make_shared<Waker>()),
       handler_(bridge(handler, options, connections, opened_)),
-      driver_(std::move(connection), handler_, options, waker_),
+      driver_(std::move(connection), handler_, options, waker_, std::move(layer)),
       connections_(connections) {}
 
 BlockingLoop::~BlockingLoop() {

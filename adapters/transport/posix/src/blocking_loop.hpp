@@ -15,7 +15,8 @@ namespace ws::posix::detail {
 class BlockingLoop {
  public:
   BlockingLoop(int fd, Connection connection, BlockingHandler& handler,
-               const DriverOptions& options, BlockingConnectionSet* connections);
+               const DriverOptions& options, BlockingConnectionSet* connections,
+               std::unique_ptr<StreamLayer> layer = {});
   ~BlockingLoop();
   BlockingLoop(const BlockingLoop&) = delete;
   BlockingLoop& operator=(const BlockingLoop&) = delete;

@@ -89,9 +89,11 @@ std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView b
 }
 
 std::error_code serve(int fd, BlockingHandler& handler, const BlockingOptions& options) {
+  Result<std::unique_ptr<StreamLayer>> layer = make_stream_layer(options, Role::server, {});
+  if (!layer) return layer.error();
   (void)set_nodelay(fd);
   detail::BlockingLoop loop(fd, Connection::server(options.config), handler, options,
-                            options.connections);
+                            options.connections, std::move(*layer));
   return loop.run();
 }
 

@@ -57,7 +57,11 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
   if (const std::error_code error = loop_->creation_error()) return error;
   Result<WsUrl> parsed = parse_ws_url(url);
   if (!parsed) return parsed.error();
-  if (parsed->secure) return errc::invalid_url;  // no TLS in this adapter
+  // wss:// needs the TLS layer (ClientOptions::stream_layer).
+  if (parsed->secure && !options_.stream_layer) return errc::invalid_url;
+  Result<std::unique_ptr<StreamLayer>> layer =
+      make_stream_layer(options_, Role::client, parsed->host);
+  if (!layer) return layer.error();
   Result<Connection> connection = Connection::client(url, options_.handshake, options_.config);
   if (!connection) return connection.error();
   Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
@@ -66,8 +70,9 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
   auto endpoint = std::make_shared<detail::EpollEndpoint>();
   endpoint->handler = std::make_shared<const Handler>(std::move(handler));
   endpoint->driver = options_;
-  auto client = detail::EpollConnection::create(loop_, std::move(*socket), std::move(*connection),
-                                                std::move(endpoint), nullptr, true);
+  auto client =
+      detail::EpollConnection::create(loop_, std::move(*socket), std::move(*connection),
+                                      std::move(endpoint), nullptr, true, std::move(*layer));
   EpollSessionPtr session = client->session();
   loop_->post([client] { client->start(); });
   return session;

@@ -25,10 +25,10 @@ class EpollConnection::Waker final : public ws::Waker {
 std::shared_ptr<EpollConnection> EpollConnection::create(
     std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket, Connection connection,
     std::shared_ptr<const EpollEndpoint> endpoint, std::shared_ptr<EpollConnectionTracker> tracker,
-    bool connecting) {
-  auto result =
-      std::make_shared<EpollConnection>(std::move(loop), std::move(socket), std::move(connection),
-                                        std::move(endpoint), std::move(tracker), connecting);
+    bool connecting, std::unique_ptr<StreamLayer> layer) {
+  auto result = std::make_shared<EpollConnection>(std::move(loop), std::move(socket),
+                                                  std::move(connection), std::move(endpoint),
+                                                  std::move(tracker), connecting, std::move(layer));
   result->waker_->attach(result->weak_from_this());
   return result;
 }
@@ -36,7 +36,8 @@ std::shared_ptr<EpollConnection> EpollConnection::create(
 EpollConnection::EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
                                  Connection connection,
                                  std::shared_ptr<const EpollEndpoint> endpoint,
-                                 std::shared_ptr<EpollConnectionTracker> tracker, bool connecting)
+                                 std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
+                                 std::unique_ptr<StreamLayer> layer)
     : loop_(std::move(loop)),
       socket_(std::move(socket)),
       waker_(std::make_shared<Waker>(loop_)),
@@ -44,7 +45,8 @@ EpollConnection::EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescri
       connecting_(connecting) {
   // The options are the endpoint's, shared by its connections.
   driver_.emplace(std::move(connection), endpoint->handler,
-                  std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver), waker_);
+                  std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver), waker_,
+                  std::move(layer));
   session_ = driver_->session();
 }
 

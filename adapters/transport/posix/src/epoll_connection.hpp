@@ -53,11 +53,13 @@ class EpollConnection final : public EpollWatcher {
                                                  FileDescriptor socket, Connection connection,
                                                  std::shared_ptr<const EpollEndpoint> endpoint,
                                                  std::shared_ptr<EpollConnectionTracker> tracker,
-                                                 bool connecting);
+                                                 bool connecting,
+                                                 std::unique_ptr<StreamLayer> layer = {});
 
   EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket, Connection connection,
                   std::shared_ptr<const EpollEndpoint> endpoint,
-                  std::shared_ptr<EpollConnectionTracker> tracker, bool connecting);
+                  std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
+                  std::unique_ptr<StreamLayer> layer);
   ~EpollConnection() override;
 
   const SessionPtr& session() const noexcept { return session_; }

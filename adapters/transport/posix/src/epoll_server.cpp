@@ -76,10 +76,15 @@ class EpollServerCore final : public EpollWatcher, public EpollConnectionTracker
         return;  // EAGAIN: all taken
       }
       FileDescriptor socket(fd);
+      // TLS (DriverOptions::stream_layer): a layer per connection. One that
+      // cannot be made (out of memory) costs that connection only.
+      Result<std::unique_ptr<StreamLayer>> layer =
+          make_stream_layer(endpoint_->driver, Role::server, {});
+      if (!layer) continue;
       set_nodelay(socket.get());
       counted();
       add(EpollConnection::create(loop_, std::move(socket), Connection::server(config_), endpoint_,
-                                  self(), false));
+                                  self(), false, std::move(*layer)));
     }
   }
 

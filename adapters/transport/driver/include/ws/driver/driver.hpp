@@ -174,9 +174,7 @@ class Driver {
   /// How many bytes receive() takes now, all of them
   /// (Connection::receive_room); 0 when wants_read() is false. A transport
   /// reading into its own buffer reads at most this much.
-  std::size_t receive_room() const noexcept {
-    return wants_read() ? connection_.receive_room() : 0;
-  }
+  std::size_t receive_room() const noexcept;
   /// The peer ended its side of the stream.
   void receive_eof() noexcept;
   /// A read or write failed (reset, broken pipe): the stream is unusable.
@@ -186,9 +184,11 @@ class Driver {
 
   // ---- Bytes out ---------------------------------------------------------
 
-  bool wants_write() const noexcept { return connection_.pending_output_size() > 0; }
-  std::span<const OutputBuffer> pending_output() { return connection_.pending_output(); }
-  std::size_t pending_output_size() const noexcept { return connection_.pending_output_size(); }
+  bool wants_write() const noexcept;
+  /// What to write, valid until the next non-const call (but see
+  /// mark_output_in_flight); wire bytes when there is a stream layer.
+  std::span<const OutputBuffer> pending_output();
+  std::size_t pending_output_size() const noexcept;
   /// The first n pending bytes were written. Updates the write-stall clock
   /// and the pause state (wants_read() may turn true).
   void consume_output(std::size_t n) noexcept;
@@ -270,6 +270,10 @@ class Driver {
   std::error_code close_direct(std::uint16_t code, std::string_view reason);
 
  private:
+  void pull_from_layer() noexcept;
+  void push_to_layer() noexcept;
+  void end_layer_stream() noexcept;
+  std::size_t output_backlog() const noexcept;
   void dispatch_events();
   void handle(const Event& event);
   void answer_upgrade(const UpgradeRequest& request);
@@ -311,9 +315,11 @@ class Driver {
   bool report_close_ = false;      // on_close is due when the connection ends
   bool closed_seen_ = false;       // Closed handled (or stood in for)
   bool policy_close_sent_ = false;
-  bool hold_events_ = false;  // the application takes no events now
-  bool ended_ = false;        // the connection is over; close the transport
-  bool finished_ = false;     // transport_closed() ran
+  bool hold_events_ = false;         // the application takes no events now
+  bool ended_ = false;               // the connection is over; close the transport
+  bool finished_ = false;            // transport_closed() ran
+  bool layer_stream_ended_ = false;  // the Connection was told the stream ended
+  bool layer_read_ = false;          // pull_from_layer() moved bytes
 };
 
 }  // namespace ws
