@@ -2,8 +2,9 @@
 // so every transport hosting a ws::Driver (blocking threads, epoll,
 // io_uring, memory) speaks wss:// without TLS code of its own.
 //
-//   ws::tls::ServerSettings settings{.certificate_file = "fullchain.pem",
-//                                    .private_key_file = "key.pem"};
+//   ws::tls::ServerSettings settings;
+//   settings.certificate_file = "fullchain.pem";
+//   settings.private_key_file = "key.pem";
 //   std::string why;
 //   auto layer = ws::tls::server_layer(settings, &why);
 //   if (!layer) { log(layer.error().message(), why); return; }
