@@ -12,6 +12,7 @@
 #include "ws/posix/blocking.hpp"
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
+#include "ws/tls/layer.hpp"
 #if WS_HAVE_DEFLATE
 #include "ws/deflate/deflate.hpp"
 #endif
@@ -42,8 +43,7 @@ constexpr const char* usage =
     "  --ca FILE          trust the certificates in FILE for wss://\n"
     "  --autobahn         run the Autobahn client cases against the fuzzing server at URL\n"
     "  --deflate          offer permessage-deflate (RFC 7692)\n"
-    "  --io MODE          threads (default for ws://), epoll, or asio (default for\n"
-    "                     wss://; the only one with TLS for now)\n"
+    "  --io MODE          threads (default), epoll or asio; wss:// in every mode\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -55,7 +55,9 @@ struct ClientArguments {
   std::string ca_file;
   bool autobahn = false;
   bool deflate = false;
-  std::string io;  // empty: threads for ws://, asio for wss://
+  std::string io = "threads";
+  // wss:// outside --io asio: the TLS layer, made once.
+  std::shared_ptr<const ws::StreamLayerFactory> tls;
 };
 
 int bad_arguments(const std::string& error) {
@@ -127,10 +129,6 @@ int parse(int argc, char** argv, ClientArguments& out) {
   if (out.url.empty()) return bad_arguments("a URL is required");
   const ws::Result<ws::WsUrl> url = ws::parse_ws_url(out.url);
   if (!url) return bad_arguments("'" + out.url + "' is not a ws:// or wss:// URL");
-  if (out.io.empty()) out.io = url->secure ? "asio" : "threads";
-  if (url->secure && out.io != "asio") {
-    return bad_arguments("wss:// needs --io asio (TLS on the other transports is to come)");
-  }
   if (out.autobahn && out.io != "threads") return bad_arguments("--autobahn runs on --io threads");
   return 0;
 }
@@ -166,11 +164,31 @@ void send_stdin_lines(std::function<bool(std::string_view)> send, std::function<
   }).detach();
 }
 
+// wss:// on the transports that host the driver: the ws::tls layer, which
+// checks the server's certificate against the system's store or --ca, and
+// its name against the URL's host, unless --insecure. Empty (after saying
+// why) when the trusted certificates cannot be loaded.
+std::shared_ptr<const ws::StreamLayerFactory> client_tls(const ClientArguments& arguments) {
+  ws::tls::ClientSettings settings;
+  settings.ca_file = arguments.ca_file;
+  settings.insecure = arguments.insecure;
+  std::string detail;
+  ws::Result<std::shared_ptr<const ws::StreamLayerFactory>> layer =
+      ws::tls::client_layer(settings, &detail);
+  if (!layer) {
+    std::fprintf(stderr, "ws-client: cannot load trusted certificates: %s%s%s\n",
+                 layer.error().message().c_str(), detail.empty() ? "" : ": ", detail.c_str());
+    return nullptr;
+  }
+  return *layer;
+}
+
 ws::posix::BlockingClientOptions client_options(const ClientArguments& arguments) {
   ws::posix::BlockingClientOptions options;
   options.config.limits.max_message_size = arguments.max_message;
   options.config.limits.max_frame_size = arguments.max_message;
   options.config.limits.max_queued_output = 2 * arguments.max_message + 1024 * 1024;
+  options.stream_layer = arguments.tls;
   options.handshake.subprotocols = arguments.subprotocols;
   options.handshake.extra_headers = arguments.headers;
 #if WS_HAVE_DEFLATE
@@ -433,6 +451,10 @@ int main(int argc, char** argv) {
                  "ws-client: this build has no Asio (install libasio-dev and libssl-dev)\n");
     return 1;
 #endif
+  }
+  if (ws::parse_ws_url(arguments.url)->secure) {
+    arguments.tls = client_tls(arguments);
+    if (!arguments.tls) return 1;
   }
   if (arguments.io == "epoll") return run_epoll(arguments);
   return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);

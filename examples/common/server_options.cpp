@@ -15,6 +15,17 @@ bool parse_number(std::string_view text, T& out) {
 bool parse_common_option(std::vector<std::string_view>& args, std::size_t& index,
                          ServerOptions& options, bool& used, std::string& error) {
   const std::string_view flag = args[index];
+  if (flag == "--tls") {
+    used = true;
+    if (index + 2 >= args.size()) {
+      error = "--tls needs CERT and KEY";
+      return false;
+    }
+    options.tls_certificate = std::string(args[index + 1]);
+    options.tls_key = std::string(args[index + 2]);
+    index += 3;
+    return true;
+  }
   used = flag == "--host" || flag == "--port" || flag == "--io" || flag == "--max-message";
   if (!used) return true;
   if (index + 1 >= args.size()) {

@@ -21,7 +21,8 @@ struct ServerOptions {
 };
 
 /// Parses the next option of argv at `index` into `options` for the flags
-/// both servers share (--host, --port, --io, --max-message). Returns false
+/// both servers share (--host, --port, --io, --max-message, --tls CERT KEY).
+/// Returns false
 /// with `error` set when an option is malformed; advances `index` past what
 /// it used; returns true with `used` false for an option it does not know.
 bool parse_common_option(std::vector<std::string_view>& args, std::size_t& index,

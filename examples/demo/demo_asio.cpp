@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "common/asio_tls.hpp"
 #include "common/shutdown_signal.hpp"
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
@@ -52,7 +54,10 @@ int run_demo_asio(const ServerOptions& options) {
   RouteTable routes;
   DemoBackplane backplane;  // after io and registry: destroyed first, once io stopped
   if (!join_backplane(io, registry, backplane)) return 1;
+  std::optional<::asio::ssl::context> tls;
+  if (!make_asio_server_tls(options, "ws-demo", tls)) return 1;
   asio::ServerOptions server_options;
+  server_options.tls = tls ? &*tls : nullptr;  // https and wss://
   server_options.stream.config.limits.max_message_size = options.max_message;
   server_options.stream.registry = &registry;
   server_options.http = [](const HttpHead& head) {
@@ -110,7 +115,8 @@ int run_demo_asio(const ServerOptions& options) {
       server.async_shutdown(std::chrono::seconds(5), [&](std::error_code) { io.stop(); });
     });
   });
-  std::printf("http://%s/\n", host_port(options.host, server.local_endpoint().port()).c_str());
+  std::printf("%s://%s/\n", tls ? "https" : "http",
+              host_port(options.host, server.local_endpoint().port()).c_str());
   std::fflush(stdout);
   io.run();
   return 0;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
 #include "demo/demo_routes.hpp"
@@ -21,6 +22,7 @@ int run_demo_epoll(const ServerOptions& options) {
   server_options.host = options.host;
   server_options.port = options.port;
   server_options.config.limits.max_message_size = options.max_message;
+  if (!make_server_tls(options, "ws-demo", server_options.stream_layer)) return 1;
   server_options.registry = &registry;
   server_options.join_path_channel = false;  // the name is decoded first
   server_options.on_http = [](const HttpHead& head) {
@@ -62,7 +64,8 @@ int run_demo_epoll(const ServerOptions& options) {
   }
   ShutdownSignal signal(
       [&] { loop.post([&] { server->shutdown(std::chrono::seconds(5), [&] { loop.stop(); }); }); });
-  std::printf("http://%s/\n", host_port(options.host, server->port()).c_str());
+  std::printf("%s://%s/\n", options.tls_certificate ? "https" : "http",
+              host_port(options.host, server->port()).c_str());
   std::fflush(stdout);
   const std::error_code error = loop.run();
   if (error) {

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
 #include "demo/demo_routes.hpp"
@@ -59,6 +60,7 @@ int run_demo_threads(const ServerOptions& options) {
   server_options.port = options.port;
   server_options.config.limits.max_message_size = options.max_message;
   server_options.registry = &registry;  // a session leaves its channels when it ends
+  if (!make_server_tls(options, "ws-demo", server_options.stream_layer)) return 1;
   server_options.on_http = [](const HttpHead& head) {
     DemoHttpAnswer answer = answer_plain_http(head.method, head.target);
     return HttpAnswer{answer.status, std::move(answer.body), std::move(answer.headers)};
@@ -69,7 +71,8 @@ int run_demo_threads(const ServerOptions& options) {
                  host_port(options.host, options.port).c_str(), server.error().message().c_str());
     return 1;
   }
-  std::printf("http://%s/\n", host_port(options.host, server->port()).c_str());
+  std::printf("%s://%s/\n", options.tls_certificate ? "https" : "http",
+              host_port(options.host, server->port()).c_str());
   std::fflush(stdout);
   signalled.get_future().wait();
   (void)server->shutdown(std::chrono::seconds(5));  // 1001 to everyone

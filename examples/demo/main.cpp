@@ -12,11 +12,13 @@ namespace {
 
 constexpr const char* usage =
     "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|asio]\n"
-    "               [--backplane redis://HOST:PORT]\n"
+    "               [--tls CERT KEY] [--backplane redis://HOST:PORT]\n"
     "  GET /               the page: pick a channel, see its messages, send messages\n"
     "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
     "  /echo               WebSocket: echoes\n"
     "  --port 0 picks a free port; the page's URL is printed when ready.\n"
+    "  --tls serves the page over https and the WebSockets as wss:// with this\n"
+    "  certificate (PEM chain) and key.\n"
     "  --backplane shares the channels with other ws-demo nodes through Redis.\n";
 
 int bad_arguments(const std::string& error) {

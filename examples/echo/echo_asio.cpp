@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "common/asio_tls.hpp"
 #include "common/shutdown_signal.hpp"
 #include "echo/echo_backends.hpp"
 #include "echo/echo_config.hpp"
@@ -17,17 +18,7 @@ namespace ws::examples {
 int run_echo_asio(const EchoOptions& options) {
   ::asio::io_context io;
   std::optional<::asio::ssl::context> tls;
-  if (options.tls_certificate) {
-    tls.emplace(::asio::ssl::context::tls_server);
-    std::error_code error;
-    tls->use_certificate_chain_file(*options.tls_certificate, error);
-    if (!error) tls->use_private_key_file(*options.tls_key, ::asio::ssl::context::pem, error);
-    if (error) {
-      std::fprintf(stderr, "ws-echo: cannot load the TLS certificate or key: %s\n",
-                   error.message().c_str());
-      return 1;
-    }
-  }
+  if (!make_asio_server_tls(options, "ws-echo", tls)) return 1;
   ws::asio::ServerOptions server_options;
   server_options.stream.config = echo_config(options);
   server_options.stream.keep_request = false;  // never looked at after the handshake

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "echo/echo_backends.hpp"
 #include "echo/echo_config.hpp"
 #include "ws/posix/epoll_loop.hpp"
@@ -20,6 +21,7 @@ int run_echo_epoll(const EchoOptions& options) {
   // An echo server never looks at the request after the handshake.
   server_options.keep_request = false;
   server_options.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
+  if (!make_server_tls(options, "ws-echo", server_options.stream_layer)) return 1;
   posix::EpollHandler echo;
   echo.on_message = [](const posix::EpollSessionPtr& session, const Message& message) {
     if (message.kind == MessageKind::text) {

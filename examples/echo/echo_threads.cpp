@@ -7,6 +7,7 @@
 #include <future>
 
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "echo/echo_backends.hpp"
 #include "echo/echo_config.hpp"
 #include "ws/posix/blocking.hpp"
@@ -32,6 +33,7 @@ int run_echo_threads(const EchoOptions& options) {
   server_options.port = options.port;
   server_options.config = echo_config(options);
   server_options.keep_request = false;  // never looked at after the handshake
+  if (!make_server_tls(options, "ws-echo", server_options.stream_layer)) return 1;
   Result<posix::ThreadServer> server = posix::ThreadServer::listen(server_options, echo);
   if (!server) {
     std::fprintf(stderr, "ws-echo: cannot listen on %s: %s\n",

@@ -22,7 +22,7 @@ constexpr const char* usage =
     "  --max-message  largest message accepted (default 16777216 bytes)\n"
     "  --fragment     send echoes in frames of at most BYTES payload bytes\n"
     "                 (default 0: one frame per message)\n"
-    "  --tls          serve wss:// with this certificate and key (needs --io asio)\n"
+    "  --tls          serve wss:// with this certificate (PEM chain) and key\n"
     "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n"
     "  --memory-report\n"
     "                 on each SIGUSR2, print 'memory: heap_in_use=BYTES mmapped=BYTES\n"
@@ -50,13 +50,6 @@ int main(int argc, char** argv) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::fputs(usage, stdout);
       return 0;
-    }
-    if (args[i] == "--tls") {
-      if (i + 2 >= args.size()) return bad_arguments("--tls needs CERT and KEY");
-      options.tls_certificate = std::string(args[i + 1]);
-      options.tls_key = std::string(args[i + 2]);
-      i += 3;
-      continue;
     }
     if (args[i] == "--fragment") {
       if (i + 1 >= args.size() || !parse_size(args[i + 1], options.fragment_size) ||
@@ -87,9 +80,6 @@ int main(int argc, char** argv) {
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
   if (!port_given) return bad_arguments("--port is required");
-  if (options.tls_certificate && options.io != Io::asio) {
-    return bad_arguments("--tls needs --io asio");
-  }
   // Before any I/O mode starts a thread: SIGUSR2 stays blocked in all of them.
   std::optional<ws_bench::MemoryReport> report;
   if (memory_report) report.emplace();

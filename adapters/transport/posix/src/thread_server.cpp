@@ -278,8 +278,11 @@ Result<ThreadServer> ThreadServer::listen(ThreadServerOptions options,
   core->port = local_port(core->listener.get());
   core->wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!core->wake) return last_system_error();
+  // Over TLS (a stream layer) a plain 503 would reach the client as a
+  // malformed record: past the bound, the connection is only closed, and
+  // the client's TLS handshake ends at once instead of waiting.
   Result<std::string> refusal = build_rejection_response(503, "no thread for the connection\n");
-  core->refusal = refusal ? std::move(*refusal) : std::string();
+  core->refusal = refusal && !core->options.stream_layer ? std::move(*refusal) : std::string();
   try {
     core->acceptor = std::thread([raw = core.get()] { raw->accept_loop(); });
   } catch (const std::system_error& error) {

@@ -9,7 +9,10 @@
 //     or when the system refuses a thread (a process or container task
 //     limit), the connection gets a short "503 Service Unavailable" with
 //     Connection: close, written without blocking, and is closed; the server
-//     counts it (stats().refused_threads) and goes on;
+//     counts it (stats().refused_threads) and goes on. Over TLS
+//     (stream_layer) no 503 can be read before a TLS handshake, which would
+//     need the thread: the connection is closed at once and the client's
+//     TLS handshake fails with an end of stream;
 //   - accept() failing for want of descriptors or memory (EMFILE, ENFILE,
 //     ENOBUFS, ENOMEM) waits accept_backoff before trying again instead of
 //     spinning (stats().accept_backoffs).
