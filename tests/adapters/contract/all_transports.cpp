@@ -7,6 +7,9 @@ const std::vector<TransportEntry>& all_transports() {
     std::vector<TransportEntry> all{
         {"epoll", make_epoll_transport},
         {"threads", make_threads_transport},
+        // wss://: the same contract through the TLS layer.
+        {"epoll_tls", [] { return with_tls(make_epoll_transport()); }},
+        {"threads_tls", [] { return with_tls(make_threads_transport()); }},
     };
 #if WS_CONTRACT_ASIO
     all.push_back({"asio", make_asio_transport});

@@ -152,6 +152,9 @@ class Contract : public ::testing::TestWithParam<TransportEntry> {
     return server;
   }
 
+  /// The stream layer raw clients go through (the TLS variants), or null.
+  std::shared_ptr<const StreamLayerFactory> raw_tls() const { return transport_->client_tls(); }
+
   std::unique_ptr<TransportUnderTest> transport_;
 };
 
@@ -190,7 +193,7 @@ TEST_P(Contract, EchoesMessagesOfEverySizeBetweenItsClientAndServer) {
 TEST_P(Contract, JoinsFragmentsAndAnswersPings) {
   auto server_side = std::make_shared<Record>();
   auto server = serve(ServerOptions{}, server_side->handler(/*echo=*/true));
-  RawClient peer(server->port());
+  RawClient peer(server->port(), 0, raw_tls());
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   peer.send(client_frame(Opcode::text, "frag", /*fin=*/false));
   peer.send(client_frame(Opcode::ping, "are you there"));
@@ -226,7 +229,7 @@ TEST_P(Contract, ServerCloseReachesTheClientWithItsCode) {
 TEST_P(Contract, SendsFromOtherThreadsArriveInEachThreadsOrderThreads) {
   auto server_side = std::make_shared<Record>();
   auto server = serve(ServerOptions{}, server_side->handler(false));
-  RawClient peer(server->port());
+  RawClient peer(server->port(), 0, raw_tls());
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
@@ -262,7 +265,7 @@ TEST_P(Contract, PeerThatNeverReadsIsReleasedAfterTheWriteStallThreads) {
   auto server = serve(options, server_side->handler(false));
   const std::size_t baseline = open_descriptors();
   std::optional<RawClient> peer;
-  peer.emplace(server->port(), /*socket_buffer_bytes=*/4096);
+  peer.emplace(server->port(), /*socket_buffer_bytes=*/4096, raw_tls());
   ASSERT_EQ(peer->handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
@@ -290,7 +293,7 @@ TEST_P(Contract, NoAcceptedMessageIsLostWhenTheBacklogOverflowsThreads) {
   options.backpressure.high_water = 256 * 1024;
   options.backpressure.low_water = 64 * 1024;
   auto server = serve(options, server_side->handler(false));
-  RawClient peer(server->port(), /*socket_buffer_bytes=*/8192);
+  RawClient peer(server->port(), /*socket_buffer_bytes=*/8192, raw_tls());
   ASSERT_EQ(peer.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const SessionPtr session = server_side->session();
   ASSERT_NE(session, nullptr);
@@ -320,7 +323,7 @@ TEST_P(Contract, NoAcceptedMessageIsLostWhenTheBacklogOverflowsThreads) {
 TEST_P(Contract, FloodOfFramesCompletingNoMessageDoesNotStarveOthers) {
   auto server_side = std::make_shared<Record>();
   auto server = serve(ServerOptions{}, server_side->handler(/*echo=*/true));
-  RawClient flooder(server->port());
+  RawClient flooder(server->port(), 0, raw_tls());
   ASSERT_EQ(flooder.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   std::atomic<bool> stop{false};
   flooder.send(client_frame(Opcode::text, "a", /*fin=*/false));
@@ -330,12 +333,9 @@ TEST_P(Contract, FloodOfFramesCompletingNoMessageDoesNotStarveOthers) {
     for (int i = 0; i < 10000; ++i) batch.insert(batch.end(), empty.begin(), empty.end());
     std::size_t offset = 0;  // whole frames only: a cut frame would be garbage
     while (!stop) {
-      const ssize_t sent = ::send(flooder.fd(), batch.data() + offset, batch.size() - offset,
-                                  MSG_NOSIGNAL | MSG_DONTWAIT);
+      const std::size_t sent = flooder.send_some(ByteView(batch).subspan(offset));
       if (sent > 0) {
-        offset = (offset + static_cast<std::size_t>(sent)) % batch.size();
-      } else if (sent < 0 && errno != EAGAIN && errno != EINTR) {
-        break;
+        offset = (offset + sent) % batch.size();
       } else {
         std::this_thread::sleep_for(1ms);
       }
@@ -343,7 +343,7 @@ TEST_P(Contract, FloodOfFramesCompletingNoMessageDoesNotStarveOthers) {
   });
   std::this_thread::sleep_for(50ms);  // the flood is on
   const auto started = std::chrono::steady_clock::now();
-  RawClient other(server->port());
+  RawClient other(server->port(), 0, raw_tls());
   ASSERT_EQ(other.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   other.send(client_frame(Opcode::text, "still here"));
   const std::optional<OwnedEvent> echo = other.next_event();
@@ -363,7 +363,7 @@ TEST_P(Contract, SilentConnectionIsClosedAtTheHandshakeTimeout) {
   ServerOptions options;
   options.config.timeouts.handshake_timeout = 100ms;
   auto server = serve(options, server_side->handler(false));
-  RawClient silent(server->port());
+  RawClient silent(server->port(), 0, raw_tls());
   const auto started = std::chrono::steady_clock::now();
   EXPECT_TRUE(silent.wait_for_eof());
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
@@ -378,7 +378,7 @@ TEST_P(Contract, DeadPeerIsClosedAtTheKeepaliveTimeout) {
   options.config.timeouts.keepalive_interval = 50ms;
   options.config.timeouts.idle_timeout = 200ms;
   auto server = serve(options, server_side->handler(false));
-  RawClient dead(server->port());  // its decoder does not answer pings
+  RawClient dead(server->port(), 0, raw_tls());  // its decoder does not answer pings
   ASSERT_EQ(dead.handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   const std::optional<OwnedEvent> ping = dead.next_event();
   ASSERT_TRUE(ping.has_value());
@@ -396,7 +396,7 @@ TEST_P(Contract, PeerThatResetsIsReportedOnceAndReleased) {
   auto server_side = std::make_shared<Record>();
   auto server = serve(ServerOptions{}, server_side->handler(false));
   std::optional<RawClient> peer;
-  peer.emplace(server->port());
+  peer.emplace(server->port(), 0, raw_tls());
   ASSERT_EQ(peer->handshake().rfind("HTTP/1.1 101 ", 0), 0U);
   ASSERT_NE(server_side->session(), nullptr);
   peer->send(client_frame(Opcode::text, "half a mess", /*fin=*/false));

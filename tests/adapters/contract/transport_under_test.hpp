@@ -34,6 +34,8 @@ class TransportUnderTest {
   /// Connects to `url`; the session arrives through handler.on_open, a
   /// failure through handler.on_close.
   virtual void connect(const std::string& url, const ClientOptions& options, Handler handler) = 0;
+  /// The TLS variants: the client layer raw test clients go through.
+  virtual std::shared_ptr<const StreamLayerFactory> client_tls() const { return nullptr; }
 };
 
 struct TransportEntry {
@@ -46,6 +48,10 @@ const std::vector<TransportEntry>& all_transports();
 
 std::unique_ptr<TransportUnderTest> make_epoll_transport();
 std::unique_ptr<TransportUnderTest> make_threads_transport();
+/// `inner` with TLS (ws::tls) on both sides: its servers get a server
+/// layer, its clients connect to wss:// with a client layer that trusts the
+/// test CA, and raw test clients speak TLS (tls_transports.cpp).
+std::unique_ptr<TransportUnderTest> with_tls(std::unique_ptr<TransportUnderTest> inner);
 /// Built when ws::asio is (WS_CONTRACT_ASIO).
 std::unique_ptr<TransportUnderTest> make_asio_transport();
 

@@ -23,6 +23,7 @@
 
 #include "support/frames.hpp"
 #include "support/handshake_text.hpp"
+#include "ws/driver/stream_layer.hpp"
 #include "ws/posix/blocking.hpp"
 #include "ws/posix/socket.hpp"
 
@@ -240,14 +241,22 @@ class ServerThread {
 };
 
 /// A client that writes raw bytes and reads frames through a client
-/// Connection (auto_pong off, so the test sees exactly what came).
+/// Connection (auto_pong off, so the test sees exactly what came). With a
+/// stream layer (`tls`), the raw bytes are those inside it: the TLS
+/// variants of the transports are attacked with the same bytes.
 class RawClient {
  public:
   /// Connects to 127.0.0.1:`port`. A non-zero `socket_buffer_bytes` shrinks
   /// the kernel's send and receive buffers first (before the connect, so
   /// that the window is negotiated small), so that a peer that does not read
   /// fills them quickly.
-  explicit RawClient(std::uint16_t port, int socket_buffer_bytes = 0) {
+  explicit RawClient(std::uint16_t port, int socket_buffer_bytes = 0,
+                     const std::shared_ptr<const StreamLayerFactory>& tls = nullptr) {
+    if (tls) {
+      Result<std::unique_ptr<StreamLayer>> layer = tls->make(Role::client, "127.0.0.1");
+      EXPECT_TRUE(layer.has_value());
+      if (layer) layer_ = std::move(*layer);
+    }
     if (socket_buffer_bytes == 0) {
       Result<FileDescriptor> connected = connect_tcp("127.0.0.1", port);
       EXPECT_TRUE(connected.has_value()) << connected.error().message();
@@ -269,8 +278,28 @@ class RawClient {
   int fd() const { return fd_.get(); }
 
   void send(ByteView bytes) {
+    if (layer_) {
+      send_through_layer(bytes);
+      return;
+    }
     const std::error_code error = write_all(fd_.get(), bytes.data(), bytes.size());
     EXPECT_FALSE(error) << error.message();
+  }
+  /// Sends what the socket takes now (at most a few milliseconds of
+  /// waiting); returns how many of `bytes` went (or into the layer). A
+  /// flooding peer uses it so that it can stop.
+  std::size_t send_some(ByteView bytes) {
+    if (layer_) {
+      std::size_t taken = 0;
+      if (flush_layer(std::chrono::steady_clock::now() + std::chrono::milliseconds(5))) {
+        const OutputBuffer piece{bytes.data(), bytes.size()};
+        taken = layer_->write(std::span<const OutputBuffer>(&piece, 1));
+        if (taken == 0) pump_layer_input(std::chrono::steady_clock::now());
+      }
+      return taken;
+    }
+    const ssize_t sent = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return sent > 0 ? static_cast<std::size_t>(sent) : 0;
   }
   void send(std::string_view text) { send(as_bytes(text)); }
 
@@ -345,6 +374,7 @@ class RawClient {
 
  private:
   ssize_t receive(char* buffer, std::size_t size, std::chrono::steady_clock::time_point deadline) {
+    if (layer_) return receive_through_layer(buffer, size, deadline);
     for (;;) {
       pollfd readable{};
       readable.fd = fd_.get();
@@ -356,6 +386,81 @@ class RawClient {
       if (errno != EAGAIN && errno != EINTR) return -1;
     }
   }
+  // ---- Through the stream layer ------------------------------------------
+  void send_through_layer(ByteView bytes) {
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    while (!bytes.empty()) {
+      const OutputBuffer piece{bytes.data(), bytes.size()};
+      const std::size_t taken = layer_->write(std::span<const OutputBuffer>(&piece, 1));
+      bytes = bytes.subspan(taken);
+      if (!flush_layer(deadline)) break;
+      // Its handshake is not done yet (or its output is full): read.
+      if (taken == 0 && !pump_layer_input(deadline)) break;
+    }
+    EXPECT_TRUE(bytes.empty()) << "the TLS layer took only part of it: "
+                               << layer_->error().message();
+  }
+  // Writes the layer's pending wire bytes; false when the socket failed or
+  // the deadline passed.
+  bool flush_layer(std::chrono::steady_clock::time_point deadline) {
+    while (layer_->pending_wire_size() > 0) {
+      const std::span<const OutputBuffer> wire = layer_->pending_wire();
+      const ssize_t sent =
+          ::send(fd_.get(), wire[0].data, wire[0].size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent > 0) {
+        layer_->consume_wire(static_cast<std::size_t>(sent));
+        continue;
+      }
+      if (sent < 0 && errno != EAGAIN && errno != EINTR) return false;
+      pollfd writable{};
+      writable.fd = fd_.get();
+      writable.events = POLLOUT;
+      if (::poll(&writable, 1, ms_until(deadline)) <= 0) return false;
+    }
+    return true;
+  }
+  // Reads wire bytes into the layer (waiting until the deadline for them);
+  // false at the end of the stream, on an error or at the deadline.
+  bool pump_layer_input(std::chrono::steady_clock::time_point deadline) {
+    char wire[16384];
+    const std::size_t room = std::min(sizeof wire, layer_->wire_room());
+    if (room == 0) return true;  // it holds enough to decode
+    for (;;) {
+      const ssize_t n = ::recv(fd_.get(), wire, room, MSG_DONTWAIT);
+      if (n > 0) {
+        layer_->receive_wire(
+            ByteView(reinterpret_cast<const std::byte*>(wire), static_cast<std::size_t>(n)));
+        return true;
+      }
+      if (n == 0) {
+        layer_->receive_wire_eof();
+        return false;
+      }
+      if (errno != EAGAIN && errno != EINTR) return false;
+      pollfd readable{};
+      readable.fd = fd_.get();
+      readable.events = POLLIN;
+      if (::poll(&readable, 1, ms_until(deadline)) <= 0) return false;
+    }
+  }
+  ssize_t receive_through_layer(char* buffer, std::size_t size,
+                                std::chrono::steady_clock::time_point deadline) {
+    for (;;) {
+      const std::size_t n =
+          layer_->read(MutableByteView(reinterpret_cast<std::byte*>(buffer), size));
+      (void)flush_layer(deadline);  // its handshake, a key update
+      if (n > 0) return static_cast<ssize_t>(n);
+      if (layer_->read_ended()) return 0;
+      if (layer_->error()) return -1;
+      if (!pump_layer_input(deadline)) {
+        const std::size_t last =
+            layer_->read(MutableByteView(reinterpret_cast<std::byte*>(buffer), size));
+        if (last > 0) return static_cast<ssize_t>(last);
+        return layer_->read_ended() ? 0 : -1;
+      }
+    }
+  }
+
   void absorb(ByteView bytes) {
     for (OwnedEvent& event : ws::test::feed(decoder_, bytes)) events_.push_back(std::move(event));
   }
@@ -368,6 +473,7 @@ class RawClient {
   }
 
   FileDescriptor fd_;
+  std::unique_ptr<StreamLayer> layer_;  // TLS, or null
   Connection decoder_ = Connection::after_handshake(Role::client, decoder_config());
   std::deque<OwnedEvent> events_;
   bool eof_ = false;
