@@ -24,8 +24,6 @@ using ws::tls::errc;
 
 // Two whole TLS 1.2 records (RFC 5246 6.2.3: 5 + 2^14 + 2048 bytes each).
 constexpr std::size_t wire_input_limit = 2 * (5 + 16384 + 2048);
-// write() stops at 256 KiB pending; one more record may follow.
-constexpr std::size_t pending_wire_bound = 256 * 1024 + 17 * 1024;
 
 const std::shared_ptr<const StreamLayerFactory>& server_factory() {
   static const auto factory = *ws::tls::server_layer(localhost_server());
