@@ -154,7 +154,12 @@ Result<ContextPtr> server_context(const ServerSettings& settings, const std::str
     return failed(errc::certificate_file, detail, certificate);
   }
   if (SSL_CTX_use_PrivateKey_file(raw, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return failed(errc::private_key_file, detail, key);
+    // It checks the key against the certificate already loaded.
+    const unsigned long first = ERR_peek_error();
+    const bool mismatch =
+        ERR_GET_LIB(first) == ERR_LIB_X509 && ERR_GET_REASON(first) == X509_R_KEY_VALUES_MISMATCH;
+    return failed(mismatch ? errc::key_mismatch : errc::private_key_file, detail,
+                  mismatch ? certificate + " and " + key : key);
   }
   if (SSL_CTX_check_private_key(raw) != 1) {
     return failed(errc::key_mismatch, detail, certificate + " and " + key);

@@ -150,7 +150,6 @@ class TlsLayer final : public StreamLayer {
         // Smaller pieces (a frame header, a short payload, the tail of a
         // long one) are gathered so that they share a record.
         gather_.clear();
-        gather_.reserve(record_plaintext);
         while (index < buffers.size() && gather_.size() < record_plaintext) {
           const OutputBuffer& piece = buffers[index];
           const std::size_t n = std::min(piece.size - offset, record_plaintext - gather_.size());
@@ -210,8 +209,9 @@ class TlsLayer final : public StreamLayer {
 
   void release_idle_buffers() noexcept override {
     output_.release_if_empty();
-    in_ = {};
-    gather_ = {};
+    // (Not `in_ = {}`, which keeps the capacity.)
+    std::vector<std::byte>().swap(in_);
+    std::vector<std::byte>().swap(gather_);
     if (!handshake_done_ || error_) return;
     // OpenSSL's own record buffers (about 17 KiB each way), when they hold
     // nothing.

@@ -64,7 +64,7 @@ void WireOutput::release_if_empty() noexcept {
   if (size_ != 0) return;
   blocks_.clear();
   spare_.reset();
-  views_ = {};
+  std::vector<OutputBuffer>().swap(views_);
 }
 
 std::size_t WireOutput::capacity() const noexcept {
