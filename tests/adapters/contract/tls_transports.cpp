@@ -1,35 +1,19 @@
 // The TLS variant of any transport under the contract suite: the same
 // transport with ws::tls between it and the driver on both sides.
-#include "tls/test_certificates.hpp"
+#include "tls/test_layers.hpp"
 #include "transport_under_test.hpp"
-#include "ws/tls/layer.hpp"
 
 namespace ws::contract {
 namespace {
 
-std::shared_ptr<const StreamLayerFactory> test_server_layer() {
-  const test::tls::TestCertificates& certificates = test::tls::test_certificates();
-  tls::ServerSettings settings;
-  settings.certificate_file = certificates.localhost.certificate_file;
-  settings.private_key_file = certificates.localhost.private_key_file;
-  Result<std::shared_ptr<const StreamLayerFactory>> layer = tls::server_layer(settings);
-  return layer ? *layer : nullptr;
-}
-
-std::shared_ptr<const StreamLayerFactory> test_client_layer() {
-  tls::ClientSettings settings;
-  settings.ca_file = test::tls::test_certificates().ca_file;
-  Result<std::shared_ptr<const StreamLayerFactory>> layer = tls::client_layer(settings);
-  return layer ? *layer : nullptr;
-}
-
 class TlsTransport final : public TransportUnderTest {
  public:
   explicit TlsTransport(std::unique_ptr<TransportUnderTest> inner)
-      : inner_(std::move(inner)), server_(test_server_layer()), client_(test_client_layer()) {}
+      : inner_(std::move(inner)),
+        server_(test::tls::test_server_layer()),
+        client_(test::tls::test_client_layer()) {}
 
   std::unique_ptr<ServerUnderTest> serve(const ServerOptions& options, Handler handler) override {
-    if (!server_) return nullptr;
     ServerOptions secured = options;
     secured.stream_layer = server_;
     return inner_->serve(secured, std::move(handler));

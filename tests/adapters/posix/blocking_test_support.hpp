@@ -285,6 +285,18 @@ class RawClient {
     const std::error_code error = write_all(fd_.get(), bytes.data(), bytes.size());
     EXPECT_FALSE(error) << error.message();
   }
+  /// TLS only: puts `bytes` through the layer but writes only the first
+  /// `wire_bytes` of what it made (a record cut in the middle).
+  void send_cut_record(ByteView bytes, std::size_t wire_bytes) {
+    ASSERT_TRUE(layer_);
+    const OutputBuffer piece{bytes.data(), bytes.size()};
+    ASSERT_EQ(layer_->write(std::span<const OutputBuffer>(&piece, 1)), bytes.size());
+    const std::span<const OutputBuffer> wire = layer_->pending_wire();
+    ASSERT_FALSE(wire.empty());
+    ASSERT_LT(wire_bytes, wire[0].size);
+    const std::error_code error = write_all(fd_.get(), wire[0].data, wire_bytes);
+    EXPECT_FALSE(error) << error.message();
+  }
   /// Sends what the socket takes now (at most a few milliseconds of
   /// waiting); returns how many of `bytes` went (or into the layer). A
   /// flooding peer uses it so that it can stop.
