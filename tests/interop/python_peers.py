@@ -3,7 +3,10 @@
 (Debian python3-websockets, python3-wsproto) as clients of ws-echo, and
 both as servers for ws-client.
 
-usage: python_peers.py WS_ECHO WS_CLIENT IO_MODE
+usage: python_peers.py WS_ECHO WS_CLIENT IO_MODE [tls]
+With `tls`, every exchange runs over TLS (wss://, a certificate made at
+start): ws-echo --tls against Python's ssl, ws-client --ca against Python
+TLS servers. Without it, one wss:// round trip still checks TLS in the mode.
 Prints 'N passed, M failed' and exits non-zero on any failure.
 """
 import asyncio
@@ -21,7 +24,31 @@ import wsproto
 import wsproto.events as wse
 
 ECHO, CLIENT, IO = sys.argv[1], sys.argv[2], sys.argv[3]
+TLS = len(sys.argv) > 4 and sys.argv[4] == "tls"
 results = []
+CERT_FOLDER = tempfile.TemporaryDirectory()
+CERT = os.path.join(CERT_FOLDER.name, "cert.pem")
+KEY = os.path.join(CERT_FOLDER.name, "key.pem")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY,
+                "-out", CERT, "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+               check=True, capture_output=True)
+SCHEME = "wss" if TLS else "ws"
+
+
+def client_context():
+    return ssl.create_default_context(cafile=CERT)
+
+
+def server_context():
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(CERT, KEY)
+    return context
+
+
+def tls_args():
+    """What ws-client needs to trust the test certificate."""
+    return ["--ca", CERT] if TLS else []
 
 
 def check(name, condition, detail=""):
@@ -30,15 +57,17 @@ def check(name, condition, detail=""):
 
 
 def start_echo():
-    proc = subprocess.Popen([ECHO, "--port", "0", "--io", IO], stdout=subprocess.PIPE, text=True)
+    tls = ["--tls", CERT, KEY] if TLS else []
+    proc = subprocess.Popen([ECHO, "--port", "0", "--io", IO, *tls], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline().strip()
     assert line.startswith("listening on 127.0.0.1:"), line
     return proc, int(line.rsplit(":", 1)[1])
 
 
 async def websockets_client(port):
-    url = f"ws://127.0.0.1:{port}/echo"
-    async with websockets.connect(url, max_size=None, compression=None) as ws:
+    url = f"{SCHEME}://127.0.0.1:{port}/echo"
+    context = client_context() if TLS else None
+    async with websockets.connect(url, max_size=None, compression=None, ssl=context) as ws:
         sizes = [0, 1, 125, 126, 127, 65535, 65536, 1 << 20, 16 * 1024 * 1024]
         for size in sizes:
             payload = os.urandom(size)
@@ -60,6 +89,8 @@ async def websockets_client(port):
 def wsproto_client(port):
     """wsproto drives the bytes itself: exact frames, fragments and close."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if TLS:
+        sock = client_context().wrap_socket(sock, server_hostname="127.0.0.1")
     conn = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
     sock.sendall(conn.send(wse.Request(host="127.0.0.1", target="/any")))
     events = []
@@ -113,10 +144,11 @@ async def websockets_server_for_client():
             await ws.send(message)
             await ws.send(b"\x00\xffbin")
 
-    async with websockets.serve(handler, "127.0.0.1", 0) as server:
+    context = server_context() if TLS else None
+    async with websockets.serve(handler, "127.0.0.1", 0, ssl=context) as server:
         port = server.sockets[0].getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, *tls_args(), f"{SCHEME}://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         lines = []
         for line in (b"first line\n", b"second\n"):
@@ -135,10 +167,10 @@ async def websockets_server_for_client():
     async def closes_4000(ws):
         await ws.close(4000, "custom")
 
-    async with websockets.serve(closes_4000, "127.0.0.1", 0) as server:
+    async with websockets.serve(closes_4000, "127.0.0.1", 0, ssl=context) as server:
         port = server.sockets[0].getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, *tls_args(), f"{SCHEME}://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         _, err = await asyncio.wait_for(proc.communicate(b""), 20)
         check("ws-client exits 1 on close code 4000", proc.returncode == 1, proc.returncode)
@@ -184,6 +216,8 @@ def serve_one_wsproto(behaviour):
         try:
             sock, _ = listener.accept()
             sock.settimeout(10)
+            if TLS:
+                sock = server_context().wrap_socket(sock, server_side=True)
             with sock:
                 behaviour(WsprotoPeer(sock, wsproto.ConnectionType.SERVER), outcome)
         except Exception as error:  # reported by the checks that read outcome
@@ -207,7 +241,8 @@ async def run_client(port, lines=(), answers_per_line=0, args=()):
     """ws-client against 127.0.0.1:port; each stdin line is written after the
     answers to the previous one arrived. Returns (exit code, stdout lines, stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        CLIENT, "--io", IO, *args, f"ws://127.0.0.1:{port}/wsproto", stdin=asyncio.subprocess.PIPE,
+        CLIENT, "--io", IO, *tls_args(), *args, f"{SCHEME}://127.0.0.1:{port}/wsproto",
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=1 << 20)
     printed = []
     for line in lines:
@@ -292,7 +327,7 @@ async def wsproto_server_for_client():
             ("drops the connection without a close", drops, 1, [])]:
         port, thread, outcome = serve_one_wsproto(behaviour)
         proc = await asyncio.create_subprocess_exec(
-            CLIENT, "--io", IO, f"ws://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
+            CLIENT, "--io", IO, *tls_args(), f"{SCHEME}://127.0.0.1:{port}/", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         # Standard input stays open: the server ends the connection.
         out = await asyncio.wait_for(proc.stdout.readline(), 10)
@@ -322,34 +357,29 @@ async def wsproto_server_for_client():
 
 
 def tls_round_trip():
-    """wss://: ws-echo --tls (Asio) against Python websockets and ws-client."""
-    with tempfile.TemporaryDirectory() as folder:
-        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
-                        "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=DNS:localhost"],
-                       check=True, capture_output=True)
-        proc = subprocess.Popen([ECHO, "--port", "0", "--io", "asio", "--tls", cert, key],
-                                stdout=subprocess.PIPE, text=True)
-        port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
-        try:
-            async def python_client():
-                context = ssl.create_default_context(cafile=cert)
-                async with websockets.connect(f"wss://localhost:{port}/", ssl=context) as ws:
-                    await ws.send("over tls")
-                    return await ws.recv()
-            check("websockets over wss:// echoed", asyncio.run(python_client()) == "over tls")
-            result = subprocess.run([CLIENT, "--ca", cert, f"wss://localhost:{port}/"],
-                                    input=b"", capture_output=True, timeout=20)
-            check("ws-client --ca connects over wss:// and closes with 1000", result.returncode == 0,
-                  result.stderr)
-            result = subprocess.run([CLIENT, f"wss://localhost:{port}/"], input=b"",
-                                    capture_output=True, timeout=20)
-            check("ws-client refuses an untrusted certificate", result.returncode == 1
-                  and b"verify failed" in result.stderr, result.stderr)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(10)
+    """wss://: ws-echo --tls in this mode against Python websockets and
+    ws-client in this mode."""
+    proc = subprocess.Popen([ECHO, "--port", "0", "--io", IO, "--tls", CERT, KEY],
+                            stdout=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline().strip().rsplit(":", 1)[1])
+    try:
+        async def python_client():
+            async with websockets.connect(f"wss://localhost:{port}/", ssl=client_context()) as ws:
+                await ws.send("over tls")
+                return await ws.recv()
+        check("websockets over wss:// echoed", asyncio.run(python_client()) == "over tls")
+        result = subprocess.run([CLIENT, "--io", IO, "--ca", CERT, f"wss://localhost:{port}/"],
+                                input=b"", capture_output=True, timeout=20)
+        check("ws-client --ca connects over wss:// and closes with 1000", result.returncode == 0,
+              result.stderr)
+        result = subprocess.run([CLIENT, "--io", IO, f"wss://localhost:{port}/"], input=b"",
+                                capture_output=True, timeout=20)
+        # Asio says "certificate verify failed", ws::tls "certificate was refused".
+        check("ws-client refuses an untrusted certificate", result.returncode == 1
+              and b"certificate" in result.stderr, result.stderr)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        check("ws-echo --tls exits 0 on SIGTERM", proc.wait(10) == 0)
 
 
 def main():
@@ -368,7 +398,7 @@ def main():
         asyncio.run(wsproto_server_for_client())
     except Exception as error:
         check("wsproto server run completed", False, repr(error))
-    if IO == "asio":
+    if not TLS:
         tls_round_trip()
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
