@@ -7,26 +7,34 @@ COMPARE_JSON is ws_compare_bench's --benchmark_out (JSON; with repetitions,
 the medians are used); RESULTS_TXT holds
 "key value" lines written by scripts/bench (B5, system calls, memory).
 Ratios are ws against each peer from the same run; the last column is the
-issue's target and whether this run met it. A row of ws-echo --io asio
-appears when the run measured it.
+issue's target and whether this run met it. Rows of ws-echo --io asio,
+--io uring and --io uring --zero-copy appear when the run measured them, and
+B5 over TLS (ws-echo --tls beside beast-echo --tls) likewise. A second
+table gives the server CPU per million messages of each ws server relative
+to Beast's (over TLS, to Beast's TLS server), the form of the goals.
+COMPARE_JSON may be missing (WS_BENCH_PARTS without micro).
 """
 import json
+import os
 import sys
 
 
 def load(compare_path, results_path):
     figures = {}
-    with open(compare_path) as f:
-        for b in json.load(f)["benchmarks"]:
-            # With repetitions, only the median of each case is used.
-            if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
-                continue
-            name = b.get("run_name", b["name"]).split("/iterations")[0]
-            figures[name] = {
-                "frames": b.get("frames_per_s", 0.0),
-                "bytes": b.get("bytes_per_second", 0.0),
-                "error": b.get("error_occurred", False),
-            }
+    benchmarks = []
+    if os.path.exists(compare_path):
+        with open(compare_path) as f:
+            benchmarks = json.load(f)["benchmarks"]
+    for b in benchmarks:
+        # With repetitions, only the median of each case is used.
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        name = b.get("run_name", b["name"]).split("/iterations")[0]
+        figures[name] = {
+            "frames": b.get("frames_per_s", 0.0),
+            "bytes": b.get("bytes_per_second", 0.0),
+            "error": b.get("error_occurred", False),
+        }
     results = {}
     with open(results_path) as f:
         for line in f:
@@ -128,38 +136,79 @@ def main():
         if total is None:
             return None
         parts = [r(f"{prefix}.{kind}") for kind in ("reads", "writes", "waits")]
-        return Cell(total, f"{fmt(total)} ({'/'.join(fmt(p) for p in parts)})")
+        text = f"{fmt(total)} ({'/'.join(fmt(p) for p in parts)})"
+        enters = r(f"{prefix}.enters")  # io_uring_enter, counted in all only
+        if enters is not None:
+            text += f" {fmt(enters)} io_uring_enter"
+        return Cell(total, text)
 
-    ios = ["epoll", "threads"]
-    if any(key.startswith("b5.") and ".ws-asio." in key for key in results):
-        ios.append("asio")
+    def measured(server):
+        return any(key.startswith("b5.") and f".{server}." in key for key in results)
+
+    def uring_work(prefix):
+        enters = r(f"{prefix}.enters")
+        if enters is None:
+            return None
+        parts = [r(f"{prefix}.{kind}") for kind in ("submissions", "completions")]
+        return Cell(enters, f"{fmt(enters, 3)} ({'/'.join(fmt(p, 3) for p in parts)})")
+
+    # Server CPU per million messages relative to Beast: the form of the
+    # goals. (io, cases) -> goal; None: no goal stated.
+    def cpu_goal(io, case):
+        small = case == "20x100"
+        if io == "epoll":  # issue 16
+            return 0.10 if small else 0.23
+        if io == "uring":  # the io_uring issue
+            return 0.08 if small else 0.2
+        if io.startswith("tls-"):  # over TLS, against Beast's TLS server
+            return 0.5
+        if io == "uring-zc":
+            return None
+        return 0.5  # issue 7
+
+    def b5_rows(case, label, io, beast, wspp):
+        ws = f"ws-{io}"
+        versus = " vs Beast TLS" if beast == "beast-tls" else ""
+        rows.append((f"B5 echo {label} (ws {io}{versus})", "k msg/s",
+                     [thousands(r(f"b5.{case}.{ws}.mps")),
+                      thousands(r(f"b5.{case}.{beast}.mps")),
+                      thousands(r(f"b5.{case}.{wspp}.mps")) if wspp else None, None], ""))
+        ws_cpu = r(f"b5.{case}.{ws}.cpu")
+        beast_cpu = r(f"b5.{case}.{beast}.cpu")
+        cpu_ratio = ratio(ws_cpu, beast_cpu)
+        goal = cpu_goal(io, case)
+        target = ""
+        if goal is not None:
+            verdict = "n/a" if cpu_ratio is None else ("met" if cpu_ratio <= goal else "NOT met")
+            target = f"<= {goal} x {'Beast TLS' if versus else 'Beast'}: {verdict}"
+        rows.append((f"B5 server CPU {label} (ws {io}{versus})", "s per M msgs",
+                     [ws_cpu, beast_cpu, r(f"b5.{case}.{wspp}.cpu") if wspp else None, None],
+                     target))
+        reads = r(f"sys.{case}.{ws}.reads")
+        read_goal = ""
+        if io == "epoll" and case.startswith("16384"):
+            read_goal = ("<= 1 read per message: n/a" if reads is None else
+                         f"<= 1 read per message: {'met' if reads <= 1 else 'NOT met'}")
+        rows.append((f"B5 syscalls/msg {label} (ws {io}{versus})", "all (reads/writes/waits)",
+                     [syscalls(f"sys.{case}.{ws}"), syscalls(f"sys.{case}.{beast}"),
+                      syscalls(f"sys.{case}.{wspp}") if wspp else None, None], read_goal))
+        if "uring" in io:
+            rows.append((f"B5 io_uring work/msg {label} (ws {io})",
+                         "enters (submissions/completions)",
+                         [uring_work(f"uring.{case}.{ws}"), None, None, None], ""))
+
+    ios = [io for io in ("epoll", "threads", "asio", "uring", "uring-zc")
+           if measured(f"ws-{io}")]
+    tls_ios = [io for io in ("tls-epoll", "tls-asio", "tls-uring") if measured(f"ws-{io}")]
     cases = (("20x100", "20 B x 100 conns"), ("16384x10", "16 KiB x 10 conns"),
              ("16384x100", "16 KiB x 100 conns"))
     for case, label in cases:
         for io in ios:
-            ws = f"ws-{io}"
-            rows.append((f"B5 echo {label} (ws {io})", "k msg/s",
-                         [thousands(r(f"b5.{case}.{ws}.mps")),
-                          thousands(r(f"b5.{case}.beast.mps")),
-                          thousands(r(f"b5.{case}.websocketpp.mps")), None], ""))
-            ws_cpu = r(f"b5.{case}.{ws}.cpu")
-            beast_cpu = r(f"b5.{case}.beast.cpu")
-            cpu_ratio = ratio(ws_cpu, beast_cpu)
-            # Issue 16's goals are for the default transport (epoll): 0.10 x
-            # Beast at 20 B, 0.23 x at 16 KiB; the others keep issue 7's 0.5.
-            goal = (0.10 if case == "20x100" else 0.23) if io == "epoll" else 0.5
-            verdict = "n/a" if cpu_ratio is None else ("met" if cpu_ratio <= goal else "NOT met")
-            rows.append((f"B5 server CPU {label} (ws {io})", "s per M msgs",
-                         [ws_cpu, beast_cpu, r(f"b5.{case}.websocketpp.cpu"), None],
-                         f"<= {goal} x Beast: {verdict}"))
-            reads = r(f"sys.{case}.{ws}.reads")
-            read_goal = ""
-            if io == "epoll" and case.startswith("16384"):
-                read_goal = ("<= 1 read per message: n/a" if reads is None else
-                             f"<= 1 read per message: {'met' if reads <= 1 else 'NOT met'}")
-            rows.append((f"B5 syscalls/msg {label} (ws {io})", "all (reads/writes/waits)",
-                         [syscalls(f"sys.{case}.{ws}"), syscalls(f"sys.{case}.beast"),
-                          syscalls(f"sys.{case}.websocketpp"), None], read_goal))
+            b5_rows(case, label, io, "beast", "websocketpp")
+    tls_cases = cases[:2]
+    for case, label in tls_cases:
+        for io in tls_ios:
+            b5_rows(case, f"TLS {label}", io, "beast-tls", None)
     idle = r("memory.ws")
     rows.append(("Idle connection (object + heap)", "bytes",
                  [idle, r("memory.beast"), r("memory.websocketpp"), None],
@@ -169,7 +218,7 @@ def main():
                  [driver, None, None, None],
                  "well under 1024: n/a" if driver is None else
                  f"< 1024: {'met' if driver < 1024 else 'NOT met'}"))
-    idle_ios = ["epoll"] + (["asio"] if r("rss.ws-asio") is not None else [])
+    idle_ios = ["epoll"] + [io for io in ("asio", "uring") if r(f"rss.ws-{io}") is not None]
     for io in idle_ios:
         rows.append((f"Server heap per idle conn, 10,000 conns, 3 s idle (ws {io})", "bytes",
                      [r(f"heap.ws-{io}"), r("heap.beast"), r("heap.websocketpp"), None], ""))
@@ -189,9 +238,12 @@ def main():
     header = ("figure", "unit", "ws", "Beast", "wspp", "memcpy", "ws/Beast", "ws/wspp",
               "ws/memcpy", "target (this run)")
     table = []
+    # Rows with no figure at all (a part this run left out) are not shown.
+    rows = [row for row in rows if any(value is not None for value in row[2])]
     for label, unit, values, target in rows:
         ws_value, beast, wspp, copy = values
-        lower_is_better = unit in ("s per M msgs", "bytes", "KiB", "all (reads/writes/waits)")
+        lower_is_better = unit in ("s per M msgs", "bytes", "KiB", "all (reads/writes/waits)",
+                                   "enters (submissions/completions)")
         def rel(other):
             value = ratio(ws_value, other)
             return fmt(value) if value is not None else "-"
@@ -216,6 +268,66 @@ def main():
     grew = [f"{name} {value:.0f}" for name, value in mmapped if value]
     if grew:
         print("Blocks malloc mmapped also grew, bytes per connection: " + ", ".join(grew) + ".")
+    if any(io for io in ios + tls_ios if "uring" in io):
+        print("io_uring work per message is ws-echo --io uring's own count (its 'uring:'")
+        print("line on SIGUSR1, before and after the timed run): io_uring_enter calls,")
+        print("then submissions/completions; strace sees only the io_uring_enter calls.")
+    if tls_ios:
+        print("Over TLS: ws-load --tls (TLS 1.3, OpenSSL, P-256 certificate) against")
+        print("ws-echo --tls and beast-echo --tls; the Beast column is Beast's TLS server.")
+    # Runs where ws-load's own loop thread was nearly a whole core: its
+    # messages/s may be the load generator's limit, not the server's (the
+    # server's CPU per message stays valid, if anything pessimistic).
+    busy = sorted((key[3:-len(".load_busy")], value) for key, value in results.items()
+                  if key.startswith("b5.") and key.endswith(".load_busy") and value >= 0.9)
+    if busy:
+        print("ws-load used >= 90% of a core (messages/s may be its limit): " +
+              ", ".join(f"{name} {value:.2f}" for name, value in busy) + ".")
+
+    # The goals' form: each ws server's CPU per million messages over
+    # Beast's in the same run (over TLS, over Beast's TLS server).
+    print()
+    print("Server CPU per million messages relative to Beast (same run; lower is better)")
+    print()
+    ratio_header = ("ws server", "against", "20 B x 100", "16 KiB x 10", "16 KiB x 100",
+                    "goal (this run)")
+    ratio_rows = []
+    expected = ["epoll", "threads", "asio", "uring", "uring-zc"]
+    for io in expected + ["tls-epoll", "tls-asio", "tls-uring"]:
+        tls = io.startswith("tls-")
+        beast = "beast-tls" if tls else "beast"
+        if io not in (tls_ios if tls else ios):
+            continue
+        figures_row = []
+        verdicts = []
+        for case, _ in cases:
+            value = ratio(r(f"b5.{case}.ws-{io}.cpu"), r(f"b5.{case}.{beast}.cpu"))
+            figures_row.append(f"{value:.3f}" if value is not None else "-")
+            goal = cpu_goal(io, case)
+            if goal is not None and value is not None:
+                verdicts.append(value <= goal)
+        goals = [cpu_goal(io, case) for case, _ in (cases[:2] if tls else cases)]
+        if goals[0] is None:
+            goal_text = ""
+        else:
+            distinct = sorted(set(goals), key=goals.index)
+            goal_text = "<= " + " / ".join(f"{g}" for g in distinct)
+            goal_text += (": n/a" if not verdicts else
+                          ": met" if all(verdicts) else ": NOT met")
+        ratio_rows.append((f"ws-{io}", "Beast TLS" if tls else "Beast", *figures_row, goal_text))
+    missing = [f"ws-{io}" for io in expected[2:] + ["tls-epoll", "tls-asio", "tls-uring"]
+               if io not in ios + tls_ios]
+    ratio_widths = [max(len(str(row[i])) for row in [ratio_header] + ratio_rows)
+                    for i in range(len(ratio_header))]
+    def ratio_line(row):
+        return "| " + " | ".join(str(v).ljust(ratio_widths[i]) for i, v in enumerate(row)) + " |"
+    print(ratio_line(ratio_header))
+    print("|" + "|".join("-" * (w + 2) for w in ratio_widths) + "|")
+    for row in ratio_rows:
+        print(ratio_line(row))
+    if missing:
+        print()
+        print("Not measured in this run: " + ", ".join(missing) + ".")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 //   ws-load --port PORT [--host 127.0.0.1] [--connections 10000]
 //           [--messages 100] [--size 64] [--ramp 2000] [--in-flight 2000]
 //           [--window 0] [--server-pid PID] [--timeout 120]
-//           [--hold-ms 0] [--signal-server]
+//           [--hold-ms 0] [--signal-server] [--tls [--tls-ca FILE]]
 //
 // --window N keeps at most N messages per connection in flight (the next
 // one is sent when an echo comes back); 0 sends them all at once. The last
@@ -24,6 +24,17 @@
 // --memory-report (ws-echo, beast-echo, websocketpp-echo) prints its
 // allocator's figures then, and scripts/bench takes the difference. Only
 // for such a server: SIGUSR2 ends a process that does not handle it.
+//
+// --tls connects with wss:// over TLS 1.3 (OpenSSL's default groups and
+// cipher suites, a full handshake per connection, no resumption), before the
+// WebSocket upgrade; bench/load/tls_client_layer.hpp, OpenSSL directly, not
+// ws's own TLS. The server's certificate is not checked (a load generator on
+// loopback) unless --tls-ca names the CA file to check it against (chain and
+// host or IP address).
+//
+// The load generator's own CPU time over the timed phase is reported too
+// (load_cpu_s_per_million, and load_busy: that time over the phase's wall
+// time; near 1.0, its one loop thread may be what limits messages/s).
 //
 // Connects ramp up (--ramp per second, at most --in-flight handshakes at
 // once: the listen backlog is bounded). The client starts every close, and
@@ -49,6 +60,9 @@
 #include <thread>
 #include <vector>
 
+#if WS_LOAD_TLS
+#include "tls_client_layer.hpp"
+#endif
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
 
@@ -69,6 +83,8 @@ struct Options {
   int timeout_seconds = 120;
   std::size_t hold_ms = 0;
   bool signal_server = false;
+  bool tls = false;
+  std::string tls_ca;  // empty: the server's certificate is not checked
 };
 
 int usage() {
@@ -76,7 +92,10 @@ int usage() {
                "usage: ws-load --port PORT [--host ADDRESS] [--connections N] [--messages M]\n"
                "               [--size BYTES] [--ramp CONNECTS_PER_S] [--in-flight N]\n"
                "               [--window N] [--server-pid PID] [--timeout SECONDS]\n"
-               "               [--hold-ms MS] [--signal-server]\n");
+               "               [--hold-ms MS] [--signal-server] [--tls [--tls-ca FILE]]\n"
+               "  --tls      wss:// (TLS 1.3, OpenSSL); without --tls-ca the server's\n"
+               "             certificate is NOT checked (meant for loopback benchmarks)\n"
+               "  --tls-ca   check the server's certificate against this CA file\n");
   return 2;
 }
 
@@ -85,6 +104,10 @@ bool parse(int argc, char** argv, Options& options) {
     const std::string_view arg = argv[i];
     if (arg == "--signal-server") {
       options.signal_server = true;
+      continue;
+    }
+    if (arg == "--tls") {
+      options.tls = true;
       continue;
     }
     if (i + 1 >= argc) return false;
@@ -112,11 +135,14 @@ bool parse(int argc, char** argv, Options& options) {
       options.timeout_seconds = static_cast<int>(number);
     } else if (arg == "--hold-ms") {
       options.hold_ms = number;
+    } else if (arg == "--tls-ca") {
+      options.tls_ca = value;
     } else {
       return false;
     }
   }
-  return options.port != 0 && (!options.signal_server || options.server_pid > 0);
+  return options.port != 0 && (!options.signal_server || options.server_pid > 0) &&
+         (options.tls || options.tls_ca.empty());
 }
 
 void raise_open_file_limit() {
@@ -268,6 +294,23 @@ int main(int argc, char** argv) {
   ws::posix::EpollLoop loop;
   ws::posix::EpollClientOptions client_options;
   client_options.config.timeouts.handshake_timeout = std::chrono::seconds(60);
+#if WS_LOAD_TLS
+  std::shared_ptr<ws_bench::TlsClientShared> tls;
+  if (options.tls) {
+    std::string error;
+    tls = ws_bench::TlsClientShared::create(options.tls_ca, error);
+    if (!tls) {
+      std::fprintf(stderr, "ws-load: %s\n", error.c_str());
+      return 1;
+    }
+    client_options.stream_layer = std::make_shared<ws_bench::TlsClientFactory>(tls);
+  }
+#else
+  if (options.tls) {
+    std::fprintf(stderr, "ws-load: --tls: built without OpenSSL\n");
+    return 2;
+  }
+#endif
   ws::posix::EpollClient client(loop, client_options);
   Run run(options);
   std::thread loop_thread([&] {
@@ -279,7 +322,8 @@ int main(int argc, char** argv) {
   signal_server(options);
   const std::size_t rss_before = resident_kib(options.server_pid);
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(options.timeout_seconds);
-  const std::string url = "ws://" + options.host + ":" + std::to_string(options.port) + "/load";
+  const std::string url = (options.tls ? "wss://" : "ws://") + options.host + ":" +
+                          std::to_string(options.port) + "/load";
 
   // 1. Ramp the connects up, bounded in rate and in handshakes under way.
   const Clock::time_point connect_start = Clock::now();
@@ -314,6 +358,7 @@ int main(int argc, char** argv) {
   // 2. Every connection sends all its messages; each must come back once.
   const std::size_t expected = run.opened.load() * options.messages;
   const double cpu_before = cpu_seconds(options.server_pid);
+  const double load_cpu_before = cpu_seconds(::getpid());
   const Clock::time_point send_start = Clock::now();
   loop.post([&] {
     const std::size_t first =
@@ -327,6 +372,7 @@ int main(int argc, char** argv) {
   const bool all_back = wait_for([&] { return run.echoed.load() >= expected; }, deadline);
   const double send_seconds = seconds_since(send_start);
   const double server_cpu = cpu_seconds(options.server_pid) - cpu_before;
+  const double load_cpu = cpu_seconds(::getpid()) - load_cpu_before;
   const std::size_t rss_busy = resident_kib(options.server_pid);
   // The connections stay open and idle for --hold-ms (late duplicates would
   // show up here too), then the "held" reading.
@@ -393,6 +439,21 @@ int main(int argc, char** argv) {
     std::printf("  server CPU while echoing  %.2f s (utime+stime): %.3f s per million messages\n",
                 server_cpu, cpu_per_million);
   }
+  const double load_cpu_per_million = echoed_count > 0 ? load_cpu / echoed_count * 1e6 : 0;
+  const double load_busy = send_seconds > 0 ? load_cpu / send_seconds : 0;
+  std::printf(
+      "  ws-load CPU while echoing %.2f s: %.3f s per million messages, %.0f%% of one core\n",
+      load_cpu, load_cpu_per_million, load_busy * 100);
+#if WS_LOAD_TLS
+  if (tls) {
+    const std::string parameters = tls->parameters();
+    std::printf("  TLS                       %s%s\n",
+                parameters.empty() ? "no handshake completed" : parameters.c_str(),
+                options.tls_ca.empty() ? ", certificate not checked" : ", certificate checked");
+    const std::string failure = tls->first_failure();
+    if (!failure.empty()) std::printf("  first TLS error           %s\n", failure.c_str());
+  }
+#endif
   if (!run.first_error.empty())
     std::printf("  first error               %s\n", run.first_error.c_str());
   const bool ok = all_back && missing == 0 && run.duplicates.load() == 0 &&
@@ -401,9 +462,11 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT ok=%d connections=%zu messages=%zu messages_per_s=%.0f server_cpu_s=%.3f "
       "server_cpu_s_per_million=%.3f rss_per_connection_kib=%.2f "
-      "rss_per_connection_open_kib=%.2f hold_ms=%zu\n",
+      "rss_per_connection_open_kib=%.2f hold_ms=%zu load_cpu_s_per_million=%.3f "
+      "load_busy=%.2f tls=%d\n",
       ok ? 1 : 0, run.opened.load(), run.echoed.load(),
       send_seconds > 0 ? echoed_count / send_seconds : 0, server_cpu, cpu_per_million,
-      per_connection(rss_held), per_connection(rss_open), hold_ms);
+      per_connection(rss_held), per_connection(rss_open), hold_ms, load_cpu_per_million, load_busy,
+      options.tls ? 1 : 0);
   return ok ? 0 : 1;
 }

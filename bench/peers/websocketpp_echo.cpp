@@ -36,6 +36,10 @@ void raise_open_file_limit() {
 int main(int argc, char** argv) {
   const ws_bench::PeerArgs args = ws_bench::parse_peer_args(argc, argv);
   const unsigned long port = args.port;
+  if (!args.tls_certificate.empty()) {
+    std::fprintf(stderr, "websocketpp-echo: --tls is not supported (beast-echo has it)\n");
+    return 2;
+  }
   // Before any other thread starts: SIGUSR2 stays blocked in all of them.
   std::optional<ws_bench::MemoryReport> report;
   if (args.memory_report) report.emplace();
