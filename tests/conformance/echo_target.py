@@ -90,9 +90,11 @@ def run_case(server, case, timeouts):
             peer.sock.close()
 
 
-def run_against_echo(program, io, cases, timeouts, verbose):
+def run_against_echo(program, io, cases, timeouts, verbose, tls=()):
+    """`tls`: ("--tls", CERT, KEY) to serve wss:// (wire.TLS_CONTEXT set)."""
     deflate = all("--deflate" in case.server_args for case in cases)
-    report = Report("ws-echo%s --io %s" % (" --deflate" if deflate else "", io))
+    report = Report("ws-echo%s%s --io %s" % (" --deflate" if deflate else "",
+                                             " --tls" if tls else "", io))
     servers = {}
     refused = {}  # options ws-echo would not start with, and why
     try:
@@ -104,7 +106,7 @@ def run_against_echo(program, io, cases, timeouts, verbose):
             if server is None:
                 try:
                     server = servers[case.server_args] = EchoServer(program, io,
-                                                                    case.server_args)
+                                                                    case.server_args + tuple(tls))
                 except RuntimeError as error:
                     refused[case.server_args] = "ws-echo did not start: %s" % error
                     report.problems.append(refused[case.server_args])

@@ -30,7 +30,10 @@ Python 3 standard library only.
 import argparse
 import json
 import os
+import ssl
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +48,7 @@ import limit_cases  # noqa: E402
 import ping_cases  # noqa: E402
 import reserved_cases  # noqa: E402
 import utf8_cases  # noqa: E402
+import wire  # noqa: E402
 from echo_target import run_against_echo  # noqa: E402
 from suite import (DEFLATE_GROUPS, Scale, markdown_table, write_json,  # noqa: E402
                    write_markdown)
@@ -87,6 +91,8 @@ def main(argv):
     parser.add_argument("--timeout-scale", type=float, default=1.0)
     parser.add_argument("--cases", default="")
     parser.add_argument("--deflate", action="store_true")
+    parser.add_argument("--tls", action="store_true",
+                        help="echo mode: every case over wss:// (a certificate made now)")
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     parser.add_argument("--verbose", action="store_true")
@@ -104,7 +110,18 @@ def main(argv):
         return 2
     started = time.monotonic()
     if args.mode == "echo":
-        report = run_against_echo(args.program, args.io, cases, timeouts, args.verbose)
+        tls = ()
+        if args.tls:
+            folder = tempfile.mkdtemp()
+            cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
+            wire.TLS_CONTEXT = ssl.create_default_context(cafile=cert)
+            tls = ("--tls", cert, key)
+        report = run_against_echo(args.program, args.io, cases, timeouts, args.verbose, tls)
     else:
         report = fuzzing_server.run_against_client(args.program, cases, timeouts, args.verbose)
     report.seconds = time.monotonic() - started

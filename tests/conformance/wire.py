@@ -14,6 +14,8 @@ import socket
 import struct
 import time
 
+import tls_socket
+
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 OPCODE_NAMES = {CONTINUATION: "continuation", TEXT: "text", BINARY: "binary",
                 CLOSE: "close", PING: "ping", PONG: "pong"}
@@ -498,6 +500,12 @@ def has_token(fields, name, token):
     return token in [t.strip().lower() for t in values.split(",")]
 
 
+# wss://: an ssl.SSLContext that trusts the server's certificate; every
+# connection connect_client opens then runs inside TLS (the cases see the
+# same WebSocket bytes).
+TLS_CONTEXT = None
+
+
 def connect_client(host, port, path, timeouts, early=b"", extensions=None):
     """Opens a connection and performs the client's opening handshake
     (RFC 6455 4.1), checking the server's answer (4.2.2). `early` bytes go
@@ -506,6 +514,8 @@ def connect_client(host, port, path, timeouts, early=b"", extensions=None):
     whose `extensions_response` is the server's answer to it."""
     sock = socket.create_connection((host, port), timeout=timeouts.reply)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if TLS_CONTEXT is not None:
+        sock = tls_socket.wrap(sock, TLS_CONTEXT, host)
     key = base64.b64encode(os.urandom(16)).decode()
     request = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
