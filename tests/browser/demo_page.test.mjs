@@ -4,19 +4,43 @@
 //
 // usage: node --test demo_page.test.mjs   with WS_DEMO (the binary),
 //        WS_DEMO_IO (threads|epoll|asio) and WS_ARTIFACTS (a folder) set.
+//        WS_DEMO_TLS=1: the page over https and the sockets over wss://,
+//        with a certificate made now that Chromium trusts by its public key
+//        (--ignore-certificate-errors-spki-list pins exactly that key; any
+//        other certificate is still refused).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as joinPath } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const demo = process.env.WS_DEMO;
 const io = process.env.WS_DEMO_IO ?? "epoll";
 const artifacts = process.env.WS_ARTIFACTS ?? ".";
+const tls = process.env.WS_DEMO_TLS === "1";
+
+// A certificate for 127.0.0.1 and the base64 SHA-256 of its public key.
+function makeCertificate() {
+  const folder = mkdtempSync(joinPath(tmpdir(), "ws-demo-tls-"));
+  const cert = joinPath(folder, "cert.pem");
+  const key = joinPath(folder, "key.pem");
+  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+    "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+    "-addext", "subjectAltName=IP:127.0.0.1"], { stdio: "ignore" });
+  const publicKey = execFileSync("openssl", ["x509", "-in", cert, "-pubkey", "-noout"]);
+  const der = execFileSync("openssl", ["pkey", "-pubin", "-outform", "der"], { input: publicKey });
+  const spki = execFileSync("openssl", ["dgst", "-sha256", "-binary"], { input: der }).toString("base64");
+  return { cert, key, spki };
+}
+const certificate = tls ? makeCertificate() : null;
 
 function startDemo() {
-  const child = spawn(demo, ["--port", "0", "--io", io], { stdio: ["ignore", "pipe", "inherit"] });
+  const args = ["--port", "0", "--io", io];
+  if (certificate) args.push("--tls", certificate.cert, certificate.key);
+  const child = spawn(demo, args, { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.once("line", (url) => resolve({ child, url: url.trim() }));
@@ -39,14 +63,17 @@ async function say(page, text) {
 
 const logOf = (page) => page.textContent("#log");
 
-test(`ws-demo page in Chromium (--io ${io})`, { timeout: 60000 }, async () => {
+const label = `${io}${tls ? "-tls" : ""}`;
+
+test(`ws-demo page in Chromium (--io ${io}${tls ? " --tls" : ""})`, { timeout: 60000 }, async () => {
   assert.ok(demo, "WS_DEMO must name the ws-demo binary");
   const { child, url } = await startDemo();
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  assert.match(url, tls ? /^https:\/\/127\.0\.0\.1:\d+\/$/ : /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           ...(certificate ? [`--ignore-certificate-errors-spki-list=${certificate.spki}`] : [])],
   });
   try {
     const context = await browser.newContext();
@@ -70,7 +97,11 @@ test(`ws-demo page in Chromium (--io ${io})`, { timeout: 60000 }, async () => {
     assert.ok(!hubLog.includes("hello from ann"), "the hub does not hear the meeting");
 
     mkdirSync(artifacts, { recursive: true });
-    await ann.screenshot({ path: `${artifacts}/demo-page-${io}.png`, fullPage: true });
+    if (tls) {
+      // The page and its sockets really went over TLS.
+      assert.equal(await ann.evaluate(() => location.protocol), "https:");
+    }
+    await ann.screenshot({ path: `${artifacts}/demo-page-${label}.png`, fullPage: true });
   } finally {
     await browser.close();
     child.kill("SIGTERM");
