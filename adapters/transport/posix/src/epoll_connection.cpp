@@ -220,6 +220,9 @@ void EpollConnection::finish() {
   socket_.reset();              // a server closes first (RFC 6455 7.1.1)
   driver_->transport_closed();  // on_close, if due
   driver_.reset();
+  // What it held (a TLS layer's buffers above all) goes back to the system
+  // with the next trim, not only what idle connections release.
+  loop_->memory_released();
   if (tracker_) {
     const std::shared_ptr<EpollConnectionTracker> tracker = std::move(tracker_);
     tracker->connection_ended(*this);

@@ -5,6 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -59,6 +63,11 @@ class ThreadServerCore : public std::enable_shared_from_this<ThreadServerCore> {
   std::atomic<std::uint64_t> thread_failures{0};
   std::atomic<std::uint64_t> backoffs{0};
   std::atomic<std::uint64_t> handler_exceptions{0};
+  // When memory was last handed back to the system (steady clock ticks).
+  std::atomic<std::int64_t> last_trim{0};
+  // A trim was skipped (too soon after the last): the accept thread does it
+  // once the second has passed, so the last of a burst of ends is trimmed.
+  std::atomic<bool> trim_pending{false};
   std::atomic<bool> stopping{false};
 
   mutable std::mutex mutex;
@@ -79,6 +88,7 @@ class ThreadServerCore : public std::enable_shared_from_this<ThreadServerCore> {
   void hand_over(FileDescriptor socket) noexcept;
   void refuse(FileDescriptor socket) noexcept;
   void run_connection(int fd) noexcept;
+  void trim_memory() noexcept;
   void back_off() noexcept;
 };
 
@@ -99,8 +109,13 @@ void ThreadServerCore::accept_loop() noexcept {
     polled[0].events = POLLIN;
     polled[1].fd = wake.get();
     polled[1].events = POLLIN;
-    if (::poll(polled, 2, -1) < 0) {
+    const int ready = ::poll(polled, 2, trim_pending.load() ? 1000 : -1);
+    if (ready < 0) {
       if (errno != EINTR) back_off();  // ENOMEM: let the system breathe
+      continue;
+    }
+    if (ready == 0) {
+      trim_memory();
       continue;
     }
     if ((polled[1].revents & POLLIN) != 0 || stopping.load()) break;
@@ -188,6 +203,28 @@ void ThreadServerCore::run_connection(int fd) noexcept {
   changed.notify_all();
   // Closed after leaving the set: shutdown() touches only sockets in it.
   ::close(fd);
+  trim_memory();
+}
+
+void ThreadServerCore::trim_memory() noexcept {
+#ifdef __GLIBC__
+  // What a connection held (its thread's arena pieces, a TLS layer's
+  // buffers) stays in glibc's heap after it is freed; hand whole free pages
+  // back, at most once a second across all connection threads (a burst of
+  // ended handshakes would otherwise keep tens of MiB).
+  const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+  std::int64_t last = last_trim.load(std::memory_order_relaxed);
+  const std::int64_t interval =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::seconds(1))
+          .count();
+  if (now - last < interval) {
+    trim_pending.store(true);
+    return;
+  }
+  if (!last_trim.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+  trim_pending.store(false);
+  ::malloc_trim(0);
+#endif
 }
 
 std::size_t ThreadServerCore::shutdown(Duration timeout) {
