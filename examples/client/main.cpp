@@ -13,6 +13,10 @@
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/tls/layer.hpp"
+#if WS_CLIENT_HAVE_URING
+#include "ws/uring/uring_client.hpp"
+#include "ws/uring/uring_loop.hpp"
+#endif
 #if WS_HAVE_DEFLATE
 #include "ws/deflate/deflate.hpp"
 #endif
@@ -43,7 +47,7 @@ constexpr const char* usage =
     "  --ca FILE          trust the certificates in FILE for wss://\n"
     "  --autobahn         run the Autobahn client cases against the fuzzing server at URL\n"
     "  --deflate          offer permessage-deflate (RFC 7692)\n"
-    "  --io MODE          threads (default), epoll or asio; wss:// in every mode\n"
+    "  --io MODE          threads (default), epoll, uring or asio; wss:// in every mode\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -111,8 +115,8 @@ int parse(int argc, char** argv, ClientArguments& out) {
       return bad_arguments("--deflate: built without zlib");
 #endif
     } else if (arg == "--io") {
-      if (!value(v) || (v != "threads" && v != "epoll" && v != "asio")) {
-        return bad_arguments("--io takes threads, epoll or asio");
+      if (!value(v) || (v != "threads" && v != "epoll" && v != "uring" && v != "asio")) {
+        return bad_arguments("--io takes threads, epoll, uring or asio");
       }
       out.io = std::string(v);
     } else if (arg == "--help" || arg == "-h") {
@@ -250,10 +254,10 @@ int run_interactive(const ClientArguments& arguments) {
   return exit_status(outcome, error);
 }
 
-// --io epoll: the epoll client on this thread's loop; the same driver and
-// Session as --io threads.
-int run_epoll(const ClientArguments& arguments) {
-  ws::posix::EpollLoop loop;
+// --io epoll and --io uring: the client of that loop, run on this thread;
+// the same driver and Session as --io threads.
+template <class Loop, class Client>
+int run_loop(const ClientArguments& arguments, Loop& loop) {
   Outcome outcome;
   std::error_code failure;
   ws::Handler handler;
@@ -275,7 +279,7 @@ int run_epoll(const ClientArguments& arguments) {
     loop.stop();
   };
   const ws::posix::BlockingClientOptions common = client_options(arguments);
-  ws::posix::EpollClient client(loop, common);
+  Client client(loop, common);
   if (const ws::Result<ws::SessionPtr> started = client.connect(arguments.url, handler); !started) {
     std::fprintf(stderr, "ws-client: %s\n", started.error().message().c_str());
     return 1;
@@ -456,6 +460,24 @@ int main(int argc, char** argv) {
     arguments.tls = client_tls(arguments);
     if (!arguments.tls) return 1;
   }
-  if (arguments.io == "epoll") return run_epoll(arguments);
+  if (arguments.io == "epoll") {
+    ws::posix::EpollLoop loop;
+    return run_loop<ws::posix::EpollLoop, ws::posix::EpollClient>(arguments, loop);
+  }
+  if (arguments.io == "uring") {
+#if WS_CLIENT_HAVE_URING
+    ws::uring::UringLoop loop;
+    if (loop.creation_error()) {
+      std::fprintf(stderr, "ws-client: --io uring: %s\n", loop.creation_message().c_str());
+      return 1;
+    }
+    return run_loop<ws::uring::UringLoop, ws::uring::UringClient>(arguments, loop);
+#else
+    std::fprintf(
+        stderr,
+        "ws-client: --io uring: this build has no io_uring support (install liburing-dev)\n");
+    return 1;
+#endif
+  }
   return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);
 }

@@ -50,10 +50,12 @@ bool parse_common_option(std::vector<std::string_view>& args, std::size_t& index
       options.io = Io::threads;
     } else if (value == "epoll") {
       options.io = Io::epoll;
+    } else if (value == "uring") {
+      options.io = Io::uring;
     } else if (value == "asio") {
       options.io = Io::asio;
     } else {
-      error = "--io takes threads, epoll or asio";
+      error = "--io takes threads, epoll, uring or asio";
       return false;
     }
   } else {

@@ -9,7 +9,7 @@
 
 namespace ws::examples {
 
-enum class Io { threads, epoll, asio };
+enum class Io { threads, epoll, uring, asio };
 
 struct ServerOptions {
   std::string host = "127.0.0.1";

@@ -6,7 +6,7 @@
 #include "common/tls_setup.hpp"
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
-#include "demo/demo_routes.hpp"
+#include "demo/demo_loop_handler.hpp"
 #include "ws/channels/registry.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_server.hpp"
@@ -25,36 +25,7 @@ int run_demo_epoll(const ServerOptions& options) {
   if (!make_server_tls(options, "ws-demo", server_options.stream_layer)) return 1;
   server_options.registry = &registry;
   server_options.join_path_channel = false;  // the name is decoded first
-  server_options.on_http = [](const HttpHead& head) {
-    DemoHttpAnswer answer = answer_plain_http(head.method, head.target);
-    return posix::HttpAnswer{answer.status, std::move(answer.body), std::move(answer.headers)};
-  };
-  server_options.on_upgrade = [](const UpgradeRequest& request) {
-    DemoRoute route = route_upgrade(request.target);
-    if (route.kind == DemoRoute::Kind::refused) {
-      return posix::UpgradeDecision::reject(route.refusal.status, std::move(route.refusal.body),
-                                            std::move(route.refusal.headers));
-    }
-    return posix::UpgradeDecision::accept_with();
-  };
-  posix::EpollHandler handler;
-  handler.on_open = [&registry](const posix::EpollSessionPtr& session) {
-    const DemoRoute route = route_upgrade(session->request()->target);
-    // A member from the moment its handshake completes.
-    if (route.kind == DemoRoute::Kind::channel) registry.join(route.channel, session);
-  };
-  handler.on_message = [&registry](const posix::EpollSessionPtr& session, const Message& message) {
-    const DemoRoute route = route_upgrade(session->request()->target);
-    if (route.kind == DemoRoute::Kind::channel) {
-      // Published unchanged to every member, the sender included.
-      publish_from_member(registry, route.channel, message.kind, message.payload,
-                          [&](std::string_view notice) { (void)session->send_text(notice); });
-    } else if (message.kind == MessageKind::text) {
-      (void)session->send_text(message.text());
-    } else {
-      (void)session->send_binary(message.payload);
-    }
-  };
+  const Handler handler = demo_loop_handler(registry);
   Result<posix::EpollServer> server =
       posix::EpollServer::listen(loop, std::move(server_options), handler);
   if (!server) {

@@ -11,7 +11,7 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|asio]\n"
+    "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|uring|asio]\n"
     "               [--tls CERT KEY] [--backplane redis://HOST:PORT]\n"
     "  GET /               the page: pick a channel, see its messages, send messages\n"
     "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       return run_demo_threads(options);
     case Io::epoll:
       return run_demo_epoll(options);
+    case Io::uring:
+      return run_demo_uring(options);
     case Io::asio:
       return run_demo_asio(options);
   }

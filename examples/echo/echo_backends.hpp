@@ -9,6 +9,7 @@ namespace ws::examples {
 
 int run_echo_threads(const EchoOptions& options);
 int run_echo_epoll(const EchoOptions& options);
+int run_echo_uring(const EchoOptions& options);
 int run_echo_asio(const EchoOptions& options);
 
 }  // namespace ws::examples

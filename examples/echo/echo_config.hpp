@@ -15,6 +15,8 @@ struct EchoOptions : ServerOptions {
   std::size_t fragment_size = 0;
   /// --deflate: accept permessage-deflate (RFC 7692) when a client offers it.
   bool deflate = false;
+  /// --zero-copy (--io uring): zero-copy sends (IORING_OP_SENDMSG_ZC).
+  bool zero_copy = false;
 };
 
 /// The Connection configuration of ws-echo: messages up to --max-message

@@ -13,9 +13,9 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: ws-echo --port P [--host 127.0.0.1] [--io threads|epoll|asio]\n"
+    "usage: ws-echo --port P [--host 127.0.0.1] [--io threads|epoll|uring|asio]\n"
     "               [--max-message BYTES] [--fragment BYTES] [--tls CERT KEY]\n"
-    "               [--deflate] [--memory-report]\n"
+    "               [--deflate] [--zero-copy] [--memory-report]\n"
     "  Echoes every message (text as text, binary as binary) on any path.\n"
     "  --port 0 picks a free port; prints 'listening on HOST:PORT' when ready.\n"
     "  --io           I/O mode (default epoll)\n"
@@ -24,6 +24,9 @@ constexpr const char* usage =
     "                 (default 0: one frame per message)\n"
     "  --tls          serve wss:// with this certificate (PEM chain) and key\n"
     "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n"
+    "  --zero-copy    --io uring: zero-copy sends (off by default; on loopback the\n"
+    "                 kernel copies anyway). With --io uring, each SIGUSR1 prints\n"
+    "                 'uring: enter_calls=N submissions=M completions=K'\n"
     "  --memory-report\n"
     "                 on each SIGUSR2, print 'memory: heap_in_use=BYTES mmapped=BYTES\n"
     "                 rss_kib=KIB' (mallinfo2, VmRSS; scripts/bench reads it)\n";
@@ -59,6 +62,11 @@ int main(int argc, char** argv) {
       i += 2;
       continue;
     }
+    if (args[i] == "--zero-copy") {
+      options.zero_copy = true;
+      ++i;
+      continue;
+    }
     if (args[i] == "--memory-report") {
       memory_report = true;
       ++i;
@@ -80,6 +88,9 @@ int main(int argc, char** argv) {
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
   if (!port_given) return bad_arguments("--port is required");
+  if (options.zero_copy && options.io != Io::uring) {
+    return bad_arguments("--zero-copy needs --io uring");
+  }
   // Before any I/O mode starts a thread: SIGUSR2 stays blocked in all of them.
   std::optional<ws_bench::MemoryReport> report;
   if (memory_report) report.emplace();
@@ -88,6 +99,8 @@ int main(int argc, char** argv) {
       return run_echo_threads(options);
     case Io::epoll:
       return run_echo_epoll(options);
+    case Io::uring:
+      return run_echo_uring(options);
     case Io::asio:
       return run_echo_asio(options);
   }
