@@ -8,6 +8,9 @@ const std::vector<TransportEntry>& all_transports() {
         {"epoll", make_epoll_transport},
         {"threads", make_threads_transport},
     };
+#if WS_CONTRACT_URING
+    all.push_back({"uring", make_uring_transport});
+#endif
 #if WS_CONTRACT_ASIO
     all.push_back({"asio", make_asio_transport});
 #endif
