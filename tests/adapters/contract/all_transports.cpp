@@ -11,6 +11,10 @@ const std::vector<TransportEntry>& all_transports() {
         {"epoll_tls", [] { return with_tls(make_epoll_transport()); }},
         {"threads_tls", [] { return with_tls(make_threads_transport()); }},
     };
+#if WS_CONTRACT_URING
+    all.push_back({"uring", make_uring_transport});
+    all.push_back({"uring_tls", [] { return with_tls(make_uring_transport()); }});
+#endif
 #if WS_CONTRACT_ASIO
     all.push_back({"asio", make_asio_transport});
 #endif

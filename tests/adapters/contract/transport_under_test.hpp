@@ -54,5 +54,7 @@ std::unique_ptr<TransportUnderTest> make_threads_transport();
 std::unique_ptr<TransportUnderTest> with_tls(std::unique_ptr<TransportUnderTest> inner);
 /// Built when ws::asio is (WS_CONTRACT_ASIO).
 std::unique_ptr<TransportUnderTest> make_asio_transport();
+/// Built when ws::uring is (WS_CONTRACT_URING).
+std::unique_ptr<TransportUnderTest> make_uring_transport();
 
 }  // namespace ws::contract
