@@ -330,6 +330,9 @@ void UringConnection::finish() {
   driver_->transport_closed();  // on_close, if due
   held_.clear();
   held_begin_ = 0;
+  // What it held (a TLS layer's buffers above all) goes back to the system
+  // with the next trim, as on the epoll loop.
+  loop_->memory_released();
   if (tracker_) {
     const std::shared_ptr<UringConnectionTracker> tracker = std::move(tracker_);
     tracker->connection_ended(*this);
