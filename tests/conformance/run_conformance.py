@@ -86,7 +86,7 @@ def main(argv):
     parser = argparse.ArgumentParser(description="RFC 6455 conformance suite")
     parser.add_argument("mode", choices=("echo", "client"))
     parser.add_argument("program")
-    parser.add_argument("--io", default="epoll", choices=("threads", "epoll", "asio"))
+    parser.add_argument("--io", default="epoll", choices=("threads", "epoll", "uring", "asio"))
     parser.add_argument("--scale", default="full", choices=("full", "reduced"))
     parser.add_argument("--timeout-scale", type=float, default=1.0)
     parser.add_argument("--cases", default="")
