@@ -34,7 +34,7 @@ using memory::pump_drivers;
 // which must hold one whole record, as TLS must hold one (16 KiB and some).
 class FramedLayer final : public StreamLayer {
  public:
-  static constexpr std::size_t kInputLimit = 300;  // one whole record, and a bit
+  static constexpr std::size_t kInputLimit = 300;   // one whole record, and a bit
   static constexpr std::size_t kOutputLimit = 600;  // wire bytes held
 
   explicit FramedLayer(Role role) : role_(role) {
@@ -332,6 +332,92 @@ TEST_F(DriverWithLayer, OutputMarkedInFlightIsTheLayersAndStaysInPlace) {
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(first), before.size()), before);
   client->consume_output(before.size());
   EXPECT_EQ(client->pending_output_size(), 0U);
+}
+
+// A peer that writes a large message, its close frame and its layer's end,
+// then ends the stream at once (it does not wait for the close reply): the
+// end of the wire arrives while the layer still holds bytes the Connection
+// had no room for. Nothing of it may be lost (RFC 6455 7.1.1 only asks the
+// server to wait; the client must still read what came before the end).
+// One run of the scenario below: the client's input holds `input` bytes,
+// the server sends `size` bytes, a close, its layer's end, then ends.
+void run_end_of_wire_case(std::size_t input, std::size_t size) {
+  SCOPED_TRACE("input " + std::to_string(input) + ", message " + std::to_string(size));
+  Side client_side;
+  auto client_handler = std::make_shared<Handler>();
+  client_handler->on_open = [&](const SessionPtr&) { ++client_side.opens; };
+  client_handler->on_message = [&](const SessionPtr&, const Message& message) {
+    client_side.messages.emplace_back(message.text());
+  };
+  client_handler->on_close = [&](const SessionPtr&, const Closed& closed) {
+    client_side.closed = closed;
+  };
+  auto server_handler = std::make_shared<Handler>();
+  server_handler->on_open = [size](const SessionPtr& session) {
+    EXPECT_FALSE(session->send_text(std::string(size, 'm')));
+    EXPECT_FALSE(session->close(CloseCode::normal, "bye"));
+  };
+  Config client_config;
+  client_config.timeouts.close_timeout = 100ms;
+  client_config.limits.max_buffered_input = input;
+  Config server_config;
+  server_config.timeouts.close_timeout = 100ms;
+  Driver client(*Connection::client("ws://localhost/chat", {}, client_config), client_handler,
+                DriverOptions{}, std::make_shared<NoWaker>(),
+                std::make_unique<FramedLayer>(Role::client));
+  Driver server(Connection::server(server_config), server_handler, DriverOptions{},
+                std::make_shared<NoWaker>(), std::make_unique<FramedLayer>(Role::server));
+  DuplexPipe pipe;
+  const TimePoint t0 = TimePoint{} + 1h;
+  // The handshake, both ways, until the server opened and queued it all.
+  for (int round = 0; round < 20 && client_side.opens == 0; ++round) {
+    pump_drivers(client, server, pipe, t0, 1);
+  }
+  ASSERT_EQ(client_side.opens, 1);
+  // The server writes everything it has, then its transport ends.
+  for (int round = 0; round < 100000 && server.pending_output_size() > 0; ++round) {
+    const memory::IoResult written = pipe.write(memory::Side::b, server.pending_output());
+    ASSERT_FALSE(written.error);
+    server.consume_output(written.bytes);
+    (void)server.step(t0);
+  }
+  pipe.shutdown_write(memory::Side::b);
+  // The client reads as its transport would: all it may, then the end.
+  for (int round = 0; round < 100000 && !client.finished(); ++round) {
+    while (client.wants_read()) {
+      const MutableByteView space = client.receive_buffer();
+      if (space.empty()) break;
+      const memory::IoResult read = pipe.read(memory::Side::a, space);
+      if (read.end_of_stream) {
+        client.receive_eof();
+        break;
+      }
+      if (read.bytes == 0) break;
+      client.commit_received(read.bytes);
+    }
+    (void)client.step(t0);
+    if (client.pending_output_size() > 0) {
+      const memory::IoResult written = pipe.write(memory::Side::a, client.pending_output());
+      if (!written.error) client.consume_output(written.bytes);
+    }
+    if (client.should_close_transport()) client.transport_closed();
+  }
+  ASSERT_EQ(client_side.messages.size(), 1U);
+  EXPECT_EQ(client_side.messages[0].size(), size);
+  ASSERT_TRUE(client_side.closed);
+  EXPECT_EQ(client_side.closed->code, CloseCode::normal) << client_side.closed->error.message();
+}
+
+// A peer that writes a message, its close frame and its layer's end, then
+// ends the stream at once (it does not wait for the close reply): the end
+// of the wire can arrive while the layer still holds bytes the Connection
+// had no room for yet. Nothing of them may be lost: the message and the
+// close are delivered, as without a layer.
+TEST(DriverWithLayerEnd, BytesHeldInTheLayerAtTheEndOfTheWireAreAllDelivered) {
+  for (const std::size_t input : {std::size_t{64}, std::size_t{200}, std::size_t{64 * 1024}}) {
+    for (std::size_t size = 1000; size < 1300; size += 37) run_end_of_wire_case(input, size);
+    run_end_of_wire_case(input, 200 * 1024);
+  }
 }
 
 }  // namespace

@@ -124,9 +124,11 @@ void Driver::receive_eof() noexcept {
   if (layer_ && !transport_error_) {
     // The layer decides what the end of the wire means (TLS: the end of
     // its stream, with or without close_notify; an error mid-handshake).
+    // It may still hold bytes the Connection has no room for yet: its
+    // stream ends when it says so, once they went (pull_from_layer, at
+    // each step while the stream has not ended: next_deadline).
     layer_->receive_wire_eof();
     pull_from_layer();
-    if (!layer_stream_ended_) end_layer_stream();
     return;
   }
   end_layer_stream();
@@ -145,17 +147,21 @@ void Driver::pull_from_layer() noexcept {
     connection_.commit_received(n);
     layer_read_ = true;
   }
-  if (const std::error_code error = layer_->error()) {
-    // A malformed record, a failed handshake, a refused certificate: the
-    // stream is unusable, and on_close says why.
-    end(error);
-    layer_stream_ended_ = true;
-    return;
-  }
+  if (layer_failed()) return;
   if (layer_->read_ended()) end_layer_stream();
   // The layer's handshake may have completed: what waited for it (a
   // client's upgrade request) can go now.
   push_to_layer();
+}
+
+bool Driver::layer_failed() noexcept {
+  const std::error_code error = layer_->error();
+  if (!error) return false;
+  // A malformed record, a failed handshake, a refused certificate: the
+  // stream is unusable, and on_close says why.
+  end(error);
+  layer_stream_ended_ = true;
+  return true;
 }
 
 void Driver::end_layer_stream() noexcept {
@@ -170,6 +176,8 @@ void Driver::push_to_layer() noexcept {
     if (taken == 0) break;
     connection_.consume_output(taken);
   }
+  // Encoding can fail too (its handshake, driven by the write).
+  if (layer_failed()) return;
   // The close handshake is done and written into the layer: end the
   // layer's stream too (TLS close_notify), then the transport may close.
   if (connection_.should_close_transport() && !layer_->shutdown_started()) layer_->shutdown();
@@ -265,10 +273,11 @@ Driver::Turn Driver::step(TimePoint now) {
       std::optional<Event> event = connection_.next_event();
       if (!event && layer_) {
         // The layer may hold decoded bytes that did not fit before these
-        // events made room.
+        // events made room, or say only now that its stream ended.
         layer_read_ = false;
+        const bool ended_before = layer_stream_ended_;
         pull_from_layer();
-        if (layer_read_) event = connection_.next_event();
+        if (layer_read_ || layer_stream_ended_ != ended_before) event = connection_.next_event();
       }
       if (!event) break;
       ++handled;
@@ -330,7 +339,7 @@ std::optional<TimePoint> Driver::next_deadline() const noexcept {
   std::optional<TimePoint> deadline = connection_.next_deadline();
   // The stream ended (or failed during a write) since the last step: the
   // next step lets the Connection say what that means.
-  if (eof_ && !closed_seen_) deadline = earliest(deadline, now_);
+  if ((eof_ || layer_stream_ended_) && !closed_seen_) deadline = earliest(deadline, now_);
   if (paused_ != pause_reported_ && !closed_seen_) deadline = earliest(deadline, now_);
   if (stalled_since_ && options_->write_stall_timeout.count() > 0) {
     deadline = earliest(deadline, *stalled_since_ + options_->write_stall_timeout);

@@ -284,7 +284,10 @@ class TlsLayer final : public StreamLayer {
       error_ = errc::eof_in_handshake;
       detail_ = "the stream ended during the TLS handshake";
     } else if (const long verdict = SSL_get_verify_result(ssl_);
-               role_ == Role::client && !handshake_done_ && verdict != X509_V_OK) {
+               role_ == Role::client && !handshake_done_ && verdict != X509_V_OK &&
+               (SSL_get_verify_mode(ssl_) & SSL_VERIFY_PEER) != 0) {
+      // (An insecure client records a verdict too, but never fails on it:
+      // its failure is something else.)
       error_ = errc::certificate_verify_failed;
       detail_ = X509_verify_cert_error_string(verdict);
     } else {

@@ -273,6 +273,7 @@ class Driver {
   void pull_from_layer() noexcept;
   void push_to_layer() noexcept;
   void end_layer_stream() noexcept;
+  bool layer_failed() noexcept;
   std::size_t output_backlog() const noexcept;
   void dispatch_events();
   void handle(const Event& event);
