@@ -62,7 +62,7 @@ class FramedLayer final : public StreamLayer {
   std::size_t read(MutableByteView into) override {
     decode();
     const std::size_t n = std::min(into.size(), decoded_.size());
-    std::memcpy(into.data(), decoded_.data(), n);
+    if (n > 0) std::memcpy(into.data(), decoded_.data(), n);
     decoded_.erase(decoded_.begin(), decoded_.begin() + static_cast<std::ptrdiff_t>(n));
     return n;
   }

@@ -106,9 +106,12 @@ TEST(UringBackpressure, EightMiBInSmallWritesComesBackWholeAndInOrder) {
     if (!peer.send(ByteView(pending.data(), pending.size()))) write_failed = true;
   });
 
-  // Read nothing for a while: the server's output passes its high-water
-  // mark and it stops reading.
-  std::this_thread::sleep_for(300ms);
+  // Read nothing until the server's output passed its pause mark and it
+  // stopped reading (the kernel's socket buffers fill first: under the
+  // sanitizers that takes longer than any fixed wait).
+  for (int waited = 0; waited < 1000 && fixture.recorder.backpressure().empty(); ++waited) {
+    std::this_thread::sleep_for(10ms);
+  }
   Checksum received;
   std::size_t count = 0;
   bool in_order = true;
