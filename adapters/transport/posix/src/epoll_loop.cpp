@@ -44,28 +44,15 @@ EpollLoopCore::EpollLoopCore()
   event.data.ptr = nullptr;  // nullptr marks the wake-up eventfd
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, wake_fd_.get(), &event) != 0) {
     creation_error_ = last_system_error();
+    return;
   }
+  work_.set_wake_fd(wake_fd_.get());
 }
 
 EpollLoopCore::~EpollLoopCore() = default;
 
-void EpollLoopCore::signal_locked() noexcept {
-  if (signalled_ || !wake_fd_) return;
-  signalled_ = true;
-  const std::uint64_t one = 1;
-  // The counter cannot overflow: the loop reads it before it is signalled again.
-  [[maybe_unused]] const ssize_t written = ::write(wake_fd_.get(), &one, sizeof one);
-}
-
 void EpollLoopCore::post(std::function<void()> task) {
-  if (in_loop_thread()) {
-    local_tasks_.push_back(std::move(task));
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  if (!alive_) return;
-  tasks_.push_back(std::move(task));
-  signal_locked();
+  work_.post(std::move(task), in_loop_thread());
 }
 
 void EpollLoopCore::dispatch(std::function<void()> task) {
@@ -77,21 +64,13 @@ void EpollLoopCore::dispatch(std::function<void()> task) {
 }
 
 void EpollLoopCore::wake(std::weak_ptr<EpollWatcher> watcher) {
-  if (in_loop_thread()) {
-    local_wakes_.push_back(std::move(watcher));
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  if (!alive_) return;
-  wakes_.push_back(std::move(watcher));
-  signal_locked();
+  work_.wake(std::move(watcher), in_loop_thread());
 }
 
 void EpollLoopCore::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   if (in_loop_thread()) return;
-  std::lock_guard lock(mutex_);
-  signal_locked();
+  work_.signal();
 }
 
 std::error_code EpollLoopCore::add(const std::shared_ptr<EpollWatcher>& watcher, int fd,
@@ -126,17 +105,7 @@ void EpollLoopCore::remove(EpollWatcher& watcher, int fd) {
 }
 
 void EpollLoopCore::schedule(EpollWatcher& watcher, std::optional<TimePoint> when) {
-  if (!when) {
-    watcher.armed_.reset();  // entries left in the heap are skipped when they come up
-    return;
-  }
-  // Only an earlier time needs a new entry: when the armed one comes up, the
-  // watcher asks again for its (later) time. This keeps the heap near one
-  // entry per watcher although deadlines move on every message.
-  if (watcher.armed_ && *watcher.armed_ <= *when) return;
-  watcher.armed_ = when;
-  timers_.push_back(TimerEntry{*when, watcher.weak_from_this()});
-  std::push_heap(timers_.begin(), timers_.end(), Later{});
+  timers_.schedule(watcher, when);
 }
 
 void EpollLoopCore::memory_released() noexcept { trim_wanted_ = true; }
@@ -154,10 +123,9 @@ void EpollLoopCore::trim_memory() {
 }
 
 int EpollLoopCore::wait_timeout_ms() const {
-  if (!local_tasks_.empty() || !local_wakes_.empty()) return 0;
+  if (work_.has_local()) return 0;
   if (stop_requested_.load(std::memory_order_acquire)) return 0;
-  std::optional<TimePoint> next;
-  if (!timers_.empty()) next = timers_.front().when;
+  std::optional<TimePoint> next = timers_.next();
   if (trim_wanted_ && (!next || last_trim_ + trim_interval < *next)) {
     next = last_trim_ + trim_interval;
   }
@@ -172,52 +140,6 @@ int EpollLoopCore::wait_timeout_ms() const {
 void EpollLoopCore::drain_wake_fd() noexcept {
   std::uint64_t count = 0;
   [[maybe_unused]] const ssize_t got = ::read(wake_fd_.get(), &count, sizeof count);
-}
-
-void EpollLoopCore::run_timers() {
-  if (timers_.empty() || timers_.front().when > now_) return;
-  // Take the due entries first: a watcher that asks again for a time already
-  // past waits for the next round instead of spinning here.
-  std::vector<TimerEntry> due;
-  while (!timers_.empty() && timers_.front().when <= now_) {
-    std::pop_heap(timers_.begin(), timers_.end(), Later{});
-    due.push_back(std::move(timers_.back()));
-    timers_.pop_back();
-  }
-  for (TimerEntry& entry : due) {
-    const std::shared_ptr<EpollWatcher> watcher = entry.watcher.lock();
-    if (!watcher || !watcher->armed_ || *watcher->armed_ != entry.when) continue;  // stale
-    watcher->armed_.reset();
-    watcher->on_timer();
-  }
-}
-
-void EpollLoopCore::run_cross_thread_work() {
-  {
-    std::lock_guard lock(mutex_);
-    signalled_ = false;
-    running_tasks_.swap(tasks_);
-    running_wakes_.swap(wakes_);
-  }
-  for (const std::weak_ptr<EpollWatcher>& weak : running_wakes_) {
-    if (const std::shared_ptr<EpollWatcher> watcher = weak.lock()) watcher->on_wake();
-  }
-  running_wakes_.clear();
-  for (std::function<void()>& task : running_tasks_) task();
-  running_tasks_.clear();
-}
-
-void EpollLoopCore::run_local_work() {
-  // One round: work queued by these callbacks waits for the next round, so
-  // sockets and timers are not starved.
-  running_wakes_.swap(local_wakes_);
-  for (const std::weak_ptr<EpollWatcher>& weak : running_wakes_) {
-    if (const std::shared_ptr<EpollWatcher> watcher = weak.lock()) watcher->on_wake();
-  }
-  running_wakes_.clear();
-  running_tasks_.swap(local_tasks_);
-  for (std::function<void()>& task : running_tasks_) task();
-  running_tasks_.clear();
 }
 
 std::error_code EpollLoopCore::run() {
@@ -244,9 +166,9 @@ std::error_code EpollLoopCore::run() {
         watcher->on_events(event.events);
       }
     }
-    run_timers();
-    if (woken) run_cross_thread_work();
-    run_local_work();
+    timers_.run_due(now_);
+    if (woken) work_.run_cross_thread();
+    work_.run_local();
     graveyard_.clear();
     trim_memory();
   }
@@ -256,16 +178,7 @@ std::error_code EpollLoopCore::run() {
 }
 
 void EpollLoopCore::destroy() {
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard lock(mutex_);
-    alive_ = false;
-    tasks.swap(tasks_);
-    wakes_.clear();
-  }
-  tasks.clear();  // may release connections that were never registered
-  local_tasks_.clear();
-  local_wakes_.clear();
+  work_.close();  // queued tasks may release connections that were never registered
   std::vector<std::shared_ptr<EpollWatcher>> watchers;
   watchers.reserve(watchers_.size());
   for (auto& [raw, watcher] : watchers_) watchers.push_back(watcher);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ws/config.hpp"
+#include "ws/posix/detail/loop_work.hpp"
 #include "ws/posix/socket.hpp"
 
 namespace ws::posix::detail {
@@ -40,6 +41,8 @@ class EpollWatcher : public std::enable_shared_from_this<EpollWatcher> {
 
  private:
   friend class EpollLoopCore;
+  template <class>
+  friend class TimerHeap;
   std::optional<TimePoint> armed_;  // earliest live entry in the timer heap
   bool registered_ = false;         // in the epoll set
 };
@@ -60,10 +63,7 @@ class EpollLoopCore {
   void wake(std::weak_ptr<EpollWatcher> watcher);
   void stop() noexcept;
   /// False once destroy() began.
-  bool alive() {
-    std::lock_guard lock(mutex_);
-    return alive_;
-  }
+  bool alive() { return work_.alive(); }
   bool in_loop_thread() const noexcept {
     return loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
@@ -104,21 +104,7 @@ class EpollLoopCore {
   void destroy();
 
  private:
-  struct TimerEntry {
-    TimePoint when;
-    std::weak_ptr<EpollWatcher> watcher;
-  };
-  struct Later {
-    bool operator()(const TimerEntry& a, const TimerEntry& b) const noexcept {
-      return a.when > b.when;
-    }
-  };
-
-  void signal_locked() noexcept;
   void drain_wake_fd() noexcept;
-  void run_timers();
-  void run_cross_thread_work();
-  void run_local_work();
   void trim_memory();
   int wait_timeout_ms() const;
 
@@ -128,20 +114,12 @@ class EpollLoopCore {
   std::atomic<std::thread::id> loop_thread_{};
   std::atomic<bool> stop_requested_{false};
 
-  std::mutex mutex_;  // guards the cross-thread lists and flags below
-  bool alive_ = true;
-  bool signalled_ = false;  // an eventfd write is pending
-  std::vector<std::function<void()>> tasks_;
-  std::vector<std::weak_ptr<EpollWatcher>> wakes_;
+  LoopWork<EpollWatcher> work_;  // tasks and wakes, from any thread
 
   // Loop thread only.
-  std::vector<std::function<void()>> local_tasks_;
-  std::vector<std::weak_ptr<EpollWatcher>> local_wakes_;
-  std::vector<std::function<void()>> running_tasks_;
-  std::vector<std::weak_ptr<EpollWatcher>> running_wakes_;
+  TimerHeap<EpollWatcher> timers_;
   std::unordered_map<EpollWatcher*, std::shared_ptr<EpollWatcher>> watchers_;
   std::vector<std::shared_ptr<EpollWatcher>> graveyard_;
-  std::vector<TimerEntry> timers_;
   std::vector<epoll_event> events_;
   std::vector<iovec> iovecs_;
   std::unique_ptr<std::byte[]> read_buffer_;

@@ -110,6 +110,7 @@ UringLoopCore::UringLoopCore(const UringLoopOptions& options) {
     creation_message_ = "io_uring loop: eventfd: " + creation_error_.message();
     return;
   }
+  work_.set_wake_fd(wake_fd_.get());
   completions_.resize(completion_batch);
 }
 
@@ -122,41 +123,18 @@ UringLoopCore::~UringLoopCore() {
 
 // ---- Any thread ---------------------------------------------------------------
 
-void UringLoopCore::signal_locked() noexcept {
-  if (signalled_ || !wake_fd_) return;
-  signalled_ = true;
-  const std::uint64_t one = 1;
-  // The counter cannot overflow: the loop reads it before it is signalled again.
-  [[maybe_unused]] const ssize_t written = ::write(wake_fd_.get(), &one, sizeof one);
-}
-
 void UringLoopCore::post(std::function<void()> task) {
-  if (in_loop_thread()) {
-    local_tasks_.push_back(std::move(task));
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  if (!alive_) return;
-  tasks_.push_back(std::move(task));
-  signal_locked();
+  work_.post(std::move(task), in_loop_thread());
 }
 
 void UringLoopCore::wake(std::weak_ptr<UringOwner> owner) {
-  if (in_loop_thread()) {
-    local_wakes_.push_back(std::move(owner));
-    return;
-  }
-  std::lock_guard lock(mutex_);
-  if (!alive_) return;
-  wakes_.push_back(std::move(owner));
-  signal_locked();
+  work_.wake(std::move(owner), in_loop_thread());
 }
 
 void UringLoopCore::stop() noexcept {
   stop_requested_.store(true, std::memory_order_release);
   if (in_loop_thread()) return;
-  std::lock_guard lock(mutex_);
-  signal_locked();
+  work_.signal();
 }
 
 // ---- Owners and submissions ------------------------------------------------------
@@ -242,17 +220,7 @@ void UringLoopCore::request_turn(UringOwner& owner) {
 }
 
 void UringLoopCore::schedule(UringOwner& owner, std::optional<TimePoint> when) {
-  if (!when) {
-    owner.armed_.reset();  // entries left in the heap are skipped when they come up
-    return;
-  }
-  // Only an earlier time needs a new entry: when the armed one comes up, the
-  // owner asks again for its (later) time. This keeps the heap near one
-  // entry per owner although deadlines move on every message.
-  if (owner.armed_ && *owner.armed_ <= *when) return;
-  owner.armed_ = when;
-  timers_.push_back(TimerEntry{*when, owner.weak_from_this()});
-  std::push_heap(timers_.begin(), timers_.end(), Later{});
+  timers_.schedule(owner, when);
 }
 
 // ---- The loop ------------------------------------------------------------------------
@@ -264,8 +232,7 @@ void UringLoopCore::arm_wake() {
 }
 
 std::optional<TimePoint> UringLoopCore::next_timer() const {
-  std::optional<TimePoint> next;
-  if (!timers_.empty()) next = timers_.front().when;
+  std::optional<TimePoint> next = timers_.next();
   if (trim_wanted_ && (!next || last_trim_ + trim_interval < *next)) {
     next = last_trim_ + trim_interval;
   }
@@ -295,7 +262,7 @@ void UringLoopCore::arm_timer() {
 }
 
 bool UringLoopCore::has_local_work() const {
-  if (!local_tasks_.empty() || !local_wakes_.empty() || !turns_.empty()) return true;
+  if (work_.has_local() || !turns_.empty()) return true;
   if (stop_requested_.load(std::memory_order_acquire)) return true;
   const std::optional<TimePoint> next = next_timer();
   return next && *next <= Clock::now();
@@ -376,52 +343,6 @@ void UringLoopCore::release_finished() {
   released.clear();  // destructors run here, outside the table
 }
 
-void UringLoopCore::run_timers() {
-  if (timers_.empty() || timers_.front().when > now_) return;
-  // Take the due entries first: an owner that asks again for a time already
-  // past waits for the next round instead of spinning here.
-  std::vector<TimerEntry> due;
-  while (!timers_.empty() && timers_.front().when <= now_) {
-    std::pop_heap(timers_.begin(), timers_.end(), Later{});
-    due.push_back(std::move(timers_.back()));
-    timers_.pop_back();
-  }
-  for (TimerEntry& entry : due) {
-    const std::shared_ptr<UringOwner> owner = entry.owner.lock();
-    if (!owner || !owner->armed_ || *owner->armed_ != entry.when) continue;  // stale
-    owner->armed_.reset();
-    owner->on_timer();
-  }
-}
-
-void UringLoopCore::run_cross_thread_work() {
-  {
-    std::lock_guard lock(mutex_);
-    signalled_ = false;
-    running_tasks_.swap(tasks_);
-    running_wakes_.swap(wakes_);
-  }
-  for (const std::weak_ptr<UringOwner>& weak : running_wakes_) {
-    if (const std::shared_ptr<UringOwner> owner = weak.lock()) owner->on_wake();
-  }
-  running_wakes_.clear();
-  for (std::function<void()>& task : running_tasks_) task();
-  running_tasks_.clear();
-}
-
-void UringLoopCore::run_local_work() {
-  // One round: work queued by these callbacks waits for the next round, so
-  // sockets and timers are not starved.
-  running_wakes_.swap(local_wakes_);
-  for (const std::weak_ptr<UringOwner>& weak : running_wakes_) {
-    if (const std::shared_ptr<UringOwner> owner = weak.lock()) owner->on_wake();
-  }
-  running_wakes_.clear();
-  running_tasks_.swap(local_tasks_);
-  for (std::function<void()>& task : running_tasks_) task();
-  running_tasks_.clear();
-}
-
 void UringLoopCore::run_turns() {
   running_turns_.swap(turns_);
   for (UringOwner* owner : running_turns_) {
@@ -461,9 +382,9 @@ std::error_code UringLoopCore::run() {
     }
     now_ = Clock::now();
     const bool woken = handle_completions();
-    run_timers();
-    if (woken) run_cross_thread_work();
-    run_local_work();
+    timers_.run_due(now_);
+    if (woken) work_.run_cross_thread();
+    work_.run_local();
     run_turns();
     release_finished();
     trim_memory();
@@ -474,16 +395,7 @@ std::error_code UringLoopCore::run() {
 }
 
 void UringLoopCore::destroy() {
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard lock(mutex_);
-    alive_ = false;
-    tasks.swap(tasks_);
-    wakes_.clear();
-  }
-  tasks.clear();  // may release connections that were never attached
-  local_tasks_.clear();
-  local_wakes_.clear();
+  work_.close();  // queued tasks may release connections that were never attached
   turns_.clear();
   if (ring_ready_ && !creation_error_) {
     // The kernel may still read a connection's output or fill a buffer:

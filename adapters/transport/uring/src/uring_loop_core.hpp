@@ -28,6 +28,7 @@
 
 #include "buffer_ring.hpp"
 #include "ws/config.hpp"
+#include "ws/posix/detail/loop_work.hpp"
 #include "ws/posix/socket.hpp"
 #include "ws/uring/uring_loop.hpp"
 
@@ -54,6 +55,8 @@ class UringOwner : public std::enable_shared_from_this<UringOwner> {
 
  private:
   friend class UringLoopCore;
+  template <class>
+  friend class posix::detail::TimerHeap;
   static constexpr std::uint32_t no_slot = 0xffffffffU;
   std::optional<TimePoint> armed_;  // earliest live entry in the timer heap
   std::uint32_t slot_ = no_slot;
@@ -101,10 +104,7 @@ class UringLoopCore {
   void wake(std::weak_ptr<UringOwner> owner);
   void stop() noexcept;
   /// False once destroy() began.
-  bool alive() {
-    std::lock_guard lock(mutex_);
-    return alive_;
-  }
+  bool alive() { return work_.alive(); }
   bool in_loop_thread() const noexcept {
     return loop_thread_.load(std::memory_order_acquire) == std::this_thread::get_id();
   }
@@ -152,15 +152,6 @@ class UringLoopCore {
     std::uint32_t pending = 0;
     bool detached = false;
   };
-  struct TimerEntry {
-    TimePoint when;
-    std::weak_ptr<UringOwner> owner;
-  };
-  struct Later {
-    bool operator()(const TimerEntry& a, const TimerEntry& b) const noexcept {
-      return a.when > b.when;
-    }
-  };
 
   io_uring_sqe* get_sqe();
   io_uring_sqe* prepare_loop(std::uint8_t op, std::uint32_t sequence);
@@ -171,10 +162,6 @@ class UringLoopCore {
   bool handle_loop_completion(const io_uring_cqe& cqe);
   void handle_owner_completion(const io_uring_cqe& cqe);
   void release_finished();
-  void signal_locked() noexcept;
-  void run_timers();
-  void run_cross_thread_work();
-  void run_local_work();
   void run_turns();
   void trim_memory();
   bool has_local_work() const;
@@ -191,11 +178,7 @@ class UringLoopCore {
   std::atomic<bool> stop_requested_{false};
   UringCounters counters_;
 
-  std::mutex mutex_;  // guards the cross-thread lists and flags below
-  bool alive_ = true;
-  bool signalled_ = false;  // an eventfd write is pending
-  std::vector<std::function<void()>> tasks_;
-  std::vector<std::weak_ptr<UringOwner>> wakes_;
+  posix::detail::LoopWork<UringOwner> work_;  // tasks and wakes, from any thread
 
   // Loop thread only.
   std::vector<Slot> slots_;
@@ -203,11 +186,7 @@ class UringLoopCore {
   std::vector<std::uint32_t> finished_;  // detached slots whose last completion may be in
   std::vector<UringOwner*> turns_;       // request_turn(), for the next run_turns()
   std::vector<UringOwner*> running_turns_;
-  std::vector<std::function<void()>> local_tasks_;
-  std::vector<std::weak_ptr<UringOwner>> local_wakes_;
-  std::vector<std::function<void()>> running_tasks_;
-  std::vector<std::weak_ptr<UringOwner>> running_wakes_;
-  std::vector<TimerEntry> timers_;
+  posix::detail::TimerHeap<UringOwner> timers_;
   std::vector<io_uring_cqe> completions_;
   std::uint32_t loop_pending_ = 0;  // the loop's own operations in flight
   bool wake_armed_ = false;
