@@ -196,6 +196,9 @@ void ThreadServerCore::run_connection(int fd) noexcept {
     handler_exceptions.fetch_add(1, std::memory_order_relaxed);
     ::shutdown(fd, SHUT_RDWR);
   }
+  // What the TLS library keeps for this thread goes now, while the server
+  // (and the process) is sure to be alive.
+  if (options.stream_layer) options.stream_layer->thread_ending();
   {
     std::lock_guard lock(mutex);
     live_sockets.erase(fd);

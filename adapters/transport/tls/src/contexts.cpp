@@ -182,6 +182,7 @@ class ServerFactory final : public StreamLayerFactory {
     SSL_set_accept_state(ssl);
     return detail::make_layer(contexts_, ssl, Role::server);
   }
+  void thread_ending() const noexcept override { OPENSSL_thread_stop(); }
 
  private:
   std::shared_ptr<const ServerContexts> contexts_;
@@ -199,6 +200,7 @@ class ClientFactory final : public StreamLayerFactory {
   explicit ClientFactory(std::shared_ptr<const ClientContext> context)
       : context_(std::move(context)) {}
 
+  void thread_ending() const noexcept override { OPENSSL_thread_stop(); }
   Result<std::unique_ptr<StreamLayer>> make(Role role, std::string_view host) const override {
     if (role != Role::client) return ws::errc::wrong_role;
     if (host.empty() && !context_->insecure) return make_error_code(errc::missing_host_name);

@@ -102,6 +102,13 @@ class StreamLayerFactory {
   /// `host`: a client's server name (SNI, certificate check); empty for a
   /// server.
   virtual Result<std::unique_ptr<StreamLayer>> make(Role role, std::string_view host) const = 0;
+  /// The calling thread, which used layers of this factory, is about to
+  /// end: free what the layer's library keeps per thread (OpenSSL: its
+  /// per-thread random generators and error queue), which it would
+  /// otherwise free only in a thread-exit hook that may run after the
+  /// process began to exit. Transports that end threads of their own
+  /// (ThreadServer) call it. Any thread.
+  virtual void thread_ending() const noexcept {}
 };
 
 }  // namespace ws
