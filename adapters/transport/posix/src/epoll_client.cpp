@@ -1,6 +1,5 @@
 #include "ws/posix/epoll_client.hpp"
 
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -14,35 +13,16 @@ namespace ws::posix {
 
 namespace {
 
-struct AddrinfoList {
-  addrinfo* list = nullptr;
-  ~AddrinfoList() {
-    if (list != nullptr) ::freeaddrinfo(list);
-  }
-};
-
 // Starts a non-blocking connect to the first address of host:port. The
 // outcome of an EINPROGRESS connect is read when the socket turns writable.
 Result<FileDescriptor> start_connect(const std::string& host, std::uint16_t port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_protocol = IPPROTO_TCP;
-  hints.ai_flags = AI_NUMERICSERV;
-  AddrinfoList addresses;
-  const std::string service = std::to_string(port);
-  const int code = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &addresses.list);
-  if (code != 0) {
-    if (code == EAI_SYSTEM) return last_system_error();
-    return std::make_error_code(std::errc::address_not_available);
-  }
-  const addrinfo* address = addresses.list;
-  FileDescriptor socket(::socket(address->ai_family,
-                                 address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                 address->ai_protocol));
-  if (!socket) return last_system_error();
-  if (::connect(socket.get(), address->ai_addr, address->ai_addrlen) != 0 && errno != EINPROGRESS &&
-      errno != EINTR) {
+  Result<TcpAddress> address = resolve_tcp(host, port);
+  if (!address) return address.error();
+  Result<FileDescriptor> socket = nonblocking_tcp_socket(*address);
+  if (!socket) return socket.error();
+  if (::connect(socket->get(), reinterpret_cast<const sockaddr*>(&address->address),
+                address->length) != 0 &&
+      errno != EINPROGRESS && errno != EINTR) {
     return last_system_error();
   }
   return socket;

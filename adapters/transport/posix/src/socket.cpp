@@ -142,6 +142,27 @@ Result<FileDescriptor> connect_tcp(std::string_view host, std::uint16_t port) {
   return last;
 }
 
+Result<TcpAddress> resolve_tcp(std::string_view host, std::uint16_t port) {
+  auto list = resolve(host, port, false);
+  if (!list) return list.error();
+  const addrinfo* first = list->get();
+  TcpAddress result;
+  if (first->ai_addrlen > sizeof result.address) {
+    return std::make_error_code(std::errc::address_family_not_supported);
+  }
+  std::memcpy(&result.address, first->ai_addr, first->ai_addrlen);
+  result.length = first->ai_addrlen;
+  result.family = first->ai_family;
+  return result;
+}
+
+Result<FileDescriptor> nonblocking_tcp_socket(const TcpAddress& address) {
+  FileDescriptor socket(
+      ::socket(address.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (!socket) return last_system_error();
+  return socket;
+}
+
 Result<FileDescriptor> accept_tcp(int listen_fd) {
   for (;;) {
     const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);

@@ -57,10 +57,7 @@ class UringConnectionTracker {
 };
 
 /// Where a client connects to.
-struct ConnectAddress {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-};
+using ConnectAddress = posix::TcpAddress;
 
 class UringConnection final : public UringOwner {
  public:

@@ -4,6 +4,8 @@
 // built from errno.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -61,6 +63,20 @@ std::uint16_t local_port(int fd) noexcept;
 /// names are resolved with getaddrinfo). Returns a blocking, close-on-exec
 /// socket. Retries on EINTR.
 Result<FileDescriptor> connect_tcp(std::string_view host, std::uint16_t port);
+
+/// The first address getaddrinfo gives for a TCP connection to
+/// `host`:`port` ("[::1]" is taken as ::1), kept for a connect made later
+/// (non-blocking, or through io_uring).
+struct TcpAddress {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  int family = 0;
+};
+/// Errors: the resolver's (its errno for EAI_SYSTEM, else
+/// std::errc::address_not_available).
+Result<TcpAddress> resolve_tcp(std::string_view host, std::uint16_t port);
+/// A non-blocking, close-on-exec TCP socket of `address`'s family.
+Result<FileDescriptor> nonblocking_tcp_socket(const TcpAddress& address);
 
 /// Blocking accept on a listening socket; retries on EINTR. The accepted
 /// socket is blocking and close-on-exec.
