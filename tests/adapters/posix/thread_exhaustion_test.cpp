@@ -361,6 +361,23 @@ TEST(ThreadExhaustion, AtTheDescriptorLimitTheEpollServerBacksOffAndRecovers) {
   EXPECT_TRUE(helper.alive());
 }
 
+#if WS_HELPER_URING
+// The same attack on the io_uring server: its multishot accept ends with
+// EMFILE, and it pauses (100 ms) instead of re-arming at once, then serves
+// again.
+TEST(ThreadExhaustion, AtTheDescriptorLimitTheIoUringServerBacksOffAndRecovers) {
+  if (!have_program("prlimit")) GTEST_SKIP() << "needs prlimit";
+  HelperProcess helper({"prlimit", "--nofile=" + std::to_string(kDescriptorLimit), helper_path(),
+                        "--io", "uring", "--handshake-ms", "10000"});
+  ASSERT_NE(helper.port(), 0) << "the helper did not start";
+  std::vector<FileDescriptor> held = expect_calm_at_the_descriptor_limit(helper);
+  held.clear();
+  std::this_thread::sleep_for(200ms);  // the pause ends, the backlog drains
+  expect_echo_works(helper.port());
+  EXPECT_TRUE(helper.alive());
+}
+#endif
+
 #endif  // WS_SANITIZED
 
 }  // namespace

@@ -5,10 +5,11 @@
 // Prints "port N" once listening; shuts down and exits 0 when its standard
 // input ends.
 //
-//   ws_thread_server_helper [--handshake-ms N] [--max-threads N] [--io epoll]
+//   ws_thread_server_helper [--handshake-ms N] [--max-threads N] [--io epoll|uring]
 //
-// With --io epoll it serves the same echo with an EpollServer instead (no
-// /stats), for the descriptor-exhaustion test of that transport.
+// With --io epoll (or uring) it serves the same echo with an EpollServer
+// (or UringServer) instead (no /stats), for the descriptor-exhaustion test
+// of that transport.
 #include <unistd.h>
 
 #include <atomic>
@@ -23,6 +24,10 @@
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_server.hpp"
 #include "ws/posix/thread_server.hpp"
+#if WS_HELPER_URING
+#include "ws/uring/uring_loop.hpp"
+#include "ws/uring/uring_server.hpp"
+#endif
 
 namespace {
 
@@ -40,10 +45,12 @@ std::string stats_text(const ws::posix::ThreadServerStats& stats) {
   return text;
 }
 
-// --io epoll: the same echo on an EpollServer, until standard input ends.
-int run_epoll(ws::Duration handshake_timeout) {
-  ws::posix::EpollLoop loop;
-  ws::posix::EpollServerOptions options;
+// --io epoll (or uring): the same echo on an EpollServer (or UringServer),
+// until standard input ends.
+template <class Loop, class Server, class Options>
+int run_loop(ws::Duration handshake_timeout) {
+  Loop loop;
+  Options options;
   options.config.timeouts.handshake_timeout = handshake_timeout;
   ws::Handler echo;
   echo.on_message = [](const ws::SessionPtr& session, const ws::Message& message) {
@@ -53,7 +60,7 @@ int run_epoll(ws::Duration handshake_timeout) {
       (void)session->send_binary(message.payload);
     }
   };
-  ws::Result<ws::posix::EpollServer> server = ws::posix::EpollServer::listen(loop, options, echo);
+  ws::Result<Server> server = Server::listen(loop, options, echo);
   if (!server) {
     std::fprintf(stderr, "listen: %s\n", server.error().message().c_str());
     return 1;
@@ -75,23 +82,37 @@ int run_epoll(ws::Duration handshake_timeout) {
 
 int main(int argc, char** argv) {
   ws::posix::ThreadServerOptions options;
-  bool epoll = false;
+  std::string_view io = "threads";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const long value = std::strtol(argv[i + 1], nullptr, 10);
     if (flag == "--io") {
-      epoll = std::string_view(argv[i + 1]) == "epoll";
+      io = argv[i + 1];
     } else if (flag == "--handshake-ms") {
       options.config.timeouts.handshake_timeout = std::chrono::milliseconds(value);
     } else if (flag == "--max-threads") {
       options.max_threads = static_cast<std::size_t>(value);
     } else {
-      std::fprintf(stderr, "usage: %s [--handshake-ms N] [--max-threads N] [--io epoll]\n",
+      std::fprintf(stderr, "usage: %s [--handshake-ms N] [--max-threads N] [--io epoll|uring]\n",
                    argv[0]);
       return 2;
     }
   }
-  if (epoll) return run_epoll(options.config.timeouts.handshake_timeout);
+  if (io == "epoll") {
+    return run_loop<ws::posix::EpollLoop, ws::posix::EpollServer, ws::posix::EpollServerOptions>(
+        options.config.timeouts.handshake_timeout);
+  }
+#if WS_HELPER_URING
+  if (io == "uring") {
+    return run_loop<ws::uring::UringLoop, ws::uring::UringServer, ws::uring::UringServerOptions>(
+        options.config.timeouts.handshake_timeout);
+  }
+#endif
+  if (io != "threads") {
+    std::fprintf(stderr, "--io %.*s is not in this build\n", static_cast<int>(io.size()),
+                 io.data());
+    return 2;
+  }
   ws::posix::BlockingCallbacks echo;
   echo.message = [](const ws::posix::BlockingSessionPtr& session, const ws::Message& message) {
     if (message.kind == ws::MessageKind::text) {
