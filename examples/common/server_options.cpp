@@ -26,6 +26,12 @@ bool parse_common_option(std::vector<std::string_view>& args, std::size_t& index
     index += 3;
     return true;
   }
+  if (flag == "--http2") {
+    used = true;
+    options.http2 = true;
+    ++index;
+    return true;
+  }
   used = flag == "--host" || flag == "--port" || flag == "--io" || flag == "--max-message";
   if (!used) return true;
   if (index + 1 >= args.size()) {

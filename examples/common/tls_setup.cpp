@@ -14,6 +14,8 @@ bool make_server_tls(const ServerOptions& options, const char* tool,
   tls::ServerSettings settings;
   settings.certificate_file = *options.tls_certificate;
   settings.private_key_file = *options.tls_key;
+  // --http2: ALPN offers h2 first (RFC 9113 3.2), HTTP/1.1 for the rest.
+  if (options.http2) settings.alpn = {"h2", "http/1.1"};
   std::string detail;
   Result<std::shared_ptr<const StreamLayerFactory>> made = tls::server_layer(settings, &detail);
   if (!made) {

@@ -22,6 +22,7 @@ int run_echo_asio(const EchoOptions& options) {
   ws::asio::ServerOptions server_options;
   server_options.stream.config = echo_config(options);
   server_options.stream.keep_request = false;  // never looked at after the handshake
+  server_options.stream.accept.subprotocols = options.subprotocols;
   server_options.stream.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
   server_options.tls = tls ? &*tls : nullptr;
   ws::asio::ServerHandlers echo;

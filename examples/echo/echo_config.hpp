@@ -1,5 +1,8 @@
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "common/server_options.hpp"
 #include "ws/config.hpp"
 #if WS_HAVE_DEFLATE
@@ -17,6 +20,9 @@ struct EchoOptions : ServerOptions {
   bool deflate = false;
   /// --zero-copy (--io uring): zero-copy sends (IORING_OP_SENDMSG_ZC).
   bool zero_copy = false;
+  /// --subprotocol NAME (repeatable): accepted when a client offers it, the
+  /// first given first.
+  std::vector<std::string> subprotocols;
 };
 
 /// The Connection configuration of ws-echo: messages up to --max-message

@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/http2_setup.hpp"
 #include "common/shutdown_signal.hpp"
 #include "common/tls_setup.hpp"
 #include "echo/echo_backends.hpp"
@@ -20,8 +21,10 @@ int run_echo_epoll(const EchoOptions& options) {
   server_options.join_path_channel = false;
   // An echo server never looks at the request after the handshake.
   server_options.keep_request = false;
+  server_options.accept.subprotocols = options.subprotocols;
   server_options.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
   if (!make_server_tls(options, "ws-echo", server_options.stream_layer)) return 1;
+  if (!make_server_http2(options, "ws-echo", false, server_options)) return 1;
   posix::EpollHandler echo;
   echo.on_message = [](const posix::EpollSessionPtr& session, const Message& message) {
     if (message.kind == MessageKind::text) {

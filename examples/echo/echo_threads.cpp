@@ -33,6 +33,7 @@ int run_echo_threads(const EchoOptions& options) {
   server_options.port = options.port;
   server_options.config = echo_config(options);
   server_options.keep_request = false;  // never looked at after the handshake
+  server_options.accept.subprotocols = options.subprotocols;
   if (!make_server_tls(options, "ws-echo", server_options.stream_layer)) return 1;
   Result<posix::ThreadServer> server = posix::ThreadServer::listen(server_options, echo);
   if (!server) {

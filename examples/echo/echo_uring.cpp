@@ -24,6 +24,7 @@ int run_echo_uring(const EchoOptions& options) {
   server_options.config = echo_config(options);
   server_options.join_path_channel = false;
   server_options.keep_request = false;  // never looked at after the handshake
+  server_options.accept.subprotocols = options.subprotocols;
   server_options.backpressure.high_water = 2 * options.max_message + 1024 * 1024;
   server_options.zero_copy_send = options.zero_copy;
   if (!make_server_tls(options, "ws-echo", server_options.stream_layer)) return 1;

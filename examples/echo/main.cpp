@@ -15,7 +15,8 @@ namespace {
 constexpr const char* usage =
     "usage: ws-echo --port P [--host 127.0.0.1] [--io threads|epoll|uring|asio]\n"
     "               [--max-message BYTES] [--fragment BYTES] [--tls CERT KEY]\n"
-    "               [--deflate] [--zero-copy] [--memory-report]\n"
+    "               [--http2] [--subprotocol NAME]... [--deflate] [--zero-copy]\n"
+    "               [--memory-report]\n"
     "  Echoes every message (text as text, binary as binary) on any path.\n"
     "  --port 0 picks a free port; prints 'listening on HOST:PORT' when ready.\n"
     "  --io           I/O mode (default epoll)\n"
@@ -23,6 +24,10 @@ constexpr const char* usage =
     "  --fragment     send echoes in frames of at most BYTES payload bytes\n"
     "                 (default 0: one frame per message)\n"
     "  --tls          serve wss:// with this certificate (PEM chain) and key\n"
+    "  --http2        also serve HTTP/2 (RFC 8441 WebSockets as streams): by ALPN\n"
+    "                 with --tls, by prior knowledge (h2c) without; --io epoll\n"
+    "  --subprotocol  accept this subprotocol when a client offers it (repeatable;\n"
+    "                 the first given that the client offered is chosen)\n"
     "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n"
     "  --zero-copy    --io uring: zero-copy sends (off by default; on loopback the\n"
     "                 kernel copies anyway). With --io uring, each SIGUSR1 prints\n"
@@ -62,6 +67,14 @@ int main(int argc, char** argv) {
       i += 2;
       continue;
     }
+    if (args[i] == "--subprotocol") {
+      if (i + 1 >= args.size() || args[i + 1].empty()) {
+        return bad_arguments("--subprotocol takes a name");
+      }
+      options.subprotocols.emplace_back(args[i + 1]);
+      i += 2;
+      continue;
+    }
     if (args[i] == "--zero-copy") {
       options.zero_copy = true;
       ++i;
@@ -88,6 +101,9 @@ int main(int argc, char** argv) {
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
   if (!port_given) return bad_arguments("--port is required");
+  if (options.http2 && options.io != Io::epoll) {
+    return bad_arguments("--http2 is served by --io epoll");
+  }
   if (options.zero_copy && options.io != Io::uring) {
     return bad_arguments("--zero-copy needs --io uring");
   }

@@ -10,12 +10,12 @@
 
 # What each script needs.
 # shellcheck disable=SC2034
-WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ libbenchmark-dev libsimdjson-dev libasio-dev libssl-dev liburing-dev
+WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ libbenchmark-dev libsimdjson-dev libasio-dev libssl-dev liburing-dev libnghttp2-dev
   libhiredis-dev zlib1g-dev)
 # The benchmarks compare ws with Boost.Beast and websocketpp (bench/compare).
 WS_PACKAGES_BENCH=("${WS_PACKAGES_BUILD[@]}" libboost-dev libwebsocketpp-dev python3 strace)
 WS_PACKAGES_TEST_QUICK=("${WS_PACKAGES_BENCH[@]}" libgtest-dev libgmock-dev librapidcheck-dev
-  python3-websockets python3-wsproto openssl redis-server libseccomp-dev)
+  python3-websockets python3-wsproto python3-h2 openssl redis-server libseccomp-dev)
 WS_PACKAGES_TEST=("${WS_PACKAGES_TEST_QUICK[@]}" clang libclang-rt-14-dev chromium)
 
 ws_package_installed() {

@@ -52,6 +52,25 @@ TEST(ConnectionOverHttp2, AsksTheApplicationWithTheSameEvent) {
   EXPECT_FALSE(c.take_stream_answer());
 }
 
+// release_request() frees a request the application is done with; before
+// UpgradeRequested went out the request is still to be decided, so it stays
+// (a driver that releases requests as soon as it is made must not leave the
+// event pointing at nothing).
+TEST(ConnectionOverHttp2, ReleasingTheRequestBeforeTheDecisionKeepsIt) {
+  Result<Connection> made = Connection::server_for_stream(websocket_connect());
+  ASSERT_TRUE(made) << made.error().message();
+  Connection& c = *made;
+  c.release_request();
+  ASSERT_NE(c.request(), nullptr);
+  std::optional<Event> event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<UpgradeRequested>(*event));
+  ASSERT_NE(std::get<UpgradeRequested>(*event).request, nullptr);
+  EXPECT_EQ(std::get<UpgradeRequested>(*event).request->path, "/chat");
+  ASSERT_FALSE(c.accept());
+  c.release_request();
+  EXPECT_EQ(c.request(), nullptr);  // decided: now it goes
+}
+
 TEST(ConnectionOverHttp2, AcceptAnswers200WithoutAcceptKeyAndQueuesNoBytes) {
   // RFC 8441 5: a 2xx answer, no Sec-WebSocket-Accept, the subprotocol
   // chosen as over HTTP/1.1.

@@ -157,7 +157,8 @@ class Connection {
   /// Server: frees the stored upgrade request (about a kilobyte of strings)
   /// once the application has what it needs of it, for example an adapter
   /// that kept its own copy. request() is null afterwards; subprotocol() and
-  /// extensions() stay. Does nothing while UpgradeRequested awaits an answer.
+  /// extensions() stay. Does nothing while UpgradeRequested awaits an answer
+  /// (or, on a server_for_stream(), has yet to announce the request).
   void release_request() noexcept;
   /// The agreed subprotocol and extensions; empty before Opened or when none.
   std::string_view subprotocol() const noexcept;

@@ -321,6 +321,9 @@ const UpgradeRequest* Connection::request() const noexcept { return impl_->reque
 void Connection::release_request() noexcept {
   Impl& c = *impl_;
   if (c.handshake && c.handshake->awaiting_decision) return;  // accept() still needs it
+  // Over HTTP/2 the request came with the connection and UpgradeRequested
+  // is still to announce it.
+  if (c.handshake && c.handshake->over_stream && c.phase() == detail::Phase::handshaking) return;
   c.request.reset();
 }
 std::string_view Connection::subprotocol() const noexcept {

@@ -26,29 +26,45 @@ std::shared_ptr<EpollConnection> EpollConnection::create(
     std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket, Connection connection,
     std::shared_ptr<const EpollEndpoint> endpoint, std::shared_ptr<EpollConnectionTracker> tracker,
     bool connecting, std::unique_ptr<StreamLayer> layer) {
-  auto result = std::make_shared<EpollConnection>(std::move(loop), std::move(socket),
-                                                  std::move(connection), std::move(endpoint),
-                                                  std::move(tracker), connecting, std::move(layer));
-  result->waker_->attach(result->weak_from_this());
+  auto waker = std::make_shared<Waker>(loop);
+  // The options are the endpoint's, shared by its connections.
+  auto driver = std::make_unique<Driver>(
+      std::move(connection), endpoint->handler,
+      std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver), waker, std::move(layer));
+  SessionPtr session = driver->session();
+  auto result = std::make_shared<EpollConnection>(
+      std::move(loop), std::move(socket), waker, std::move(driver), std::move(tracker), connecting);
+  result->session_ = std::move(session);
+  waker->attach(result->weak_from_this());
+  return result;
+}
+
+Result<std::shared_ptr<EpollConnection>> EpollConnection::create_served(
+    std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
+    std::shared_ptr<const Config> config, std::shared_ptr<const EpollEndpoint> endpoint,
+    std::shared_ptr<EpollConnectionTracker> tracker, std::unique_ptr<StreamLayer> layer) {
+  auto waker = std::make_shared<Waker>(loop);
+  SocketDriverContext context{std::move(config), endpoint->handler,
+                              std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver),
+                              waker, std::move(layer)};
+  Result<std::unique_ptr<SocketDriver>> driver =
+      endpoint->driver.socket_driver->make(std::move(context));
+  if (!driver) return driver.error();
+  auto result = std::make_shared<EpollConnection>(std::move(loop), std::move(socket), waker,
+                                                  std::move(*driver), std::move(tracker), false);
+  waker->attach(result->weak_from_this());
   return result;
 }
 
 EpollConnection::EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
-                                 Connection connection,
-                                 std::shared_ptr<const EpollEndpoint> endpoint,
-                                 std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
-                                 std::unique_ptr<StreamLayer> layer)
+                                 std::shared_ptr<Waker> waker, std::unique_ptr<SocketDriver> driver,
+                                 std::shared_ptr<EpollConnectionTracker> tracker, bool connecting)
     : loop_(std::move(loop)),
       socket_(std::move(socket)),
-      waker_(std::make_shared<Waker>(loop_)),
+      waker_(std::move(waker)),
+      driver_(std::move(driver)),
       tracker_(std::move(tracker)),
-      connecting_(connecting) {
-  // The options are the endpoint's, shared by its connections.
-  driver_.emplace(std::move(connection), endpoint->handler,
-                  std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver), waker_,
-                  std::move(layer));
-  session_ = driver_->session();
-}
+      connecting_(connecting) {}
 
 EpollConnection::~EpollConnection() = default;  // an unfinished driver ends its session quietly
 
@@ -150,7 +166,7 @@ void EpollConnection::read_some() {
 
 void EpollConnection::turn() {
   const TimePoint now = loop_->now();
-  const Driver::Turn result = driver_->step(now);
+  const SocketDriver::Turn result = driver_->step(now);
   if (driver_->take_buffers_released()) loop_->memory_released();
   if (!connecting_) write_out();
   if (driver_->should_close_transport()) {
@@ -161,8 +177,8 @@ void EpollConnection::turn() {
   if (ended_) return;
   // A turn cut short by the fairness budget continues after the other
   // connections had theirs (timers run after the next epoll_wait).
-  loop_->schedule(*this, result == Driver::Turn::yield ? std::optional<TimePoint>(now)
-                                                       : driver_->next_deadline());
+  loop_->schedule(*this, result == SocketDriver::Turn::yield ? std::optional<TimePoint>(now)
+                                                             : driver_->next_deadline());
 }
 
 void EpollConnection::write_out() {

@@ -25,6 +25,7 @@
 #include "ws/config.hpp"
 #include "ws/connection.hpp"
 #include "ws/driver/driver.hpp"
+#include "ws/driver/socket_driver.hpp"
 #include "ws/posix/epoll_server.hpp"
 #include "ws/posix/epoll_session.hpp"
 #include "ws/posix/socket.hpp"
@@ -55,13 +56,22 @@ class EpollConnection final : public EpollWatcher {
                                                  std::shared_ptr<EpollConnectionTracker> tracker,
                                                  bool connecting,
                                                  std::unique_ptr<StreamLayer> layer = {});
+  /// A server's accepted socket served by what the endpoint's
+  /// DriverOptions::socket_driver makes (HTTP/2 with HTTP/1.1). Errors: the
+  /// factory's.
+  static Result<std::shared_ptr<EpollConnection>> create_served(
+      std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
+      std::shared_ptr<const Config> config, std::shared_ptr<const EpollEndpoint> endpoint,
+      std::shared_ptr<EpollConnectionTracker> tracker, std::unique_ptr<StreamLayer> layer);
 
-  EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket, Connection connection,
-                  std::shared_ptr<const EpollEndpoint> endpoint,
-                  std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
-                  std::unique_ptr<StreamLayer> layer);
+  class Waker;
+  EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
+                  std::shared_ptr<Waker> waker, std::unique_ptr<SocketDriver> driver,
+                  std::shared_ptr<EpollConnectionTracker> tracker, bool connecting);
   ~EpollConnection() override;
 
+  /// The session of a connection that is one WebSocket; null for one that
+  /// carries many (HTTP/2).
   const SessionPtr& session() const noexcept { return session_; }
 
   // Loop thread.
@@ -79,8 +89,6 @@ class EpollConnection final : public EpollWatcher {
   void on_loop_destroyed() override;
 
  private:
-  class Waker;
-
   void finish_connect(std::uint32_t events);
   void read_some();
   void turn();
@@ -91,7 +99,7 @@ class EpollConnection final : public EpollWatcher {
   std::shared_ptr<EpollLoopCore> loop_;
   FileDescriptor socket_;
   std::shared_ptr<Waker> waker_;
-  std::optional<Driver> driver_;
+  std::unique_ptr<SocketDriver> driver_;
   SessionPtr session_;
   std::shared_ptr<EpollConnectionTracker> tracker_;
 

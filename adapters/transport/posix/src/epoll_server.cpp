@@ -82,6 +82,15 @@ class EpollServerCore final : public EpollWatcher, public EpollConnectionTracker
           make_stream_layer(endpoint_->driver, Role::server, {});
       if (!layer) continue;
       set_nodelay(socket.get());
+      if (endpoint_->driver.socket_driver) {
+        // HTTP/2 and HTTP/1.1 (DriverOptions::socket_driver).
+        Result<std::shared_ptr<EpollConnection>> served = EpollConnection::create_served(
+            loop_, std::move(socket), config_, endpoint_, self(), std::move(*layer));
+        if (!served) continue;
+        counted();
+        add(*served);
+        continue;
+      }
       counted();
       add(EpollConnection::create(loop_, std::move(socket), Connection::server(config_), endpoint_,
                                   self(), false, std::move(*layer)));

@@ -40,6 +40,7 @@
 #include "ws/driver/handler.hpp"
 #include "ws/driver/outbox.hpp"
 #include "ws/driver/session.hpp"
+#include "ws/driver/socket_driver.hpp"
 #include "ws/driver/stream_layer.hpp"
 
 namespace ws {
@@ -90,6 +91,11 @@ struct DriverOptions {
   /// moves wire bytes. Transports call make_stream_layer() and hand the
   /// result to the Driver.
   std::shared_ptr<const StreamLayerFactory> stream_layer{};
+  /// Server: when set, each accepted socket is served by what it makes
+  /// instead of one Driver: ws::http2::server_protocols() serves HTTP/2
+  /// (ALPN "h2" over TLS, prior knowledge without) and HTTP/1.1 on one
+  /// port. Transports that host it: epoll (docs/http2.md).
+  std::shared_ptr<const SocketDriverFactory> socket_driver{};
 };
 
 /// The layer DriverOptions::stream_layer makes for one connection, or null
@@ -123,14 +129,10 @@ struct ClientOptions : DriverOptions {
   ClientHandshakeOptions handshake{};
 };
 
-class Driver {
+class Driver final : public SocketDriver {
  public:
-  /// What step() tells the transport.
-  enum class Turn : std::uint8_t {
-    done,   // nothing more to do until I/O, a deadline or a wake
-    yield,  // the fairness budget ran out with work left: run another turn
-            // soon, after other connections had theirs
-  };
+  /// What step() tells the transport (SocketDriver::Turn).
+  using Turn = SocketDriver::Turn;
 
   /// `connection` as made by the transport (server, accept_upgrade, client).
   /// `waker` is called from any thread when the session has work for the
@@ -146,7 +148,7 @@ class Driver {
          std::unique_ptr<StreamLayer> layer = {});
   /// A driver destroyed before transport_closed() ends its session without
   /// callbacks (closed, out of its channels).
-  ~Driver();
+  ~Driver() override;
   Driver(const Driver&) = delete;
   Driver& operator=(const Driver&) = delete;
 
@@ -163,40 +165,40 @@ class Driver {
   /// Whether the transport should read now: not after the end of the
   /// stream, not while paused by backpressure, not once this turn's byte
   /// budget is spent, and not once the input buffer is full.
-  bool wants_read() const noexcept;
+  bool wants_read() const noexcept override;
   /// Space to read into (Connection::receive_buffer); empty when
   /// wants_read() is false.
-  MutableByteView receive_buffer();
-  void commit_received(std::size_t n) noexcept;
+  MutableByteView receive_buffer() override;
+  void commit_received(std::size_t n) noexcept override;
   /// Bytes read elsewhere (a TLS layer, a loop-owned buffer); returns how
   /// many were taken (Connection::receive).
-  std::size_t receive(ByteView bytes);
+  std::size_t receive(ByteView bytes) override;
   /// How many bytes receive() takes now, all of them
   /// (Connection::receive_room); 0 when wants_read() is false. A transport
   /// reading into its own buffer reads at most this much.
-  std::size_t receive_room() const noexcept;
+  std::size_t receive_room() const noexcept override;
   /// The peer ended its side of the stream.
-  void receive_eof() noexcept;
+  void receive_eof() noexcept override;
   /// A read or write failed (reset, broken pipe): the stream is unusable.
   /// The Connection is told the stream ended; the connection ends at the
   /// next step().
-  void transport_failed(std::error_code error) noexcept;
+  void transport_failed(std::error_code error) noexcept override;
 
   // ---- Bytes out ---------------------------------------------------------
 
-  bool wants_write() const noexcept;
+  bool wants_write() const noexcept override;
   /// What to write, valid until the next non-const call (but see
   /// mark_output_in_flight); wire bytes when there is a stream layer.
-  std::span<const OutputBuffer> pending_output();
-  std::size_t pending_output_size() const noexcept;
+  std::span<const OutputBuffer> pending_output() override;
+  std::size_t pending_output_size() const noexcept override;
   /// The first n pending bytes were written. Updates the write-stall clock
   /// and the pause state (wants_read() may turn true).
-  void consume_output(std::size_t n) noexcept;
+  void consume_output(std::size_t n) noexcept override;
   /// The first n pending bytes are being written by the kernel after this
   /// call returns (an io_uring send): they stay valid and unmoved until
   /// consume_output() consumed them, whatever else runs meanwhile
   /// (Connection::mark_output_in_flight). At most one such write at a time.
-  void mark_output_in_flight(std::size_t n) noexcept;
+  void mark_output_in_flight(std::size_t n) noexcept override;
 
   // ---- Work --------------------------------------------------------------
 
@@ -205,22 +207,22 @@ class Driver {
   /// Session (messages, close, abort), the slow-subscriber policy, the
   /// write-stall timeout and idle release. Starts a new turn (the byte
   /// budget is reset).
-  Turn step(TimePoint now);
+  Turn step(TimePoint now) override;
   /// When step() must run next even without I/O (keepalive, timeouts,
   /// write stall, idle release, a backpressure change to report).
-  std::optional<TimePoint> next_deadline() const noexcept;
+  std::optional<TimePoint> next_deadline() const noexcept override;
   /// True once the transport should be closed: the close handshake is done
   /// and its bytes written, or the connection failed, timed out or was
   /// aborted. Check it after step() and after writing.
-  bool should_close_transport() const noexcept;
+  bool should_close_transport() const noexcept override;
   /// The transport is closed (or gone): reports on_close if it is due and
   /// was not yet (with why the driver ended it: the write stall, an abort;
   /// else what the Connection makes of the end of the stream, which is
   /// errc::unexpected_eof unless the close handshake was done),
   /// ends the session and leaves its channels. Nothing is called after it.
-  void transport_closed();
+  void transport_closed() override;
   /// True after transport_closed().
-  bool finished() const noexcept { return finished_; }
+  bool finished() const noexcept override { return finished_; }
   /// Why the connection ended: empty after a clean close handshake, else
   /// the Closed event's error (or the transport's).
   std::error_code result() const noexcept { return result_; }
@@ -229,17 +231,17 @@ class Driver {
   /// True once after a step() that released the Connection's idle buffers
   /// (DriverOptions::release_idle_buffers_after), then false until the next
   /// release: a transport may then hand free memory back to the system.
-  bool take_buffers_released() noexcept { return std::exchange(buffers_released_, false); }
+  bool take_buffers_released() noexcept override { return std::exchange(buffers_released_, false); }
 
   // ---- Transport-side controls ---------------------------------------------
 
   /// Graceful shutdown: starts the close handshake with 1001 (a connection
   /// still in its opening handshake is dropped with
   /// std::errc::operation_canceled). Call step() after it.
-  void close_going_away();
+  void close_going_away() override;
   /// Ends the connection now: should_close_transport() turns true and
   /// on_close (if due) reports `why`.
-  void abort(std::error_code why);
+  void abort(std::error_code why) override;
   /// For transports whose application pulls events (an Asio async_read):
   /// while held, step() hands no event to the handler; the Connection keeps
   /// the bytes, so reading stops once its input limit is reached and the
@@ -247,6 +249,10 @@ class Driver {
   /// not held. Timers, requests from other threads and the write stall go
   /// on as usual.
   void hold_events(bool hold) noexcept { hold_events_ = hold; }
+  /// A WebSocket over HTTP/2 (Connection::server_for_stream): the answer
+  /// the handler's decision made, once, for the HTTP/2 layer to send
+  /// (Connection::take_stream_answer). Check it after each step().
+  std::optional<StreamAnswer> take_stream_answer() { return connection_.take_stream_answer(); }
 
   // ---- Sends of a transport's own API (an Asio async_write) ------------------
   // Owner thread. These return the Connection's errors (errc::not_open,
