@@ -69,6 +69,7 @@ EpollConnection::EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescri
 EpollConnection::~EpollConnection() = default;  // an unfinished driver ends its session quietly
 
 void EpollConnection::start() {
+  if (ended_) return;  // closed before the loop got to it (a connect cancelled)
   const std::uint32_t events = connecting_ ? EPOLLOUT : EPOLLIN;
   if (const std::error_code error = loop_->add(shared_from_this(), socket_.get(), events)) {
     driver_->abort(error);
