@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/http2_setup.hpp"
 #include "common/shutdown_signal.hpp"
 #include "common/tls_setup.hpp"
 #include "demo/demo_backends.hpp"
@@ -23,6 +24,9 @@ int run_demo_epoll(const ServerOptions& options) {
   server_options.port = options.port;
   server_options.config.limits.max_message_size = options.max_message;
   if (!make_server_tls(options, "ws-demo", server_options.stream_layer)) return 1;
+  // --http2: one line per request stream, so a test can tell which of the
+  // page's WebSockets came as extended CONNECTs on which connection.
+  if (!make_server_http2(options, "ws-demo", true, server_options)) return 1;
   server_options.registry = &registry;
   server_options.join_path_channel = false;  // the name is decoded first
   const Handler handler = demo_loop_handler(registry);

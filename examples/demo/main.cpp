@@ -12,13 +12,17 @@ namespace {
 
 constexpr const char* usage =
     "usage: ws-demo [--port 8080] [--host 127.0.0.1] [--io threads|epoll|uring|asio]\n"
-    "               [--tls CERT KEY] [--backplane redis://HOST:PORT]\n"
+    "               [--tls CERT KEY] [--http2] [--backplane redis://HOST:PORT]\n"
     "  GET /               the page: pick a channel, see its messages, send messages\n"
     "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
     "  /echo               WebSocket: echoes\n"
     "  --port 0 picks a free port; the page's URL is printed when ready.\n"
     "  --tls serves the page over https and the WebSockets as wss:// with this\n"
     "  certificate (PEM chain) and key.\n"
+    "  --http2 also serves HTTP/2 (--io epoll): a browser then opens the page's\n"
+    "  WebSockets as streams of the page's own connection (RFC 8441); ALPN h2\n"
+    "  with --tls, prior knowledge (h2c) without. One line per request stream:\n"
+    "  'http2: connection=N stream=S method=M protocol=P path=/...'.\n"
     "  --backplane shares the channels with other ws-demo nodes through Redis.\n";
 
 int bad_arguments(const std::string& error) {
@@ -43,6 +47,9 @@ int main(int argc, char** argv) {
     if (!parse_common_option(args, i, options, used, error)) return bad_arguments(error);
     if (!used && !parse_backplane_option(args, i, used, error)) return bad_arguments(error);
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
+  }
+  if (options.http2 && options.io != Io::epoll) {
+    return bad_arguments("--http2 is served by --io epoll");
   }
   switch (options.io) {
     case Io::threads:

@@ -8,6 +8,11 @@
 //        with a certificate made now that Chromium trusts by its public key
 //        (--ignore-certificate-errors-spki-list pins exactly that key; any
 //        other certificate is still refused).
+//        WS_DEMO_HTTP2=1 (with TLS): ws-demo --http2; the page comes over
+//        HTTP/2 and the test checks, from the server's per-stream log, that
+//        the page's WebSockets were extended CONNECTs (RFC 8441) on the
+//        very connection that served the page: Chromium falls back to
+//        HTTP/1.1 without a word, so an open socket proves nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -20,7 +25,8 @@ import { chromium } from "playwright-core";
 const demo = process.env.WS_DEMO;
 const io = process.env.WS_DEMO_IO ?? "epoll";
 const artifacts = process.env.WS_ARTIFACTS ?? ".";
-const tls = process.env.WS_DEMO_TLS === "1";
+const http2 = process.env.WS_DEMO_HTTP2 === "1";
+const tls = process.env.WS_DEMO_TLS === "1" || http2;
 
 // A certificate for 127.0.0.1 and the base64 SHA-256 of its public key.
 function makeCertificate() {
@@ -40,10 +46,21 @@ const certificate = tls ? makeCertificate() : null;
 function startDemo() {
   const args = ["--port", "0", "--io", io];
   if (certificate) args.push("--tls", certificate.cert, certificate.key);
+  if (http2) args.push("--http2");
   const child = spawn(demo, args, { stdio: ["ignore", "pipe", "inherit"] });
+  // After the URL: "http2: connection=N stream=S method=M protocol=P path=/..."
+  const streams = [];
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
-    lines.once("line", (url) => resolve({ child, url: url.trim() }));
+    lines.on("line", (line) => {
+      const seen = /^http2: connection=(\d+) stream=(\d+) method=(\S*) protocol=(\S*) path=(\S*)$/.exec(line);
+      if (seen) {
+        streams.push({ connection: Number(seen[1]), stream: Number(seen[2]), method: seen[3],
+                       protocol: seen[4], path: seen[5] });
+      } else if (streams.length === 0) {
+        resolve({ child, url: line.trim(), streams });
+      }
+    });
     child.once("exit", (code) => reject(new Error(`ws-demo exited with ${code}`)));
   });
 }
@@ -63,11 +80,25 @@ async function say(page, text) {
 
 const logOf = (page) => page.textContent("#log");
 
-const label = `${io}${tls ? "-tls" : ""}`;
+const label = `${io}${tls ? "-tls" : ""}${http2 ? "-http2" : ""}`;
 
-test(`ws-demo page in Chromium (--io ${io}${tls ? " --tls" : ""})`, { timeout: 60000 }, async () => {
+// The page opens two WebSockets to /echo itself and each echoes.
+async function twoEchoSockets(page) {
+  return page.evaluate(async () => {
+    const url = location.origin.replace(/^http/, "ws") + "/echo";
+    const echo = (socket, text) => new Promise((resolve, reject) => {
+      socket.onopen = () => socket.send(text);
+      socket.onmessage = (event) => { resolve(event.data); socket.close(1000); };
+      socket.onerror = () => reject(new Error("WebSocket error"));
+    });
+    return Promise.all([echo(new WebSocket(url), "first"), echo(new WebSocket(url), "second")]);
+  });
+}
+
+test(`ws-demo page in Chromium (--io ${io}${tls ? " --tls" : ""}${http2 ? " --http2" : ""})`,
+     { timeout: 60000 }, async () => {
   assert.ok(demo, "WS_DEMO must name the ws-demo binary");
-  const { child, url } = await startDemo();
+  const { child, url, streams } = await startDemo();
   assert.match(url, tls ? /^https:\/\/127\.0\.0\.1:\d+\/$/ : /^http:\/\/127\.0\.0\.1:\d+\/$/);
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -100,6 +131,18 @@ test(`ws-demo page in Chromium (--io ${io}${tls ? " --tls" : ""})`, { timeout: 6
     if (tls) {
       // The page and its sockets really went over TLS.
       assert.equal(await ann.evaluate(() => location.protocol), "https:");
+    }
+    if (http2) {
+      assert.deepEqual(await twoEchoSockets(ann), ["first", "second"]);
+      // The connection that served ann's page carried her WebSockets too.
+      const page = streams.find((s) => s.method === "GET" && s.path === "/");
+      assert.ok(page, `the page came over HTTP/2 (streams seen: ${JSON.stringify(streams)})`);
+      const onPageConnection = streams.filter((s) => s.connection === page.connection);
+      const echoes = onPageConnection.filter(
+        (s) => s.method === "CONNECT" && s.protocol === "websocket" && s.path === "/echo");
+      assert.equal(echoes.length, 2, `two extended CONNECTs to /echo on connection ${page.connection}: ${JSON.stringify(streams)}`);
+      assert.ok(onPageConnection.some((s) => s.method === "CONNECT" && s.path.startsWith("/channel/")),
+                "the channel's WebSocket too");
     }
     await ann.screenshot({ path: `${artifacts}/demo-page-${label}.png`, fullPage: true });
   } finally {
