@@ -12,7 +12,9 @@
 #include <unordered_map>
 
 #include "common/asio_tls.hpp"
+#include "common/http2_setup.hpp"
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
 #include "demo/demo_routes.hpp"
@@ -55,8 +57,14 @@ int run_demo_asio(const ServerOptions& options) {
   DemoBackplane backplane;  // after io and registry: destroyed first, once io stopped
   if (!join_backplane(io, registry, backplane)) return 1;
   std::optional<::asio::ssl::context> tls;
-  if (!make_asio_server_tls(options, "ws-demo", tls)) return 1;
   asio::ServerOptions server_options;
+  if (options.http2) {
+    // HTTP/2's sockets take TLS from ws::tls, whose ALPN picks the protocol.
+    if (!make_server_tls(options, "ws-demo", server_options.stream.stream_layer)) return 1;
+    if (!make_server_http2(options, "ws-demo", true, server_options.stream)) return 1;
+  } else if (!make_asio_server_tls(options, "ws-demo", tls)) {
+    return 1;
+  }
   server_options.tls = tls ? &*tls : nullptr;  // https and wss://
   server_options.stream.config.limits.max_message_size = options.max_message;
   server_options.stream.registry = &registry;
@@ -115,7 +123,7 @@ int run_demo_asio(const ServerOptions& options) {
       server.async_shutdown(std::chrono::seconds(5), [&](std::error_code) { io.stop(); });
     });
   });
-  std::printf("%s://%s/\n", tls ? "https" : "http",
+  std::printf("%s://%s/\n", options.tls_certificate ? "https" : "http",
               host_port(options.host, server.local_endpoint().port()).c_str());
   std::fflush(stdout);
   io.run();

@@ -19,7 +19,7 @@ constexpr const char* usage =
     "  --port 0 picks a free port; the page's URL is printed when ready.\n"
     "  --tls serves the page over https and the WebSockets as wss:// with this\n"
     "  certificate (PEM chain) and key.\n"
-    "  --http2 also serves HTTP/2 (--io epoll): a browser then opens the page's\n"
+    "  --http2 also serves HTTP/2 (--io epoll|asio): a browser then opens the page's\n"
     "  WebSockets as streams of the page's own connection (RFC 8441); ALPN h2\n"
     "  with --tls, prior knowledge (h2c) without. One line per request stream:\n"
     "  'http2: connection=N stream=S method=M protocol=P path=/...'.\n"
@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
     if (!used && !parse_backplane_option(args, i, used, error)) return bad_arguments(error);
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
-  if (options.http2 && options.io != Io::epoll) {
-    return bad_arguments("--http2 is served by --io epoll");
+  if (options.http2 && options.io != Io::epoll && options.io != Io::asio) {
+    return bad_arguments("--http2 is served by --io epoll and --io asio");
   }
   switch (options.io) {
     case Io::threads:

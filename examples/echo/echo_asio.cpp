@@ -8,7 +8,9 @@
 #include <optional>
 
 #include "common/asio_tls.hpp"
+#include "common/http2_setup.hpp"
 #include "common/shutdown_signal.hpp"
+#include "common/tls_setup.hpp"
 #include "echo/echo_backends.hpp"
 #include "echo/echo_config.hpp"
 #include "ws/asio/server.hpp"
@@ -18,8 +20,14 @@ namespace ws::examples {
 int run_echo_asio(const EchoOptions& options) {
   ::asio::io_context io;
   std::optional<::asio::ssl::context> tls;
-  if (!make_asio_server_tls(options, "ws-echo", tls)) return 1;
   ws::asio::ServerOptions server_options;
+  if (options.http2) {
+    // HTTP/2's sockets take TLS from ws::tls, whose ALPN picks the protocol.
+    if (!make_server_tls(options, "ws-echo", server_options.stream.stream_layer)) return 1;
+    if (!make_server_http2(options, "ws-echo", false, server_options.stream)) return 1;
+  } else if (!make_asio_server_tls(options, "ws-echo", tls)) {
+    return 1;
+  }
   server_options.stream.config = echo_config(options);
   server_options.stream.keep_request = false;  // never looked at after the handshake
   server_options.stream.accept.subprotocols = options.subprotocols;

@@ -25,7 +25,7 @@ constexpr const char* usage =
     "                 (default 0: one frame per message)\n"
     "  --tls          serve wss:// with this certificate (PEM chain) and key\n"
     "  --http2        also serve HTTP/2 (RFC 8441 WebSockets as streams): by ALPN\n"
-    "                 with --tls, by prior knowledge (h2c) without; --io epoll\n"
+    "                 with --tls, by prior knowledge (h2c) without; --io epoll|asio\n"
     "  --subprotocol  accept this subprotocol when a client offers it (repeatable;\n"
     "                 the first given that the client offered is chosen)\n"
     "  --deflate      accept permessage-deflate (RFC 7692) when a client offers it\n"
@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     if (!used) return bad_arguments("unknown argument '" + std::string(args[i]) + "'");
   }
   if (!port_given) return bad_arguments("--port is required");
-  if (options.http2 && options.io != Io::epoll) {
-    return bad_arguments("--http2 is served by --io epoll");
+  if (options.http2 && options.io != Io::epoll && options.io != Io::asio) {
+    return bad_arguments("--http2 is served by --io epoll and --io asio");
   }
   if (options.zero_copy && options.io != Io::uring) {
     return bad_arguments("--zero-copy needs --io uring");

@@ -31,6 +31,12 @@ namespace ws::asio {
 
 struct ServerOptions {
   /// For every connection (limits, timeouts, backpressure, registry).
+  /// With stream.socket_driver set (ws::http2::server_protocols()), each
+  /// accepted socket is served by what it makes instead of a Stream:
+  /// HTTP/2 (RFC 8441 WebSockets as streams) beside HTTP/1.1. Such sockets
+  /// take TLS from stream.stream_layer (ws::tls, whose ALPN chooses the
+  /// protocol), not from `tls`; handlers are called as for the others,
+  /// with one Session per WebSocket.
   StreamOptions stream{};
   /// Decides each upgrade request; empty accepts every valid one.
   AcceptHandler accept{};

@@ -22,13 +22,13 @@
 #include "ws/base/bytes.hpp"
 #include "ws/base/result.hpp"
 #include "ws/config.hpp"
+#include "ws/driver/stream_layer.hpp"
 #include "ws/output_buffer.hpp"
 
 namespace ws {
 
 struct Handler;
 struct DriverOptions;
-class StreamLayer;
 class Waker;
 
 class SocketDriver {
