@@ -3,8 +3,8 @@
 Python `h2` for the HTTP/2 connection and wsproto's FrameProtocol for the
 WebSocket frames inside each stream (Debian python3-h2, python3-wsproto).
 
-usage: http2_peers.py WS_ECHO [tls]
-Starts one `ws-echo --http2 --subprotocol chat` (epoll). Without `tls` the
+usage: http2_peers.py WS_ECHO [tls] [--io epoll|asio]
+Starts one `ws-echo --http2 --subprotocol chat` (--io epoll unless told). Without `tls` the
 client speaks HTTP/2 with prior knowledge (h2c, RFC 9113 3.3); with `tls`
 the server gets a certificate made at start and the client asks for "h2" by
 ALPN (RFC 9113 3.2). Every read has a deadline: a hang is a failure with a
@@ -40,7 +40,8 @@ except ImportError as missing:
     sys.exit(1)
 
 ECHO = sys.argv[1]
-TLS = len(sys.argv) > 2 and sys.argv[2] == "tls"
+TLS = "tls" in sys.argv[2:]
+IO = sys.argv[sys.argv.index("--io") + 1] if "--io" in sys.argv else "epoll"
 SCHEME = "https" if TLS else "http"
 # Every wait on the server has this deadline unless a check says otherwise.
 WAIT = 5.0
@@ -840,7 +841,7 @@ def rapid_reset(port, pid):
 
 def start_echo():
     tls = ["--tls", CERT, KEY] if TLS else []
-    proc = subprocess.Popen([ECHO, "--port", "0", "--io", "epoll", "--http2", "--subprotocol", "chat",
+    proc = subprocess.Popen([ECHO, "--port", "0", "--io", IO, "--http2", "--subprotocol", "chat",
                              *tls], stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], 10)
     line = proc.stdout.readline().strip() if ready else "nothing within 10 s"
