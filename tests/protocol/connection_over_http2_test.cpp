@@ -281,3 +281,132 @@ TEST(ConnectionOverHttp2, APeerFloodingBeforeTheAnswerIsHeldToTheInputLimit) {
 
 }  // namespace
 }  // namespace ws
+
+// ---- The client side (RFC 8441 4-5) ------------------------------------------
+
+namespace ws {
+namespace {
+
+std::string field_of(const ExtendedConnectRequest& request, std::string_view name) {
+  for (const HeaderField& f : request.headers) {
+    if (f.name == name) return f.value;
+  }
+  return "<none>";
+}
+
+TEST(ClientOverHttp2, MakesTheExtendedConnectAndQueuesNoBytes) {
+  ClientHandshakeOptions options;
+  options.origin = "https://app.example";
+  options.subprotocols = {"chat", "superchat"};
+  options.extra_headers = {{"Authorization", "Bearer t"}};
+  Result<Connection> made =
+      Connection::client_for_stream("wss://server.example:8443/chat?room=1", options);
+  ASSERT_TRUE(made) << made.error().message();
+  Connection& c = *made;
+  EXPECT_EQ(c.pending_output_size(), 0U);
+  std::optional<ExtendedConnectRequest> request = c.take_stream_request();
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->method, "CONNECT");
+  EXPECT_EQ(request->protocol, "websocket");
+  EXPECT_EQ(request->scheme, "https");
+  EXPECT_EQ(request->authority, "server.example:8443");
+  EXPECT_EQ(request->path, "/chat?room=1");
+  EXPECT_EQ(field_of(*request, "sec-websocket-version"), "13");
+  EXPECT_EQ(field_of(*request, "sec-websocket-protocol"), "chat, superchat");
+  EXPECT_EQ(field_of(*request, "origin"), "https://app.example");
+  EXPECT_EQ(field_of(*request, "authorization"), "Bearer t");  // lower-cased
+  EXPECT_EQ(field_of(*request, "sec-websocket-key"), "<none>");
+  EXPECT_FALSE(c.take_stream_request());  // once
+  EXPECT_FALSE(c.next_event());           // waits for the answer
+}
+
+// RFC 9113 8.2.2: fields HTTP/2 forbids cannot be asked for.
+TEST(ClientOverHttp2, RefusesFieldsHttp2Forbids) {
+  for (const char* name : {"TE", "Keep-Alive", "Proxy-Connection", "Connection", "Upgrade"}) {
+    ClientHandshakeOptions options;
+    options.extra_headers = {{name, "x"}};
+    Result<Connection> made = Connection::client_for_stream("ws://h/", options);
+    ASSERT_FALSE(made) << name;
+    EXPECT_EQ(made.error(), errc::invalid_handshake_option) << name;
+  }
+}
+
+TEST(ClientOverHttp2, A200OpensWithTheChosenSubprotocolAndFramesAreMasked) {
+  ClientHandshakeOptions options;
+  options.subprotocols = {"chat"};
+  Connection c = std::move(*Connection::client_for_stream("ws://h/chat", options));
+  (void)c.take_stream_request();
+  const std::vector<HeaderField> fields = {{"sec-websocket-protocol", "chat"}};
+  ASSERT_FALSE(c.receive_stream_response(200, fields));
+  std::optional<Event> event = c.next_event();
+  ASSERT_TRUE(event && std::holds_alternative<Opened>(*event));
+  EXPECT_EQ(std::get<Opened>(*event).subprotocol, "chat");
+  EXPECT_EQ(c.state(), State::open);
+  ASSERT_FALSE(c.send_text("hi"));
+  const test::Bytes out = test::take_output(c);
+  ASSERT_GE(out.size(), 2U);
+  EXPECT_NE(std::to_integer<unsigned>(out[1]) & 0x80U, 0U);       // RFC 6455 5.3 still applies
+  EXPECT_EQ(c.receive_stream_response(200, {}), errc::not_open);  // once
+}
+
+TEST(ClientOverHttp2, AnotherStatusIsRejectedWithItsFieldsAndBody) {
+  Connection c = std::move(*Connection::client_for_stream("ws://h/chat"));
+  (void)c.take_stream_request();
+  const std::vector<HeaderField> fields = {{"www-authenticate", "Bearer"}};
+  ASSERT_FALSE(c.receive_stream_response(401, fields, "log in first\n"));
+  std::vector<test::OwnedEvent> events = test::drain(c);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].type, test::OwnedEvent::Type::rejected);
+  EXPECT_EQ(events[0].status, 401);
+  ASSERT_EQ(events[0].headers.size(), 1U);
+  EXPECT_EQ(events[0].headers[0].first, "www-authenticate");
+  EXPECT_EQ(events[0].text(), "log in first\n");
+  EXPECT_EQ(events[1].type, test::OwnedEvent::Type::closed);
+  EXPECT_EQ(events[1].error, errc::unexpected_status);
+}
+
+TEST(ClientOverHttp2, ASubprotocolNotOfferedFailsTheHandshake) {
+  Connection c = std::move(*Connection::client_for_stream("ws://h/chat"));
+  const std::vector<HeaderField> fields = {{"sec-websocket-protocol", "chat"}};
+  ASSERT_FALSE(c.receive_stream_response(200, fields));
+  std::vector<test::OwnedEvent> events = test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].type, test::OwnedEvent::Type::closed);
+  EXPECT_EQ(events[0].error, errc::unexpected_subprotocol);
+}
+
+TEST(ClientOverHttp2, TheStreamEndingBeforeAnAnswerIsAnUnexpectedEof) {
+  Connection c = std::move(*Connection::client_for_stream("ws://h/chat"));
+  c.receive_eof();
+  std::vector<test::OwnedEvent> events = test::drain(c);
+  ASSERT_EQ(events.size(), 1U);
+  EXPECT_EQ(events[0].error, errc::unexpected_eof);
+}
+
+// Both ends in memory, the HTTP/2 layer played by the test: the request
+// and the answer cross as values, the frames as bytes.
+TEST(ClientOverHttp2, TalksToAServerForStream) {
+  ClientHandshakeOptions options;
+  options.subprotocols = {"chat"};
+  Connection client = std::move(*Connection::client_for_stream("ws://h/room", options));
+  Result<Connection> made = Connection::server_for_stream(*client.take_stream_request());
+  ASSERT_TRUE(made) << made.error().message();
+  Connection& server = *made;
+  ASSERT_TRUE(std::holds_alternative<UpgradeRequested>(*server.next_event()));
+  AcceptOptions accept;
+  accept.subprotocols = {"chat"};
+  ASSERT_FALSE(server.accept(accept));
+  const StreamAnswer answer = *server.take_stream_answer();
+  ASSERT_FALSE(client.receive_stream_response(answer.status, answer.fields));
+  ASSERT_TRUE(std::holds_alternative<Opened>(*client.next_event()));
+  ASSERT_FALSE(client.send_text("over one stream"));
+  std::vector<test::OwnedEvent> got = test::feed(server, test::take_output(client));
+  auto message = std::find_if(got.begin(), got.end(), [](const test::OwnedEvent& e) {
+    return e.type == test::OwnedEvent::Type::message;
+  });
+  ASSERT_NE(message, got.end());
+  EXPECT_EQ(message->text(), "over one stream");
+}
+
+}  // namespace
+}  // namespace ws

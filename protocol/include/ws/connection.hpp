@@ -114,6 +114,21 @@ class Connection {
   static Result<Connection> client(std::string_view url, const ClientHandshakeOptions& options = {},
                                    const Config& config = {});
 
+  /// A client for a WebSocket carried by one stream of an HTTP/2 connection
+  /// (RFC 8441): the HTTP/2 layer takes the extended CONNECT to send with
+  /// take_stream_request() (make_client_connect(): the same options and
+  /// checks as client(), no key) and, when its answer arrives, hands it
+  /// over with receive_stream_response(). The first event is then Opened
+  /// (a 2xx whose subprotocol and extensions check out), or Rejected then
+  /// Closed (another status), or Closed with the validation error; the end
+  /// of the stream before an answer is Closed with errc::unexpected_eof.
+  /// Once open, the stream's DATA carry the frames (masked, as over
+  /// HTTP/1.1): receive(), pending_output(), receive_eof() as for client().
+  /// Errors: errc::invalid_url, invalid_handshake_option.
+  static Result<Connection> client_for_stream(std::string_view url,
+                                              const ClientHandshakeOptions& options = {},
+                                              const Config& config = {});
+
   /// A connection whose opening handshake was done elsewhere (for example by
   /// an HTTP server that answered the upgrade itself). It starts open.
   static Connection after_handshake(Role role, const Config& config = {});
@@ -150,6 +165,17 @@ class Connection {
   /// reject() made, once; nothing before that, after it was taken, or on a
   /// connection of another kind.
   std::optional<StreamAnswer> take_stream_answer();
+  /// Client over HTTP/2 (client_for_stream()): the extended CONNECT to send,
+  /// once; nothing after it was taken or on a connection of another kind.
+  std::optional<ExtendedConnectRequest> take_stream_request();
+  /// Client over HTTP/2: the answer to the extended CONNECT, `fields`
+  /// without :status, names in lower case. For a 2xx call it when the
+  /// HEADERS arrive; for another status the body may come along (what the
+  /// HTTP/2 layer collected up to END_STREAM). errc::not_open on another
+  /// kind of connection, after an answer was given, or once the handshake
+  /// ended.
+  std::error_code receive_stream_response(int status, std::span<const HeaderField> fields,
+                                          std::string_view body = {});
   /// Server: the upgrade request (target, path, query, Origin, headers,
   /// offered subprotocols), once it has arrived; null before. Lives as long
   /// as the Connection, or until release_request().

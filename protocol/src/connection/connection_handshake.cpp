@@ -123,6 +123,22 @@ Result<Connection> Connection::server_for_stream(const ExtendedConnectRequest& r
   return Connection(std::move(impl));
 }
 
+namespace {
+
+// The application's options plus the configured extension's offers.
+ClientHandshakeOptions with_extension_offers(const ClientHandshakeOptions& options,
+                                             const Config& config) {
+  ClientHandshakeOptions with_offers = options;
+  if (config.extension) {
+    for (const ExtensionElement& offer : config.extension->client_offers()) {
+      with_offers.extension_offers.push_back(format_extension_element(offer));
+    }
+  }
+  return with_offers;
+}
+
+}  // namespace
+
 Result<Connection> Connection::client(std::string_view url, const ClientHandshakeOptions& options,
                                       const Config& config) {
   Result<WsUrl> parsed = parse_ws_url(url);
@@ -132,21 +148,52 @@ Result<Connection> Connection::client(std::string_view url, const ClientHandshak
   std::array<std::byte, 16> key{};
   impl->random_fill(MutableByteView(key));
   // The configured extension's offers go after the application's own.
-  ClientHandshakeOptions with_offers;
-  const ClientHandshakeOptions* used = &options;
-  if (config.extension) {
-    with_offers = options;
-    for (const ExtensionElement& offer : config.extension->client_offers()) {
-      with_offers.extension_offers.push_back(format_extension_element(offer));
-    }
-    used = &with_offers;
-  }
-  Result<ClientHandshake> request = make_client_request(*parsed, *used, key);
+  Result<ClientHandshake> request = make_client_request(
+      *parsed, config.extension ? with_extension_offers(options, config) : options, key);
   if (!request) return request.error();
   impl->sender.queue.push_raw(as_bytes(request->request));
   impl->handshake = std::make_unique<Impl::Handshake>(HttpHeadKind::response, config.http_limits);
   impl->handshake->sent = std::move(*request);
   return Connection(std::move(impl));
+}
+
+Result<Connection> Connection::client_for_stream(std::string_view url,
+                                                 const ClientHandshakeOptions& options,
+                                                 const Config& config) {
+  Result<WsUrl> parsed = parse_ws_url(url);
+  if (!parsed) return parsed.error();
+  Result<ClientConnect> connect = make_client_connect(
+      *parsed, config.extension ? with_extension_offers(options, config) : options);
+  if (!connect) return connect.error();
+  auto impl = std::make_unique<Impl>(Role::client, config);
+  impl->handshake = std::make_unique<Impl::Handshake>(HttpHeadKind::response, config.http_limits);
+  impl->handshake->over_stream = true;
+  impl->handshake->sent = std::move(connect->expected);
+  impl->stream_request = std::make_unique<ExtendedConnectRequest>(std::move(connect->request));
+  return Connection(std::move(impl));
+}
+
+std::optional<ExtendedConnectRequest> Connection::take_stream_request() {
+  Impl& c = *impl_;
+  if (!c.stream_request) return std::nullopt;
+  std::optional<ExtendedConnectRequest> request(std::move(*c.stream_request));
+  c.stream_request.reset();
+  return request;
+}
+
+std::error_code Connection::receive_stream_response(int status, std::span<const HeaderField> fields,
+                                                    std::string_view body) {
+  Impl& c = *impl_;
+  if (c.role() != Role::client || c.phase() != detail::Phase::handshaking || !c.handshake ||
+      !c.handshake->over_stream || c.handshake->stream_response) {
+    return errc::not_open;
+  }
+  auto response = std::make_unique<Impl::Handshake::StreamResponse>();
+  response->status = status;
+  response->fields.assign(fields.begin(), fields.end());
+  response->body = std::string(body);
+  c.handshake->stream_response = std::move(response);
+  return {};
 }
 
 void Connection::Impl::open_with(std::optional<std::string> agreed_subprotocol,
@@ -206,7 +253,58 @@ std::optional<Event> Connection::Impl::advance_server_handshake() {
   return UpgradeRequested{request.get()};
 }
 
+std::optional<Event> Connection::Impl::advance_client_stream_handshake() {
+  const std::unique_ptr<Handshake::StreamResponse>& response = handshake->stream_response;
+  if (!response) {
+    // The stream ended (or was reset) before the answer.
+    return lifecycle.stream_ended ? fail_handshake(errc::unexpected_eof, false) : std::nullopt;
+  }
+  HttpHead& head = handshake->stream_head;
+  head.kind = HttpHeadKind::response;
+  head.version_major = 2;
+  head.version_minor = 0;
+  head.status_code = response->status;
+  head.headers.clear();
+  for (const HeaderField& field : response->fields) {
+    head.headers.push_back(HttpHeader{field.name, field.value});
+  }
+  Result<AcceptedHandshake> accepted = validate_connect_response(head, *handshake->sent);
+  if (!accepted) {
+    if (accepted.error() != errc::unexpected_status) return fail_handshake(accepted.error(), false);
+    // An ordinary HTTP answer (401, 403, a redirect): told as over HTTP/1.1,
+    // its views valid until the Closed event that follows is taken.
+    Rejected rejected{head.status_code, {}, head.headers, as_bytes(response->body)};
+    feed(detail::LifecycleInput::handshake_failed);
+    pending_event =
+        Event(Closed{CloseCode::abnormal, {}, errc::unexpected_status, CloseCode::abnormal});
+    return rejected;
+  }
+  return open_client(std::move(*accepted));
+}
+
+std::optional<Event> Connection::Impl::open_client(AcceptedHandshake accepted) {
+  if (const std::error_code error = agree_client_extension(accepted.extensions)) {
+    return fail_handshake(error, false);
+  }
+  std::string agreed_extensions;
+  for (const std::string& value : accepted.extensions) {
+    if (!agreed_extensions.empty()) agreed_extensions += ", ";
+    agreed_extensions += value;
+  }
+  handshake.reset();
+  open_with(std::move(accepted.subprotocol), std::move(agreed_extensions));
+  std::optional<Event> opened = pending_event.take();
+  return opened;
+}
+
 std::optional<Event> Connection::Impl::advance_client_handshake() {
+  if (handshake->over_stream) {
+    // A rejection was told once; what follows is its Closed.
+    if (handshake->rejected) return std::nullopt;
+    std::optional<Event> event = advance_client_stream_handshake();
+    if (event && std::holds_alternative<Rejected>(*event)) handshake->rejected = true;
+    return event;
+  }
   if (handshake->rejected) return finish_rejection();
   if (!read_head()) return head_not_ready(/*answer_with_http=*/false);
   Result<AcceptedHandshake> accepted =
@@ -218,18 +316,7 @@ std::optional<Event> Connection::Impl::advance_client_handshake() {
     handshake->rejected = true;
     return finish_rejection();
   }
-  if (const std::error_code error = agree_client_extension(accepted->extensions)) {
-    return fail_handshake(error, false);
-  }
-  std::string agreed_extensions;
-  for (const std::string& value : accepted->extensions) {
-    if (!agreed_extensions.empty()) agreed_extensions += ", ";
-    agreed_extensions += value;
-  }
-  handshake.reset();
-  open_with(std::move(accepted->subprotocol), std::move(agreed_extensions));
-  std::optional<Event> opened = pending_event.take();
-  return opened;
+  return open_client(std::move(*accepted));
 }
 
 std::optional<Event> Connection::Impl::finish_rejection() {

@@ -160,7 +160,16 @@ struct Connection::Impl {
     bool plain_http = false;              // server: HttpRequested went out
     std::optional<ClientHandshake> sent;  // client: what was asked for
     bool rejected = false;                // client: non-101 head parsed, body pending
-    bool over_stream = false;             // server: an HTTP/2 extended CONNECT (RFC 8441)
+    bool over_stream = false;             // an HTTP/2 extended CONNECT (RFC 8441)
+    // Client over HTTP/2: the answer the HTTP/2 layer handed over, and the
+    // head whose views a Rejected event points into.
+    struct StreamResponse {
+      int status = 0;
+      std::vector<HeaderField> fields;
+      std::string body;
+    };
+    std::unique_ptr<StreamResponse> stream_response;
+    HttpHead stream_head;
   };
   std::unique_ptr<Handshake> handshake;
   std::unique_ptr<UpgradeRequest> request;  // server: kept for the application
@@ -173,8 +182,12 @@ struct Connection::Impl {
   std::unique_ptr<Agreed> agreed;
   // Over HTTP/2: the answer accept() or reject() made, until taken.
   std::unique_ptr<StreamAnswer> stream_answer;
+  // Client over HTTP/2: the extended CONNECT to send, until taken.
+  std::unique_ptr<ExtendedConnectRequest> stream_request;
 
   std::optional<Event> advance_handshake();
+  std::optional<Event> advance_client_stream_handshake();
+  std::optional<Event> open_client(AcceptedHandshake accepted);
   bool read_head();  // true once the head is complete
   std::optional<Event> head_not_ready(bool answer_with_http);
   std::optional<Event> advance_server_handshake();

@@ -125,8 +125,11 @@ Result<WsUrl> parse_ws_url(std::string_view url) {
   return result;
 }
 
-Result<ClientHandshake> make_client_request(const WsUrl& url, const ClientHandshakeOptions& options,
-                                            std::span<const std::byte, 16> key_bytes) {
+namespace {
+
+// The options' checks, shared by the HTTP/1.1 request and the extended
+// CONNECT; fills what the answer is checked against.
+std::error_code check_options(const ClientHandshakeOptions& options, ClientHandshake& handshake) {
   if (options.origin && (options.origin->empty() || !detail::is_field_value(*options.origin))) {
     return errc::invalid_handshake_option;
   }
@@ -136,7 +139,6 @@ Result<ClientHandshake> make_client_request(const WsUrl& url, const ClientHandsh
       return errc::invalid_handshake_option;
     }
   }
-  ClientHandshake handshake;
   for (const std::string& offer : options.extension_offers) {
     if (!detail::is_field_value(offer)) return errc::invalid_handshake_option;
     HttpListReader reader(offer);
@@ -154,10 +156,61 @@ Result<ClientHandshake> make_client_request(const WsUrl& url, const ClientHandsh
       return errc::invalid_handshake_option;
     }
   }
+  handshake.subprotocols = options.subprotocols;
+  return {};
+}
+
+// RFC 6455 4.1, the response's subprotocol and extensions: what both
+// carriages check once the status said yes.
+Result<AcceptedHandshake> check_agreement(const HttpHead& head, const ClientHandshake& handshake) {
+  AcceptedHandshake accepted;
+  // RFC 6455 4.1 item 6 of the response checks: one of the offered values.
+  const std::size_t protocol_count = count_headers(head, "sec-websocket-protocol");
+  if (protocol_count > 1) return errc::unexpected_subprotocol;
+  if (protocol_count == 1) {
+    const std::string_view chosen = *find_header(head, "sec-websocket-protocol");
+    if (!chosen.empty()) {
+      if (std::find(handshake.subprotocols.begin(), handshake.subprotocols.end(), chosen) ==
+          handshake.subprotocols.end()) {
+        return errc::unexpected_subprotocol;
+      }
+      accepted.subprotocol.emplace(chosen);
+    }
+  }
+  // Item 5: every extension in use was requested (names compare
+  // case-insensitively, as tokens do).
+  for (const std::string_view value : header_values(head, "sec-websocket-extensions")) {
+    HttpListReader reader(value);
+    bool names_any = false;  // a value of only commas and spaces names none
+    while (const auto element = reader.next()) {
+      const std::string_view name = extension_name(*element);
+      const bool offered = std::any_of(
+          handshake.extension_names.begin(), handshake.extension_names.end(),
+          [name](const std::string& offered_name) { return ascii_iequals(offered_name, name); });
+      if (!offered) return errc::unexpected_extension;
+      names_any = true;
+    }
+    if (names_any) accepted.extensions.emplace_back(value);
+  }
+  return accepted;
+}
+
+// RFC 9113 8.2.2: fields that have no meaning in HTTP/2 (and make a
+// request malformed there) besides those a handshake sets itself.
+bool forbidden_in_http2(std::string_view name) {
+  return ascii_iequals(name, "keep-alive") || ascii_iequals(name, "proxy-connection") ||
+         ascii_iequals(name, "te");
+}
+
+}  // namespace
+
+Result<ClientHandshake> make_client_request(const WsUrl& url, const ClientHandshakeOptions& options,
+                                            std::span<const std::byte, 16> key_bytes) {
+  ClientHandshake handshake;
+  if (const std::error_code error = check_options(options, handshake)) return error;
 
   handshake.key = base64_encode(key_bytes);
   handshake.expected_accept = compute_accept_key(handshake.key);
-  handshake.subprotocols = options.subprotocols;
 
   std::string& text = handshake.request;
   text.reserve(256);
@@ -195,37 +248,46 @@ Result<AcceptedHandshake> validate_server_response(const HttpHead& head,
   if (accept_count > 1 || find_header(head, "sec-websocket-accept") != handshake.expected_accept) {
     return errc::accept_mismatch;
   }
+  return check_agreement(head, handshake);
+}
 
-  AcceptedHandshake accepted;
-  // RFC 6455 4.1 item 6 of the response checks: one of the offered values.
-  const std::size_t protocol_count = count_headers(head, "sec-websocket-protocol");
-  if (protocol_count > 1) return errc::unexpected_subprotocol;
-  if (protocol_count == 1) {
-    const std::string_view chosen = *find_header(head, "sec-websocket-protocol");
-    if (!chosen.empty()) {
-      if (std::find(handshake.subprotocols.begin(), handshake.subprotocols.end(), chosen) ==
-          handshake.subprotocols.end()) {
-        return errc::unexpected_subprotocol;
-      }
-      accepted.subprotocol.emplace(chosen);
-    }
+Result<ClientConnect> make_client_connect(const WsUrl& url, const ClientHandshakeOptions& options) {
+  ClientConnect connect;
+  if (const std::error_code error = check_options(options, connect.expected)) return error;
+  for (const HeaderField& field : options.extra_headers) {
+    if (forbidden_in_http2(field.name)) return errc::invalid_handshake_option;
   }
-  // Item 5: every extension in use was requested (names compare
-  // case-insensitively, as tokens do).
-  for (const std::string_view value : header_values(head, "sec-websocket-extensions")) {
-    HttpListReader reader(value);
-    bool names_any = false;  // a value of only commas and spaces names none
-    while (const auto element = reader.next()) {
-      const std::string_view name = extension_name(*element);
-      const bool offered = std::any_of(
-          handshake.extension_names.begin(), handshake.extension_names.end(),
-          [name](const std::string& offered_name) { return ascii_iequals(offered_name, name); });
-      if (!offered) return errc::unexpected_extension;
-      names_any = true;
-    }
-    if (names_any) accepted.extensions.emplace_back(value);
+  ExtendedConnectRequest& request = connect.request;
+  // RFC 8441 4: CONNECT with :protocol, and :scheme and :path as for GET.
+  request.method = "CONNECT";
+  request.protocol = "websocket";
+  request.scheme = url.secure ? "https" : "http";
+  request.authority = url.host_header();
+  request.path = url.resource();
+  // RFC 8441 5: the version field as over HTTP/1.1; no key (the stream is
+  // the proof that the server understood).
+  request.headers.push_back(HeaderField{"sec-websocket-version", "13"});
+  if (options.origin) request.headers.push_back(HeaderField{"origin", *options.origin});
+  if (!options.subprotocols.empty()) {
+    request.headers.push_back(HeaderField{"sec-websocket-protocol", join(options.subprotocols)});
   }
-  return accepted;
+  if (!options.extension_offers.empty()) {
+    request.headers.push_back(
+        HeaderField{"sec-websocket-extensions", join(options.extension_offers)});
+  }
+  // RFC 9113 8.2.1: field names in lower case.
+  for (const HeaderField& field : options.extra_headers) {
+    request.headers.push_back(HeaderField{detail::to_lower(field.name), field.value});
+  }
+  return connect;
+}
+
+Result<AcceptedHandshake> validate_connect_response(const HttpHead& head,
+                                                    const ClientHandshake& expected) {
+  // RFC 8441 5 with RFC 9110 9.3.6: a 2xx answer to the CONNECT opens it.
+  if (head.kind != HttpHeadKind::response) return errc::malformed_status_line;
+  if (head.status_code < 200 || head.status_code > 299) return errc::unexpected_status;
+  return check_agreement(head, expected);
 }
 
 }  // namespace ws

@@ -15,6 +15,7 @@
 
 #include "ws/base/result.hpp"
 #include "ws/handshake/http_head.hpp"
+#include "ws/handshake/server_handshake.hpp"
 
 namespace ws {
 
@@ -106,5 +107,31 @@ struct AcceptedHandshake {
 /// content_length(head) says how many there are.
 Result<AcceptedHandshake> validate_server_response(const HttpHead& head,
                                                    const ClientHandshake& handshake);
+
+/// A WebSocket over HTTP/2 (RFC 8441): the extended CONNECT to send on a new
+/// stream, and what its answer is checked against.
+struct ClientConnect {
+  /// :method CONNECT, :protocol websocket, :scheme http or https (ws or
+  /// wss), :authority url.host_header(), :path url.resource(); then
+  /// sec-websocket-version: 13, [origin], [sec-websocket-protocol],
+  /// [sec-websocket-extensions] and the extra headers, names in lower case.
+  ExtendedConnectRequest request;
+  /// The offered subprotocols and extension names (no key: RFC 8441 5).
+  ClientHandshake expected;
+};
+
+/// Builds the extended CONNECT for `url` with the same options and the
+/// same checks as make_client_request(), plus RFC 9113 8.2.2: an extra
+/// header HTTP/2 forbids (Keep-Alive, Proxy-Connection, TE) is
+/// invalid_handshake_option.
+Result<ClientConnect> make_client_connect(const WsUrl& url, const ClientHandshakeOptions& options);
+
+/// Checks the answer to an extended CONNECT (RFC 8441 5), `head` holding
+/// its :status and fields: a 2xx status, else unexpected_status (the answer
+/// is then an ordinary HTTP answer, as for validate_server_response());
+/// then the subprotocol and extensions as validate_server_response()
+/// checks them. No Upgrade, Connection or Sec-WebSocket-Accept is asked for.
+Result<AcceptedHandshake> validate_connect_response(const HttpHead& head,
+                                                    const ClientHandshake& expected);
 
 }  // namespace ws
