@@ -7,6 +7,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "ws/posix/blocking.hpp"
@@ -19,6 +20,9 @@
 #endif
 #if WS_HAVE_DEFLATE
 #include "ws/deflate/deflate.hpp"
+#endif
+#if WS_CLIENT_HAVE_HTTP2
+#include "ws/http2/client.hpp"
 #endif
 
 #if WS_CLIENT_HAVE_TLS
@@ -48,6 +52,9 @@ constexpr const char* usage =
     "  --autobahn         run the Autobahn client cases against the fuzzing server at URL\n"
     "  --deflate          offer permessage-deflate (RFC 7692)\n"
     "  --io MODE          threads (default), epoll, uring or asio; wss:// in every mode\n"
+    "  --http2            open the WebSocket as a stream of an HTTP/2 connection\n"
+    "                     (RFC 8441): ALPN h2 for wss://, prior knowledge (h2c) for\n"
+    "                     ws://; runs on --io epoll\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -59,7 +66,9 @@ struct ClientArguments {
   std::string ca_file;
   bool autobahn = false;
   bool deflate = false;
+  bool http2 = false;
   std::string io = "threads";
+  bool io_given = false;
   // wss:// outside --io asio: the TLS layer, made once.
   std::shared_ptr<const ws::StreamLayerFactory> tls;
 };
@@ -119,6 +128,13 @@ int parse(int argc, char** argv, ClientArguments& out) {
         return bad_arguments("--io takes threads, epoll, uring or asio");
       }
       out.io = std::string(v);
+      out.io_given = true;
+    } else if (arg == "--http2") {
+#if WS_CLIENT_HAVE_HTTP2
+      out.http2 = true;
+#else
+      return bad_arguments("--http2: built without nghttp2 (libnghttp2-dev)");
+#endif
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
@@ -134,6 +150,11 @@ int parse(int argc, char** argv, ClientArguments& out) {
   const ws::Result<ws::WsUrl> url = ws::parse_ws_url(out.url);
   if (!url) return bad_arguments("'" + out.url + "' is not a ws:// or wss:// URL");
   if (out.autobahn && out.io != "threads") return bad_arguments("--autobahn runs on --io threads");
+  if (out.http2) {
+    if (out.io_given && out.io != "epoll") return bad_arguments("--http2 runs on --io epoll");
+    if (out.autobahn) return bad_arguments("--http2 and --autobahn do not go together");
+    out.io = "epoll";
+  }
   return 0;
 }
 
@@ -176,6 +197,8 @@ std::shared_ptr<const ws::StreamLayerFactory> client_tls(const ClientArguments& 
   ws::tls::ClientSettings settings;
   settings.ca_file = arguments.ca_file;
   settings.insecure = arguments.insecure;
+  // --http2: RFC 9113 3.2, HTTP/2 over TLS only when ALPN agrees on h2.
+  if (arguments.http2) settings.alpn = {"h2"};
   std::string detail;
   ws::Result<std::shared_ptr<const ws::StreamLayerFactory>> layer =
       ws::tls::client_layer(settings, &detail);
@@ -280,6 +303,33 @@ int run_loop(const ClientArguments& arguments, Loop& loop) {
   };
   const ws::posix::BlockingClientOptions common = client_options(arguments);
   Client client(loop, common);
+#if WS_CLIENT_HAVE_HTTP2
+  if constexpr (std::is_same_v<Client, ws::posix::EpollClient>) {
+    if (arguments.http2) {
+      // One HTTP/2 connection carrying this one WebSocket as a stream.
+      const std::error_code error = client.connect_socket(
+          arguments.url, handler,
+          [&](ws::SocketDriverContext context) -> ws::Result<std::unique_ptr<ws::SocketDriver>> {
+            ws::Result<std::unique_ptr<ws::http2::ClientConnection>> connection =
+                ws::http2::ClientConnection::make(std::move(context));
+            if (!connection) return connection.error();
+            ws::Result<ws::SessionPtr> opened =
+                (*connection)->open(arguments.url, common.handshake);
+            if (!opened) return opened.error();
+            return std::unique_ptr<ws::SocketDriver>(std::move(*connection));
+          });
+      if (error) {
+        std::fprintf(stderr, "ws-client: %s\n", error.message().c_str());
+        return 1;
+      }
+      if (const std::error_code run_error = loop.run()) {
+        std::fprintf(stderr, "ws-client: %s\n", run_error.message().c_str());
+        return 1;
+      }
+      return exit_status(outcome, failure);
+    }
+  }
+#endif
   if (const ws::Result<ws::SessionPtr> started = client.connect(arguments.url, handler); !started) {
     std::fprintf(stderr, "ws-client: %s\n", started.error().message().c_str());
     return 1;

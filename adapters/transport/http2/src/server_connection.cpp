@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "stream_glue.hpp"
 #include "ws/handshake/http_head_parser.hpp"
 
 namespace ws::http2::detail {
@@ -18,8 +19,6 @@ namespace {
 constexpr std::string_view client_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // Bytes read per receive_buffer() while this object (not a Driver) reads.
 constexpr std::size_t read_area_size = 16 * 1024;
-// nghttp2's output is produced while less than this is waiting to be sent.
-constexpr std::size_t produce_mark = 64 * 1024;
 // Reading stops while this much output waits (a peer that does not read).
 constexpr std::size_t read_stop_mark = 1024 * 1024;
 
@@ -72,9 +71,8 @@ struct ServerConnection::Stream {
   std::uint32_t close_code = NGHTTP2_NO_ERROR;
   bool eof_given = false;  // Driver::receive_eof after request_ended
   std::unique_ptr<Driver> driver;
-  std::string input;  // DATA the Driver has not taken yet
-  std::size_t input_taken = 0;
-  std::string body;  // a plain answer's body
+  StreamInput input;  // DATA the Driver has not taken yet
+  std::string body;   // a plain answer's body
   std::size_t body_sent = 0;
 };
 
@@ -135,7 +133,7 @@ struct ServerConnection::Callbacks {
     }
     // Held until the WebSocket takes it; flow control bounds it to the
     // stream's window (the window reopens as the Driver takes bytes).
-    stream->input.append(reinterpret_cast<const char*>(data), size);
+    stream->input.bytes.append(reinterpret_cast<const char*>(data), size);
     return 0;
   }
 
@@ -167,24 +165,7 @@ struct ServerConnection::Callbacks {
                                 std::size_t length, std::uint32_t* flags,
                                 nghttp2_data_source* source, void*) {
     Stream& stream = *static_cast<Stream*>(source->ptr);
-    Driver& driver = *stream.driver;
-    std::size_t copied = 0;
-    if (!driver.finished()) {
-      for (const OutputBuffer& piece : driver.pending_output()) {
-        const std::size_t n = std::min(piece.size, length - copied);
-        std::memcpy(buffer + copied, piece.data, n);
-        copied += n;
-        if (copied == length) break;
-      }
-      driver.consume_output(copied);
-    }
-    if (copied > 0) return static_cast<ssize_t>(copied);
-    if (driver.finished() || driver.should_close_transport()) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      return 0;
-    }
-    stream.deferred = true;
-    return NGHTTP2_ERR_DEFERRED;
+    return read_driver_output(*stream.driver, buffer, length, flags, stream.deferred);
   }
 
   // The body of a plain answer or a refusal.
@@ -442,55 +423,25 @@ void ServerConnection::transport_failed(std::error_code error) noexcept {
 // ---- Bytes out ---------------------------------------------------------------
 
 void ServerConnection::produce_output() {
-  if (session_ == nullptr || in_flight_ > 0 || (ended_ && error_)) return;
-  if (plain_out_sent_ == plain_out_.size()) {
-    plain_out_.clear();
-    plain_out_sent_ = 0;
+  if (session_ == nullptr || (ended_ && error_)) return;
+  if (const std::error_code error = output_.produce(session_, layer_.get())) fail(error);
+  if (layer_) {
+    if (const std::error_code error = layer_->error()) fail(error);
   }
-  while (plain_out_.size() - plain_out_sent_ < produce_mark) {
-    const std::uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) {
-      fail(protocol_failure());
-      return;
-    }
-    if (n == 0) break;
-    plain_out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-  }
-  if (layer_) push_plaintext_to_tls();
 }
 
-void ServerConnection::push_plaintext_to_tls() {
-  if (plain_out_sent_ == plain_out_.size()) return;
-  const OutputBuffer piece{reinterpret_cast<const std::byte*>(plain_out_.data()) + plain_out_sent_,
-                           plain_out_.size() - plain_out_sent_};
-  plain_out_sent_ += layer_->write(std::span<const OutputBuffer>(&piece, 1));
-  if (const std::error_code error = layer_->error()) fail(error);
-}
-
-std::size_t ServerConnection::backlog() const noexcept {
-  return (plain_out_.size() - plain_out_sent_) + (layer_ ? layer_->pending_wire_size() : 0);
-}
+std::size_t ServerConnection::backlog() const noexcept { return output_.backlog(layer_.get()); }
 
 bool ServerConnection::wants_write() const noexcept { return pending_output_size() > 0; }
 
 std::span<const OutputBuffer> ServerConnection::pending_output() {
   if (mode_ == Mode::http1) return http1_->pending_output();
-  if (layer_) {
-    push_plaintext_to_tls();
-    return layer_->pending_wire();
-  }
-  plain_view_ =
-      OutputBuffer{reinterpret_cast<const std::byte*>(plain_out_.data()) + plain_out_sent_,
-                   plain_out_.size() - plain_out_sent_};
-  if (plain_view_.size == 0) return {};
-  return std::span<const OutputBuffer>(&plain_view_, 1);
+  return output_.pending(layer_.get());
 }
 
 std::size_t ServerConnection::pending_output_size() const noexcept {
   if (mode_ == Mode::http1) return http1_->pending_output_size();
-  if (layer_) return layer_->pending_wire_size();
-  return plain_out_.size() - plain_out_sent_;
+  return output_.pending_size(layer_.get());
 }
 
 void ServerConnection::consume_output(std::size_t n) noexcept {
@@ -499,12 +450,7 @@ void ServerConnection::consume_output(std::size_t n) noexcept {
     return;
   }
   if (n > 0) stalled_since_.reset();
-  in_flight_ = n >= in_flight_ ? 0 : in_flight_ - n;
-  if (layer_) {
-    layer_->consume_wire(n);
-  } else {
-    plain_out_sent_ += n;
-  }
+  output_.consume(layer_.get(), n);
   produce_output();
 }
 
@@ -513,11 +459,7 @@ void ServerConnection::mark_output_in_flight(std::size_t n) noexcept {
     http1_->mark_output_in_flight(n);
     return;
   }
-  if (layer_) {
-    layer_->mark_wire_in_flight(n);
-  } else {
-    in_flight_ = n;  // plain_out_ is not appended to (nor moved) meanwhile
-  }
+  output_.mark_in_flight(layer_.get(), n);
 }
 
 // ---- Work --------------------------------------------------------------------
@@ -578,8 +520,7 @@ SocketDriver::Turn ServerConnection::step(TimePoint now) {
     ended_ = true;  // nghttp2 ended the session (GOAWAY, a limit)
   }
   if (eof_ && !ended_ && streams_.empty()) ended_ = true;
-  if (ended_ && !error_ && layer_ && !layer_->shutdown_started() &&
-      plain_out_sent_ == plain_out_.size()) {
+  if (ended_ && !error_ && layer_ && !layer_->shutdown_started() && output_.all_encoded()) {
     layer_->shutdown();  // close_notify after the last frame
   }
   update_deadline();
@@ -637,7 +578,7 @@ void ServerConnection::open_websocket(Stream& stream) {
 
 void ServerConnection::submit_plain(Stream& stream, int status, std::string body,
                                     const std::vector<HeaderField>& headers) {
-  release_input(stream);  // nobody reads what came before the refusal
+  drop_input(session_, stream.input);  // nobody reads what came before the refusal
   stream.body = std::move(body);
   const std::string status_text = std::to_string(status);
   const std::string length_text = std::to_string(stream.body.size());
@@ -685,29 +626,11 @@ void ServerConnection::submit_answer(Stream& stream, const StreamAnswer& answer)
 }
 
 void ServerConnection::pump_input(Stream& stream) {
-  Driver& driver = *stream.driver;
-  while (stream.websocket && stream.input_taken < stream.input.size() && !stream.closed) {
-    const std::size_t room = driver.receive_room();
-    if (room == 0) break;
-    const std::size_t offered = std::min(room, stream.input.size() - stream.input_taken);
-    const std::size_t taken = driver.receive(ByteView(
-        reinterpret_cast<const std::byte*>(stream.input.data()) + stream.input_taken, offered));
-    if (taken == 0) break;
-    stream.input_taken += taken;
-    // The stream's and the connection's windows reopen by what the
-    // WebSocket took.
-    nghttp2_session_consume(session_, stream.id, taken);
-  }
-  if (stream.input_taken == stream.input.size()) {
-    stream.input.clear();
-    stream.input_taken = 0;
-  } else if (stream.input_taken > stream.input.size() / 2) {
-    stream.input.erase(0, stream.input_taken);
-    stream.input_taken = 0;
-  }
-  if (stream.websocket && stream.request_ended && stream.input.empty() && !stream.eof_given) {
+  if (!stream.websocket || stream.closed) return;
+  feed_driver(session_, stream.id, *stream.driver, stream.input);
+  if (stream.request_ended && stream.input.empty() && !stream.eof_given) {
     stream.eof_given = true;
-    driver.receive_eof();  // the peer ended its side (END_STREAM)
+    stream.driver->receive_eof();  // the peer ended its side (END_STREAM)
   }
 }
 
@@ -738,7 +661,7 @@ SocketDriver::Turn ServerConnection::pump_streams(TimePoint now) {
         if (stream.websocket) pump_input(stream);  // DATA sent before the answer
       }
     }
-    if (stream.websocket && stream.input_taken < stream.input.size() && driver.receive_room() > 0) {
+    if (stream.websocket && !stream.input.empty() && driver.receive_room() > 0) {
       turn = Turn::yield;  // the WebSocket has room again: feed it soon
     }
     if (driver.should_close_transport() && !stream.close_handled) {
@@ -760,17 +683,8 @@ SocketDriver::Turn ServerConnection::pump_streams(TimePoint now) {
   return turn;
 }
 
-void ServerConnection::release_input(Stream& stream) {
-  const std::size_t left = stream.input.size() - stream.input_taken;
-  // Bytes received and never taken still hold the connection's window.
-  if (left > 0) nghttp2_session_consume_connection(session_, left);
-  stream.input.clear();
-  stream.input.shrink_to_fit();
-  stream.input_taken = 0;
-}
-
 void ServerConnection::finish_stream(Stream& stream) {
-  release_input(stream);
+  drop_input(session_, stream.input);
   Driver& driver = *stream.driver;
   if (!driver.should_close_transport()) {
     // Reset before the WebSocket ended (RFC 8441: the stream's end is the

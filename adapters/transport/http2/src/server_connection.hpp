@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "request_fields.hpp"
+#include "session_output.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/driver/socket_driver.hpp"
 #include "ws/http2/server.hpp"
@@ -82,10 +83,8 @@ class ServerConnection final : public SocketDriver {
                     const std::vector<HeaderField>& headers);
   Turn pump_streams(TimePoint now);
   void pump_input(Stream& stream);
-  void release_input(Stream& stream);
   void finish_stream(Stream& stream);
   void produce_output();
-  void push_plaintext_to_tls();
   std::size_t backlog() const noexcept;
   void update_deadline() noexcept;
 
@@ -101,10 +100,7 @@ class ServerConnection final : public SocketDriver {
 
   std::string preface_seen_;          // sniffing without TLS
   std::vector<std::byte> read_area_;  // receive_buffer() while not HTTP/1.1
-  std::string plain_out_;             // nghttp2's output not yet sent (or encrypted)
-  std::size_t plain_out_sent_ = 0;    // the front of plain_out_ already sent
-  OutputBuffer plain_view_{};
-  std::size_t in_flight_ = 0;  // mark_output_in_flight: no append until consumed
+  SessionOutput output_;              // nghttp2's frames on their way out
 
   TimePoint now_{};
   bool started_ = false;

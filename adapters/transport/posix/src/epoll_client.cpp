@@ -58,4 +58,29 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
   return session;
 }
 
+std::error_code EpollClient::connect_socket(std::string_view url, EpollHandler handler,
+                                            const SocketDriverMaker& make) const {
+  if (const std::error_code error = loop_->creation_error()) return error;
+  Result<WsUrl> parsed = parse_ws_url(url);
+  if (!parsed) return parsed.error();
+  if (parsed->secure && !options_.stream_layer) return errc::invalid_url;
+  Result<std::unique_ptr<StreamLayer>> layer =
+      make_stream_layer(options_, Role::client, parsed->host);
+  if (!layer) return layer.error();
+  Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
+  if (!socket) return socket.error();
+  auto shared = std::make_shared<const ClientOptions>(options_);
+  auto config = std::make_shared<const Config>(options_.config);
+  auto handler_shared = std::make_shared<const Handler>(std::move(handler));
+  Result<std::shared_ptr<detail::EpollConnection>> client = detail::EpollConnection::create_from(
+      loop_, std::move(*socket), nullptr, true, [&](std::shared_ptr<ws::Waker> waker) {
+        return make(SocketDriverContext{config, handler_shared,
+                                        std::shared_ptr<const DriverOptions>(shared, shared.get()),
+                                        std::move(waker), std::move(*layer)});
+      });
+  if (!client) return client.error();
+  loop_->post([connection = *client] { connection->start(); });
+  return {};
+}
+
 }  // namespace ws::posix

@@ -43,15 +43,26 @@ Result<std::shared_ptr<EpollConnection>> EpollConnection::create_served(
     std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
     std::shared_ptr<const Config> config, std::shared_ptr<const EpollEndpoint> endpoint,
     std::shared_ptr<EpollConnectionTracker> tracker, std::unique_ptr<StreamLayer> layer) {
+  return create_from(std::move(loop), std::move(socket), std::move(tracker), false,
+                     [&](std::shared_ptr<ws::Waker> waker) {
+                       SocketDriverContext context{
+                           std::move(config), endpoint->handler,
+                           std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver),
+                           std::move(waker), std::move(layer)};
+                       return endpoint->driver.socket_driver->make(std::move(context));
+                     });
+}
+
+Result<std::shared_ptr<EpollConnection>> EpollConnection::create_from(
+    std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
+    std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
+    const SocketDriverMaker& make) {
   auto waker = std::make_shared<Waker>(loop);
-  SocketDriverContext context{std::move(config), endpoint->handler,
-                              std::shared_ptr<const DriverOptions>(endpoint, &endpoint->driver),
-                              waker, std::move(layer)};
-  Result<std::unique_ptr<SocketDriver>> driver =
-      endpoint->driver.socket_driver->make(std::move(context));
+  Result<std::unique_ptr<SocketDriver>> driver = make(waker);
   if (!driver) return driver.error();
-  auto result = std::make_shared<EpollConnection>(std::move(loop), std::move(socket), waker,
-                                                  std::move(*driver), std::move(tracker), false);
+  auto result =
+      std::make_shared<EpollConnection>(std::move(loop), std::move(socket), waker,
+                                        std::move(*driver), std::move(tracker), connecting);
   waker->attach(result->weak_from_this());
   return result;
 }

@@ -64,6 +64,15 @@ class EpollConnection final : public EpollWatcher {
       std::shared_ptr<const Config> config, std::shared_ptr<const EpollEndpoint> endpoint,
       std::shared_ptr<EpollConnectionTracker> tracker, std::unique_ptr<StreamLayer> layer);
 
+  /// A socket served by the SocketDriver `make` returns, given the socket's
+  /// waker. Errors: make's.
+  using SocketDriverMaker =
+      std::function<Result<std::unique_ptr<SocketDriver>>(std::shared_ptr<ws::Waker> waker)>;
+  static Result<std::shared_ptr<EpollConnection>> create_from(
+      std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
+      std::shared_ptr<EpollConnectionTracker> tracker, bool connecting,
+      const SocketDriverMaker& make);
+
   class Waker;
   EpollConnection(std::shared_ptr<EpollLoopCore> loop, FileDescriptor socket,
                   std::shared_ptr<Waker> waker, std::unique_ptr<SocketDriver> driver,

@@ -253,6 +253,16 @@ class Driver final : public SocketDriver {
   /// the handler's decision made, once, for the HTTP/2 layer to send
   /// (Connection::take_stream_answer). Check it after each step().
   std::optional<StreamAnswer> take_stream_answer() { return connection_.take_stream_answer(); }
+  /// A client over HTTP/2 (Connection::client_for_stream): the extended
+  /// CONNECT to send, once, and the answer to hand over; events follow at
+  /// the next step().
+  std::optional<ExtendedConnectRequest> take_stream_request() {
+    return connection_.take_stream_request();
+  }
+  std::error_code receive_stream_response(int status, std::span<const HeaderField> fields,
+                                          std::string_view body = {}) {
+    return connection_.receive_stream_response(status, fields, body);
+  }
 
   // ---- Sends of a transport's own API (an Asio async_write) ------------------
   // Owner thread. These return the Connection's errors (errc::not_open,

@@ -5,12 +5,14 @@
 // handler's callbacks run on the loop thread (ws/posix/epoll_loop.hpp).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string_view>
 
 #include "ws/base/result.hpp"
 #include "ws/config.hpp"
 #include "ws/driver/driver.hpp"
+#include "ws/driver/socket_driver.hpp"
 #include "ws/handshake/client_handshake.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_session.hpp"
@@ -36,6 +38,21 @@ class EpollClient {
   /// Errors: errc::invalid_url (also for wss://), the resolver's and the
   /// socket's system errors.
   Result<EpollSessionPtr> connect(std::string_view url, EpollHandler handler) const;
+
+  /// What connect_socket() serves the connected socket with.
+  using SocketDriverMaker =
+      std::function<Result<std::unique_ptr<SocketDriver>>(SocketDriverContext context)>;
+  /// Starts connecting to the host and port of `url` (ws:// or wss://) and
+  /// serves the socket with what `make` returns: an HTTP/2 connection that
+  /// carries WebSockets as streams (ws::http2::ClientConnection::make, then
+  /// open()), say. `make` runs now, on the calling thread, before the loop
+  /// touches the socket, with this client's config and options, `handler`,
+  /// the socket's waker and, for wss://, the TLS layer of the options'
+  /// stream_layer (which must offer the protocol the driver speaks by
+  /// ALPN). Errors: errc::invalid_url (also wss:// without a stream_layer),
+  /// the resolver's and the socket's system errors, and make's.
+  std::error_code connect_socket(std::string_view url, EpollHandler handler,
+                                 const SocketDriverMaker& make) const;
 
  private:
   std::shared_ptr<detail::EpollLoopCore> loop_;
