@@ -44,4 +44,22 @@ std::shared_ptr<const StreamLayerFactory> test_client_layer() {
   return layer;
 }
 
+std::shared_ptr<const StreamLayerFactory> test_server_layer(std::vector<std::string> alpn) {
+  const TestCertificates& certificates = test_certificates();
+  ws::tls::ServerSettings settings;
+  settings.certificate_file = certificates.localhost.certificate_file;
+  settings.private_key_file = certificates.localhost.private_key_file;
+  settings.alpn = std::move(alpn);
+  std::string detail;
+  return or_abort(ws::tls::server_layer(settings, &detail), detail);
+}
+
+std::shared_ptr<const StreamLayerFactory> test_client_layer(std::vector<std::string> alpn) {
+  ws::tls::ClientSettings settings;
+  settings.ca_file = test_certificates().ca_file;
+  settings.alpn = std::move(alpn);
+  std::string detail;
+  return or_abort(ws::tls::client_layer(settings, &detail), detail);
+}
+
 }  // namespace ws::test::tls

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ws/driver/stream_layer.hpp"
 
@@ -12,5 +14,8 @@ namespace ws::test::tls {
 /// Made once per process; never null (aborts the test program otherwise).
 std::shared_ptr<const StreamLayerFactory> test_server_layer();
 std::shared_ptr<const StreamLayerFactory> test_client_layer();
+/// The same, offering these ALPN protocols (HTTP/2 tests: "h2"); made anew.
+std::shared_ptr<const StreamLayerFactory> test_server_layer(std::vector<std::string> alpn);
+std::shared_ptr<const StreamLayerFactory> test_client_layer(std::vector<std::string> alpn);
 
 }  // namespace ws::test::tls
