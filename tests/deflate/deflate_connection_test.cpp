@@ -344,3 +344,42 @@ TEST(DeflateConnection, AgreesOverAnHttp2StreamThroughTheSameFields) {
 
 }  // namespace
 }  // namespace ws
+
+// ---- Over an HTTP/2 stream (RFC 8441 5: the same negotiation fields) -------------
+
+namespace ws {
+namespace {
+
+TEST(DeflateOverHttp2, NegotiatedThroughTheSameFieldsAndMessagesSurvive) {
+  const Config client_config = deflating();
+  Connection client = std::move(*Connection::client_for_stream("wss://h/chat", {}, client_config));
+  const std::optional<ExtendedConnectRequest> request = client.take_stream_request();
+  ASSERT_TRUE(request);
+  bool offered = false;
+  for (const HeaderField& field : request->headers) {
+    offered = offered || (field.name == "sec-websocket-extensions" &&
+                          field.value.find("permessage-deflate") != std::string::npos);
+  }
+  EXPECT_TRUE(offered);
+  Result<Connection> made =
+      Connection::server_for_stream(*request, std::make_shared<const Config>(deflating()));
+  ASSERT_TRUE(made) << made.error().message();
+  Connection& server = *made;
+  (void)server.next_event();
+  ASSERT_FALSE(server.accept());
+  const StreamAnswer answer = *server.take_stream_answer();
+  ASSERT_FALSE(client.receive_stream_response(answer.status, answer.fields));
+  ASSERT_TRUE(std::holds_alternative<Opened>(*client.next_event()));
+  EXPECT_EQ(client.extensions(), "permessage-deflate");
+  EXPECT_EQ(server.extensions(), "permessage-deflate");
+  const std::string text(4000, 'w');
+  ASSERT_FALSE(client.send_text(text));
+  const Bytes wire = test::take_output(client);
+  EXPECT_LT(wire.size(), 200U);  // compressed (RFC 7692 7.2.1)
+  std::vector<OwnedEvent> events = test::feed(server, wire);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().text(), text);
+}
+
+}  // namespace
+}  // namespace ws
