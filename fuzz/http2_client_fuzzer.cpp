@@ -14,26 +14,9 @@
 #include <map>
 #include <memory>
 
+#include "http2_harness.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/http2/client.hpp"
-
-namespace {
-
-class NoWake final : public ws::Waker {
- public:
-  void wake() noexcept override {}
-};
-
-void drain(ws::SocketDriver& driver) {
-  while (driver.pending_output_size() > 0) {
-    std::size_t total = 0;
-    for (const ws::OutputBuffer& piece : driver.pending_output()) total += piece.size;
-    if (total > 4 * 1024 * 1024) std::abort();
-    driver.consume_output(total);
-  }
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
@@ -59,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   settings.max_rejection_body = 1024;
   ws::Result<std::unique_ptr<ws::http2::ClientConnection>> made = ws::http2::ClientConnection::make(
       ws::SocketDriverContext{std::make_shared<const ws::Config>(config), handler, options,
-                              std::make_shared<NoWake>()},
+                              std::make_shared<ws_fuzz::NoWake>()},
       settings);
   if (!made) return 0;
   ws::http2::ClientConnection& client = **made;
@@ -71,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   ws::TimePoint now{std::chrono::seconds(1)};
   (void)client.step(now);
-  drain(client);
+  ws_fuzz::drain(client);
   std::size_t at = 0;
   while (at < size && !client.should_close_transport()) {
     const std::size_t n = std::min(piece, size - at);
@@ -79,19 +62,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         client.receive(ws::ByteView(reinterpret_cast<const std::byte*>(data) + at, n));
     at += taken;
     (void)client.step(now);
-    drain(client);
+    ws_fuzz::drain(client);
     now += std::chrono::milliseconds(1);
     if (taken == 0) {
       now += std::chrono::milliseconds(10);
       (void)client.step(now);
-      drain(client);
+      ws_fuzz::drain(client);
       if (!client.wants_read()) break;
     }
   }
   client.receive_eof();
   for (int i = 0; i < 8 && !client.should_close_transport(); ++i) {
     (void)client.step(now);
-    drain(client);
+    ws_fuzz::drain(client);
     const std::optional<ws::TimePoint> next = client.next_deadline();
     now = next && *next > now ? *next : now + std::chrono::milliseconds(50);
   }

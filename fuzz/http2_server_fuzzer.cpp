@@ -19,17 +19,13 @@
 #include <memory>
 #include <string_view>
 
+#include "http2_harness.hpp"
 #include "ws/driver/driver.hpp"
 #include "ws/http2/server.hpp"
 
 namespace {
 
 constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-class NoWake final : public ws::Waker {
- public:
-  void wake() noexcept override {}
-};
 
 struct Ledger {
   std::map<const ws::Session*, int> state;  // 1 open, 2 closed
@@ -47,17 +43,6 @@ struct Ledger {
     }
   }
 };
-
-void drain(ws::SocketDriver& driver) {
-  while (driver.pending_output_size() > 0) {
-    std::size_t total = 0;
-    for (const ws::OutputBuffer& piece : driver.pending_output()) total += piece.size;
-    // Produced a piece at a time: never much more than nghttp2's mark plus
-    // one TLS-less frame batch.
-    if (total > 4 * 1024 * 1024) std::abort();
-    driver.consume_output(total);
-  }
-}
 
 }  // namespace
 
@@ -98,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   settings.stream_window = 4096;
   ws::Result<std::unique_ptr<ws::SocketDriver>> made = ws::http2::server_protocols(settings)->make(
       ws::SocketDriverContext{std::make_shared<const ws::Config>(config), handler, options,
-                              std::make_shared<NoWake>()});
+                              std::make_shared<ws_fuzz::NoWake>()});
   if (!made) return 0;
   ws::SocketDriver& server = **made;
 
@@ -116,19 +101,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         server.receive(ws::ByteView(reinterpret_cast<const std::byte*>(data) + at, n));
     at += taken;
     (void)server.step(now);
-    drain(server);
+    ws_fuzz::drain(server);
     if (go_away && !went_away && at >= size / 2) {
       went_away = true;
       server.close_going_away();
       (void)server.step(now);
-      drain(server);
+      ws_fuzz::drain(server);
     }
     now += std::chrono::milliseconds(1);
     if (taken == 0 && !server.wants_read()) {
       // Reading is paused (backpressure, a full layer): time moves on.
       now += std::chrono::milliseconds(10);
       (void)server.step(now);
-      drain(server);
+      ws_fuzz::drain(server);
       if (!server.wants_read()) break;
     }
   }
@@ -136,7 +121,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   server.receive_eof();
   for (int i = 0; i < 8 && !server.should_close_transport(); ++i) {
     (void)server.step(now);
-    drain(server);
+    ws_fuzz::drain(server);
     const std::optional<ws::TimePoint> next = server.next_deadline();
     if (next && *next < now) std::abort();  // a deadline in the past was left behind
     now = next ? *next : now + std::chrono::milliseconds(50);

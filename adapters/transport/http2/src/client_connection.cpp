@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "nghttp2_fields.hpp"
 #include "session_output.hpp"
 #include "stream_glue.hpp"
 #include "ws/http2/client.hpp"
@@ -25,20 +26,10 @@ using detail::feed_driver;
 using detail::read_driver_output;
 using detail::StreamInput;
 
-// Reading stops while this much output waits (a server that does not read).
-constexpr std::size_t read_stop_mark = 1024 * 1024;
-constexpr std::size_t read_area_size = 16 * 1024;
-
-std::string_view view(const std::uint8_t* data, std::size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values when the request is submitted.
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
+using detail::field;
+using detail::read_area_size;
+using detail::read_stop_mark;
+using detail::view;
 
 class ClientConnectionImpl final : public ClientConnection {
  public:

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "nghttp2_fields.hpp"
 #include "stream_glue.hpp"
 #include "ws/handshake/http_head_parser.hpp"
 
@@ -17,25 +18,9 @@ namespace {
 
 // RFC 9113 3.4: the client's connection preface starts with these bytes.
 constexpr std::string_view client_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-// Bytes read per receive_buffer() while this object (not a Driver) reads.
-constexpr std::size_t read_area_size = 16 * 1024;
-// Reading stops while this much output waits (a peer that does not read).
-constexpr std::size_t read_stop_mark = 1024 * 1024;
-
 std::atomic<std::uint64_t> connections_made{0};
 
 std::error_code protocol_failure() { return std::make_error_code(std::errc::protocol_error); }
-
-std::string_view view(const std::uint8_t* data, std::size_t size) {
-  return {reinterpret_cast<const char*>(data), size};
-}
-
-nghttp2_nv field(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values when the frame is submitted.
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                    value.size(), NGHTTP2_NV_FLAG_NONE};
-}
 
 std::string lower(std::string_view text) {
   std::string out(text);

@@ -33,7 +33,15 @@ Result<FileDescriptor> start_connect(const std::string& host, std::uint16_t port
 EpollClient::EpollClient(EpollLoop& loop, EpollClientOptions options)
     : loop_(loop.core_), options_(std::move(options)) {}
 
-Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler handler) const {
+// What both connects need: the URL checked, the TLS layer for wss://, the
+// socket connecting.
+struct EpollClient::Prepared {
+  WsUrl url;
+  std::unique_ptr<StreamLayer> layer;
+  FileDescriptor socket;
+};
+
+Result<EpollClient::Prepared> EpollClient::prepare(std::string_view url) const {
   if (const std::error_code error = loop_->creation_error()) return error;
   Result<WsUrl> parsed = parse_ws_url(url);
   if (!parsed) return parsed.error();
@@ -42,17 +50,23 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
   Result<std::unique_ptr<StreamLayer>> layer =
       make_stream_layer(options_, Role::client, parsed->host);
   if (!layer) return layer.error();
-  Result<Connection> connection = Connection::client(url, options_.handshake, options_.config);
-  if (!connection) return connection.error();
   Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
   if (!socket) return socket.error();
+  return Prepared{std::move(*parsed), std::move(*layer), std::move(*socket)};
+}
 
+Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler handler) const {
+  if (const std::error_code error = loop_->creation_error()) return error;
+  Result<Connection> connection = Connection::client(url, options_.handshake, options_.config);
+  if (!connection) return connection.error();
+  Result<Prepared> prepared = prepare(url);
+  if (!prepared) return prepared.error();
   auto endpoint = std::make_shared<detail::EpollEndpoint>();
   endpoint->handler = std::make_shared<const Handler>(std::move(handler));
   endpoint->driver = options_;
-  auto client =
-      detail::EpollConnection::create(loop_, std::move(*socket), std::move(*connection),
-                                      std::move(endpoint), nullptr, true, std::move(*layer));
+  auto client = detail::EpollConnection::create(loop_, std::move(prepared->socket),
+                                                std::move(*connection), std::move(endpoint),
+                                                nullptr, true, std::move(prepared->layer));
   EpollSessionPtr session = client->session();
   loop_->post([client] { client->start(); });
   return session;
@@ -60,23 +74,16 @@ Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler 
 
 std::error_code EpollClient::connect_socket(std::string_view url, EpollHandler handler,
                                             const SocketDriverMaker& make) const {
-  if (const std::error_code error = loop_->creation_error()) return error;
-  Result<WsUrl> parsed = parse_ws_url(url);
-  if (!parsed) return parsed.error();
-  if (parsed->secure && !options_.stream_layer) return errc::invalid_url;
-  Result<std::unique_ptr<StreamLayer>> layer =
-      make_stream_layer(options_, Role::client, parsed->host);
-  if (!layer) return layer.error();
-  Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
-  if (!socket) return socket.error();
+  Result<Prepared> prepared = prepare(url);
+  if (!prepared) return prepared.error();
   auto shared = std::make_shared<const ClientOptions>(options_);
   auto config = std::make_shared<const Config>(options_.config);
   auto handler_shared = std::make_shared<const Handler>(std::move(handler));
   Result<std::shared_ptr<detail::EpollConnection>> client = detail::EpollConnection::create_from(
-      loop_, std::move(*socket), nullptr, true, [&](std::shared_ptr<ws::Waker> waker) {
+      loop_, std::move(prepared->socket), nullptr, true, [&](std::shared_ptr<ws::Waker> waker) {
         return make(SocketDriverContext{config, handler_shared,
                                         std::shared_ptr<const DriverOptions>(shared, shared.get()),
-                                        std::move(waker), std::move(*layer)});
+                                        std::move(waker), std::move(prepared->layer)});
       });
   if (!client) return client.error();
   loop_->post([connection = *client] { connection->start(); });

@@ -55,6 +55,9 @@ class EpollClient {
                                  const SocketDriverMaker& make) const;
 
  private:
+  struct Prepared;
+  Result<Prepared> prepare(std::string_view url) const;
+
   std::shared_ptr<detail::EpollLoopCore> loop_;
   EpollClientOptions options_;
 };
