@@ -53,6 +53,15 @@ class EchoServer:
             peer.expect_text("open at shutdown")
             self.process.send_signal(signal.SIGTERM)
             peer.expect_close({1001}, what="the 1001 close on SIGTERM")
+            goaways = getattr(peer.sock, "goaways", None)
+            if goaways is not None:
+                # Over HTTP/2 the shutdown is announced to the connection
+                # too: GOAWAY NO_ERROR, then the streams finish (RFC 9113
+                # 6.8, graceful shutdown).
+                seen = goaways()
+                if not seen or seen[0][0] != 0:
+                    problem = "%s on SIGTERM: the 1001 close came, but GOAWAY NO_ERROR did " \
+                              "not (GOAWAY frames seen: %r)" % (" ".join(self.command), seen)
         except (CaseFailure, OSError) as error:
             problem = "%s on SIGTERM: %s" % (" ".join(self.command), error)
         finally:
@@ -90,11 +99,15 @@ def run_case(server, case, timeouts):
             peer.sock.close()
 
 
-def run_against_echo(program, io, cases, timeouts, verbose, tls=()):
-    """`tls`: ("--tls", CERT, KEY) to serve wss:// (wire.TLS_CONTEXT set)."""
+def run_against_echo(program, io, cases, timeouts, verbose, tls=(), http2=False):
+    """`tls`: ("--tls", CERT, KEY) to serve wss:// (wire.TLS_CONTEXT set).
+    `http2`: ws-echo also serves HTTP/2 and every case runs on a stream of
+    an HTTP/2 connection of its own (wire.CONNECTOR set, h2_stream.py)."""
     deflate = all("--deflate" in case.server_args for case in cases)
-    report = Report("ws-echo%s%s --io %s" % (" --deflate" if deflate else "",
-                                             " --tls" if tls else "", io))
+    report = Report("ws-echo%s%s%s --io %s" % (" --deflate" if deflate else "",
+                                               " --tls" if tls else "",
+                                               " --http2" if http2 else "", io))
+    extra = tuple(tls) + (("--http2",) if http2 else ())
     servers = {}
     refused = {}  # options ws-echo would not start with, and why
     try:
@@ -106,7 +119,7 @@ def run_against_echo(program, io, cases, timeouts, verbose, tls=()):
             if server is None:
                 try:
                     server = servers[case.server_args] = EchoServer(program, io,
-                                                                    case.server_args + tuple(tls))
+                                                                    case.server_args + extra)
                 except RuntimeError as error:
                     refused[case.server_args] = "ws-echo did not start: %s" % error
                     report.problems.append(refused[case.server_args])

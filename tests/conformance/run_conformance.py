@@ -19,15 +19,21 @@ options:
   --json FILE            write the results as JSON
   --markdown FILE        write the per-group table as markdown
   --verbose              print every case, not only failures
+  --http2                echo mode: ws-echo --http2, and every case's WebSocket
+                         on a stream of an HTTP/2 connection of its own
+                         (RFC 8441 extended CONNECT; h2c with prior knowledge,
+                         or ALPN h2 with --tls). Needs python3-h2; see
+                         h2_stream.py for how sockets map onto streams
 
   run_conformance.py table RESULT.json... prints one markdown table of the
       per-group results of several runs (as in docs/conformance.md).
 
 Exit status: 0 when every case passed, 1 on any failure, 2 on bad arguments.
-Python 3 standard library only.
+Python 3 standard library only, but for --http2 (Debian's python3-h2).
 """
 
 import argparse
+import functools
 import json
 import os
 import ssl
@@ -44,6 +50,7 @@ import deflate_cases  # noqa: E402
 import fragmentation_cases  # noqa: E402
 import framing_cases  # noqa: E402
 import fuzzing_server  # noqa: E402
+import h2_stream  # noqa: E402
 import limit_cases  # noqa: E402
 import ping_cases  # noqa: E402
 import reserved_cases  # noqa: E402
@@ -93,6 +100,8 @@ def main(argv):
     parser.add_argument("--deflate", action="store_true")
     parser.add_argument("--tls", action="store_true",
                         help="echo mode: every case over wss:// (a certificate made now)")
+    parser.add_argument("--http2", action="store_true",
+                        help="echo mode: every case on an HTTP/2 stream (RFC 8441)")
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     parser.add_argument("--verbose", action="store_true")
@@ -108,6 +117,15 @@ def main(argv):
     if not cases:
         print("no case matches %s" % args.cases, file=sys.stderr)
         return 2
+    if args.http2 and args.mode != "echo":
+        print("--http2 runs against ws-echo only (echo mode)", file=sys.stderr)
+        return 2
+    if args.http2:
+        missing = h2_stream.available()
+        if missing:
+            # Asked for and not runnable: a failure that says why, not a skip.
+            print("FAIL " + missing, file=sys.stderr)
+            return 1
     started = time.monotonic()
     if args.mode == "echo":
         tls = ()
@@ -121,11 +139,20 @@ def main(argv):
                            check=True, capture_output=True)
             wire.TLS_CONTEXT = ssl.create_default_context(cafile=cert)
             tls = ("--tls", cert, key)
-        report = run_against_echo(args.program, args.io, cases, timeouts, args.verbose, tls)
+        if args.http2:
+            context = wire.TLS_CONTEXT
+            if context is not None:
+                context.set_alpn_protocols(["h2"])  # RFC 9113 3.2
+            wire.CONNECTOR = functools.partial(h2_stream.connect_client, tls_context=context)
+        report = run_against_echo(args.program, args.io, cases, timeouts, args.verbose, tls,
+                                  args.http2)
     else:
         report = fuzzing_server.run_against_client(args.program, cases, timeouts, args.verbose)
     report.seconds = time.monotonic() - started
     report.print_summary(sys.stdout)
+    if args.http2:
+        print("  HTTP/2 stream ends: " + ", ".join(
+            "%s %d" % (end, n) for end, n in h2_stream.ENDINGS.most_common()))
     if args.json:
         write_json([report], args.json)
     if args.markdown:

@@ -385,10 +385,17 @@ class Peer:
             try:
                 self._fill(deadline)
             except PeerClosed:
+                # Over HTTP/2 the transport's end has two forms, and only
+                # END_STREAM is the orderly one (RFC 8441 5).
+                orderly = getattr(self.sock, "check_orderly_end", None)
+                if orderly is not None:
+                    orderly()
                 return
             except socket.timeout:
-                raise CaseFailure("the %s did not close the TCP connection after the close "
-                                  "handshake (RFC 6455 7.1.1)" % other_side(self.role))
+                raise CaseFailure("the %s did not close the %s after the close "
+                                  "handshake (RFC 6455 7.1.1)" % (
+                                      other_side(self.role),
+                                      getattr(self.sock, "transport_name", "TCP connection")))
             if len(self.buffer) > self.start:
                 data = bytes(self.buffer[self.start:self.start + 32])
                 raise CaseFailure("bytes arrived after the close frame (RFC 6455 5.5.1): %r"
@@ -505,6 +512,11 @@ def has_token(fields, name, token):
 # same WebSocket bytes).
 TLS_CONTEXT = None
 
+# HTTP/2 (run_conformance.py --http2): a function that stands in for
+# connect_client and carries each case's WebSocket on a stream of an HTTP/2
+# connection of its own (h2_stream.connect_client, RFC 8441).
+CONNECTOR = None
+
 
 def connect_client(host, port, path, timeouts, early=b"", extensions=None):
     """Opens a connection and performs the client's opening handshake
@@ -512,6 +524,8 @@ def connect_client(host, port, path, timeouts, early=b"", extensions=None):
     out in the same write as the request; `extensions` is a
     Sec-WebSocket-Extensions value to offer (RFC 6455 9.1). Returns a Peer
     whose `extensions_response` is the server's answer to it."""
+    if CONNECTOR is not None:
+        return CONNECTOR(host, port, path, timeouts, early, extensions)
     sock = socket.create_connection((host, port), timeout=timeouts.reply)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if TLS_CONTEXT is not None:

@@ -10,12 +10,21 @@ the server gets a certificate made at start and the client asks for "h2" by
 ALPN (RFC 9113 3.2). Every read has a deadline: a hang is a failure with a
 message, never a stuck test. Prints one line per check, then
 'N passed, M failed', and exits non-zero on any failure.
+
+Hostile peers (after rapid reset): PING, SETTINGS and CONTINUATION floods
+written by hand with hyperframe and hpack (python3-h2 brings both), more
+streams than SETTINGS_MAX_CONCURRENT_STREAMS, a header list past
+SETTINGS_MAX_HEADER_LIST_SIZE, and a client that never reads 50 busy
+WebSockets (on a second ws-echo with --max-message 1 MiB and
+--memory-report). Each prints the server's CPU time and memory growth,
+bounds them, and ends with a new connection's WebSocket echoing promptly.
 """
 import os
 import select
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -29,8 +38,12 @@ try:
     import h2.events
     import h2.exceptions
     import h2.settings
+    import hpack
+    import hyperframe.exceptions
     import wsproto
     import wsproto.events as wse
+    from hyperframe.frame import (ContinuationFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame,
+                                  RstStreamFrame, SettingsFrame)
     from wsproto.frame_protocol import FrameProtocol, Opcode, ParseFailed
 except ImportError as missing:
     # The full run installs Debian's python3-h2 and python3-wsproto: without
@@ -162,6 +175,12 @@ class H2Peer:
     def flush(self):
         """Sends each stream's pending WebSocket bytes as far as the
         server's windows and the frame size allow (RFC 9113 5.2, 6.5.2)."""
+        self.frame_outgoing()
+        self.write()
+
+    def frame_outgoing(self):
+        """Hands each stream's pending WebSocket bytes to h2 as DATA, as far
+        as the windows and the frame size allow; writes nothing."""
         for stream in self.streams.values():
             while stream.outgoing or stream.end_after_outgoing:
                 try:
@@ -179,7 +198,6 @@ class H2Peer:
                 self.conn.send_data(stream.id, chunk, end_stream=end)
                 if end:
                     stream.end_after_outgoing = False
-        self.write()
 
     # ---- input ----
     def pump(self, until, what, timeout=WAIT):
@@ -839,10 +857,641 @@ def rapid_reset(port, pid):
           ok and took < 2, took)
 
 
-def start_echo():
+# ---------------------------------------------------- hostile peers --
+# Each flood below is written by hand (hyperframe frames, hpack blocks):
+# h2 would refuse to send most of it. Each ends with the server's CPU time
+# and RSS growth printed and bounded, and a new connection's WebSocket
+# echoing promptly: the flood cost its sender, not the other clients.
+
+def usage(pid):
+    return cpu_seconds(pid), rss_kib(pid)
+
+
+def fresh_echo(label, port, limit=2.0):
+    """A new HTTP/2 connection's WebSocket echoes within `limit` seconds."""
+    started = time.monotonic()
+    ok, detail = False, ""
+    try:
+        fresh = H2Peer(port)
+        try:
+            ws = fresh.open_websocket()
+            ok = ws.status == 200 and echoes(fresh, ws, f"after the {label}")
+        finally:
+            fresh.close()
+    except Failure as failure:
+        detail = str(failure)
+    took = time.monotonic() - started
+    check(f"{label}: a new connection's WebSocket echoes in {took:.2f} s (< {limit:g} s)",
+          ok and took < limit, detail or took)
+
+
+def aftermath(label, port, pid, before, cpu_limit=3.0, rss_limit_mib=16):
+    cpu_used = cpu_seconds(pid) - before[0]
+    rss_after = rss_kib(pid)
+    growth = (rss_after - before[1]) / 1024
+    print(f"     {label}: server CPU {cpu_used:.3f} s, VmRSS {before[1]} -> {rss_after} KiB "
+          f"({rss_after - before[1]:+d} KiB)", flush=True)
+    check(f"{label}: server CPU {cpu_used:.3f} s (< {cpu_limit:g} s)", cpu_used < cpu_limit,
+          cpu_used)
+    check(f"{label}: server RSS growth {growth:.1f} MiB (< {rss_limit_mib:g} MiB)",
+          growth < rss_limit_mib, growth)
+    fresh_echo(label, port)
+
+
+def raw_h2(port):
+    """A client socket that has sent the connection preface and an empty
+    SETTINGS (RFC 9113 3.4) and nothing else."""
+    sock = connect_tcp(port)
+    if TLS:
+        sock = client_context(("h2",)).wrap_socket(sock, server_hostname="127.0.0.1")
+    sock.sendall(PREFACE + SettingsFrame(0).serialize())
+    return sock
+
+
+def write_flood(sock, batch, per_batch, total, timeout=5.0):
+    """Writes `batch` (per_batch frames) until `total` frames are out, the
+    server ends the connection, or its reading stops for `timeout`. Never
+    reads. Returns (frames written, how the writing stopped)."""
+    written = 0
+    sock.settimeout(timeout)
+    while written < total:
+        try:
+            sock.sendall(batch)
+        except (socket.timeout, TimeoutError):
+            return written, f"writes blocked for {timeout:g} s"
+        except (OSError, ssl.SSLError) as error:
+            return written, f"write failed: {type(error).__name__}"
+        written += per_batch
+    return written, "all written"
+
+
+def parse_frames(data):
+    frames = []
+    offset = 0
+    view = memoryview(bytes(data))
+    while len(view) - offset >= 9:
+        try:
+            frame, length = Frame.parse_frame_header(view[offset:offset + 9])
+        except hyperframe.exceptions.UnknownFrameError as unknown:
+            offset += 9 + unknown.length
+            continue
+        if len(view) - offset - 9 < length:
+            break
+        frame.parse_body(view[offset + 9:offset + 9 + length])
+        frames.append(frame)
+        offset += 9 + length
+    return frames
+
+
+def read_frames(sock, timeout, until=lambda frames: False):
+    """Reads until until(frames) holds, the server ends the connection or
+    `timeout` passes. Returns (frames, 'stopped' | 'closed' | 'reset' |
+    'still open')."""
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    while True:
+        frames = parse_frames(data)
+        if until(frames):
+            return frames, "stopped"
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return frames, "still open"
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(1 << 20)
+        except (socket.timeout, TimeoutError):
+            return parse_frames(data), "still open"
+        except (OSError, ssl.SSLError):
+            return parse_frames(data), "reset"
+        if not chunk:
+            return parse_frames(data), "closed"
+        data += chunk
+
+
+def goaway_text(frames):
+    for frame in frames:
+        if isinstance(frame, GoAwayFrame):
+            try:
+                name = h2.errors.ErrorCodes(frame.error_code).name
+            except ValueError:
+                name = str(frame.error_code)
+            return f"GOAWAY {name} (last stream {frame.last_stream_id}) {bytes(frame.additional_data)!r}"
+    return "no GOAWAY"
+
+
+def flood_ended(sock, label, frame_name, batch, per_batch, total):
+    """Writes the flood without reading, then reads what the server said
+    before it ended the connection. Returns (ended, seconds, frames)."""
+    started = time.monotonic()
+    written, how = write_flood(sock, batch, per_batch, total)
+    frames, end = read_frames(sock, 5)
+    took = time.monotonic() - started
+    acks = sum(1 for f in frames if "ACK" in f.flags and isinstance(f, (PingFrame, SettingsFrame)))
+    print(f"     {label}: {written:,} {frame_name} written ({how}), then the connection was "
+          f"{end} after {took:.2f} s; {acks} ACKs and {goaway_text(frames)} read back",
+          flush=True)
+    return end in ("closed", "reset"), took, frames
+
+
+def ping_flood(port, pid):
+    """RFC 9113 6.7: every PING owes an ACK. A client that writes PINGs and
+    never reads makes the server queue ACKs; nghttp2 queues at most
+    max_outbound_ack (1000 in ws::http2) and then ends the connection
+    (NGHTTP2_ERR_FLOODED) instead of holding ACKs for a peer that does not
+    read."""
+    before = usage(pid)
+    sock = raw_h2(port)
+    try:
+        per_batch = 10000
+        batch = b"".join(PingFrame(0, opaque_data=i.to_bytes(8, "big")).serialize()
+                         for i in range(per_batch))
+        ended, took, _ = flood_ended(sock, "PING flood", "PINGs", batch, per_batch, 200000)
+    finally:
+        sock.close()
+    check(f"PING flood: 200,000 PINGs never read: the server ends the connection "
+          f"({took:.2f} s, < 5 s)", ended and took < 5, took)
+    aftermath("PING flood", port, pid, before)
+
+
+def settings_frame(entries):
+    """A SETTINGS frame (RFC 9113 6.5) with `entries` entries, built by
+    hand: h2's SettingsFrame keeps one value per identifier."""
+    body = b"".join(struct.pack("!HI", h2.settings.SettingCodes.INITIAL_WINDOW_SIZE, 65535)
+                    for _ in range(entries))
+    return struct.pack("!I", len(body))[1:] + b"\x04\x00\x00\x00\x00\x00" + body
+
+
+def settings_flood(port, pid):
+    """SETTINGS frames owe ACKs as PINGs do (RFC 9113 6.5.3): 100,000 of
+    them never read end the connection (max_outbound_ack). One SETTINGS
+    frame with more entries than max_settings_entries (32) is refused
+    outright (nghttp2: GOAWAY ENHANCE_YOUR_CALM), while 32 entries are
+    taken and acknowledged."""
+    before = usage(pid)
+    sock = raw_h2(port)
+    try:
+        per_batch = 5000
+        ended, took, _ = flood_ended(sock, "SETTINGS flood", "SETTINGS frames",
+                                     settings_frame(1) * per_batch, per_batch, 100000)
+    finally:
+        sock.close()
+    check(f"SETTINGS flood: 100,000 SETTINGS frames never read: the server ends the connection "
+          f"({took:.2f} s, < 5 s)", ended and took < 5, took)
+    for entries in (33, 2000):
+        sock = raw_h2(port)
+        try:
+            started = time.monotonic()
+            sock.sendall(settings_frame(entries))
+            frames, end = read_frames(sock, 5)
+            took = time.monotonic() - started
+        finally:
+            sock.close()
+        print(f"     SETTINGS with {entries} entries: {goaway_text(frames)}, connection {end} "
+              f"after {took:.2f} s", flush=True)
+        check(f"SETTINGS with {entries} entries (> 32): connection ended ({took:.2f} s, < 2 s)",
+              end in ("closed", "reset") and took < 2, (end, goaway_text(frames)))
+    sock = raw_h2(port)
+    try:
+        # Our empty SETTINGS and the 32-entry one are both acknowledged, and
+        # the PING behind them answered: the connection goes on.
+        sock.sendall(settings_frame(32) + PingFrame(0, opaque_data=b"32 ok!!!").serialize())
+        frames, end = read_frames(sock, 5, lambda frames: any(
+            isinstance(f, PingFrame) and "ACK" in f.flags for f in frames))
+    finally:
+        sock.close()
+    acks = sum(1 for f in frames if isinstance(f, SettingsFrame) and "ACK" in f.flags)
+    check("SETTINGS with 32 entries: acknowledged, and a PING behind it answered",
+          end == "stopped" and acks == 2 and goaway_text(frames) == "no GOAWAY",
+          (end, acks, goaway_text(frames)))
+    aftermath("SETTINGS flood", port, pid, before)
+
+
+def connect_block(authority):
+    """An extended CONNECT's header block from a fresh HPACK encoder: the
+    raw-frame connections below use no other, so the server's decoder and
+    this encoder agree."""
+    encoder = hpack.Encoder()
+    scheme = "https" if TLS else "http"
+    block = encoder.encode([(":method", "CONNECT"), (":protocol", "websocket"),
+                            (":scheme", scheme), (":path", "/echo"), (":authority", authority),
+                            ("sec-websocket-version", "13")])
+    return encoder, block
+
+
+def continuation_flood(port, pid):
+    """CONTINUATION flood (the 2024 "CONTINUATION flood" class): HEADERS
+    without END_HEADERS and then CONTINUATION frames that never end the
+    block (RFC 9113 6.10). nghttp2 allows max_continuations (8 in ws::http2)
+    per block and ends the connection past it; 8 are still a request."""
+    before = usage(pid)
+    authority = f"127.0.0.1:{port}"
+    sock = raw_h2(port)
+    try:
+        encoder, block = connect_block(authority)
+        flood = bytearray(HeadersFrame(1, data=block).serialize())
+        per_batch = 10000
+        for i in range(per_batch):
+            flood += ContinuationFrame(1, data=encoder.encode([(f"x-filler-{i}", "v")])).serialize()
+        ended, took, _ = flood_ended(sock, "CONTINUATION flood", "CONTINUATION frames",
+                                     bytes(flood), per_batch, per_batch)
+    finally:
+        sock.close()
+    check(f"CONTINUATION flood: HEADERS + 10,000 CONTINUATION without END_HEADERS: the server "
+          f"ends the connection ({took:.2f} s, < 2 s)", ended and took < 2, took)
+
+    def block_in(continuations):
+        encoder, block = connect_block(authority)
+        frames = HeadersFrame(1, data=block).serialize()
+        for i in range(continuations):
+            last = i == continuations - 1
+            frames += ContinuationFrame(1, data=encoder.encode([(f"x-part-{i}", "v")]),
+                                        flags=["END_HEADERS"] if last else []).serialize()
+        return frames
+
+    # The boundary: 8 CONTINUATION frames (the last with END_HEADERS) are a
+    # request like any other; 9 are one too many.
+    sock = raw_h2(port)
+    try:
+        sock.sendall(block_in(8))
+        frames, end = read_frames(sock, 5, lambda frames: any(
+            isinstance(f, (HeadersFrame, RstStreamFrame, GoAwayFrame)) for f in frames))
+    finally:
+        sock.close()
+    status = None
+    for frame in frames:
+        if isinstance(frame, HeadersFrame) and frame.stream_id == 1:
+            status = dict(hpack.Decoder().decode(bytes(frame.data))).get(":status")
+    check("CONTINUATION: a header block in HEADERS + 8 CONTINUATION is served (:status 200)",
+          status == "200", (status, end, goaway_text(frames)))
+    sock = raw_h2(port)
+    try:
+        sock.sendall(block_in(9))
+        frames, end = read_frames(sock, 5)
+    finally:
+        sock.close()
+    print(f"     HEADERS + 9 CONTINUATION: {goaway_text(frames)}, connection {end}", flush=True)
+    check("CONTINUATION: HEADERS + 9 CONTINUATION (> 8): the connection is ended",
+          end in ("closed", "reset") and not any(isinstance(f, HeadersFrame) for f in frames),
+          (end, goaway_text(frames)))
+    aftermath("CONTINUATION flood", port, pid, before)
+
+
+def too_many_streams(port, pid):
+    """SETTINGS_MAX_CONCURRENT_STREAMS is 100 (RFC 9113 5.1.2). It counts
+    open streams: with 100 WebSockets open, closing 5 makes room for 5.
+    A client that opens more than 100 must get the extra streams refused
+    (RFC 9113 5.1.2: a stream error, REFUSED_STREAM or PROTOCOL_ERROR)
+    while its first 100 WebSockets go on."""
+    before = usage(pid)
+    peer = H2Peer(port)
+    try:
+        limit = peer.remote_settings.get(h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS)
+        check("streams: SETTINGS_MAX_CONCURRENT_STREAMS = 100 announced", limit == 100, limit)
+        first = [peer.open_websocket(wait=False) for _ in range(100)]
+        peer.pump(lambda: all(s.status is not None or s.finished() for s in first),
+                  "the answers to 100 extended CONNECTs")
+        check("streams: 100 WebSockets open (200 each)", [s.status for s in first] == [200] * 100,
+              [s.status for s in first if s.status != 200][:5])
+        for stream in first[:5]:
+            stream.outgoing += stream.frames.close(1000, "making room")
+        peer.flush()
+        peer.pump(lambda: all(s.finished() for s in first[:5]), "5 closes")
+        later = [peer.open_websocket() for _ in range(5)]
+        check("streams: after 5 of the 100 closed, 5 new WebSockets open and echo",
+              all(s.status == 200 and echoes(peer, s, "room again") for s in later),
+              [(s.status, s.reset) for s in later])
+        open_now = first[5:] + later
+        # h2 keeps to the server's limit itself; this client believes it
+        # may open 1000, as a hostile one would.
+        peer.conn.remote_settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = 1000
+        peer.conn.remote_settings.acknowledge()
+        extra = []
+        try:
+            # All ten in one write, so that the server's answer is read
+            # whole even if it ends the connection at the first.
+            for _ in range(10):
+                stream = Stream(peer.conn.get_next_available_stream_id(), True)
+                peer.streams[stream.id] = stream
+                peer.conn.send_headers(stream.id, peer.connect_fields())
+                extra.append(stream)
+            peer.write()
+            peer.pump(lambda: all(s.status is not None or s.finished() for s in extra)
+                      or peer.goaway is not None, "the server's answer to 10 streams past its limit")
+        except Failure as failure:
+            print(f"     {failure}", flush=True)
+        codes = sorted({h2.errors.ErrorCodes(s.reset).name if s.reset is not None
+                        else f"status {s.status}" for s in extra})
+        goaway = None if peer.goaway is None else getattr(peer.goaway, "name", peer.goaway)
+        print(f"     streams past the limit: {len(extra)} sent, answers {codes}; GOAWAY {goaway} "
+              f"(last stream {peer.goaway_last_stream})", flush=True)
+        check("streams: none of the streams past the limit is served (no 200)",
+              not any(s.status == 200 for s in extra), codes)
+        # KNOWN BUG (or a policy to decide): nghttp2 treats a stream past an
+        # acknowledged SETTINGS_MAX_CONCURRENT_STREAMS as a connection error
+        # (GOAWAY PROTOCOL_ERROR, "request HEADERS: max concurrent streams
+        # exceeded"; RFC 9113 5.4 lets an endpoint turn a stream error into
+        # a connection error), so the 100 open WebSockets die with it.
+        refused = (h2.errors.ErrorCodes.REFUSED_STREAM, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+        check("streams: the streams past the limit are refused one by one (RST_STREAM "
+              "REFUSED_STREAM or PROTOCOL_ERROR) and the connection kept",
+              extra and all(s.reset in refused for s in extra) and peer.goaway is None,
+              (codes, goaway))
+        echoed = []
+        try:
+            for index, stream in enumerate(open_now):
+                stream.outgoing += stream.frames.send_data(f"still here {index}")
+            peer.flush()
+            peer.pump(lambda: all(len(s.messages) >= 1 or s.finished() for s in open_now),
+                      "100 echoes")
+            echoed = [s for i, s in enumerate(open_now) if s.messages[-1:] == [f"still here {i}"]]
+        except (Failure, h2.exceptions.ProtocolError) as failure:
+            print(f"     the 100 open WebSockets after the refusals: {failure!r}", flush=True)
+        # KNOWN BUG: the same; the connection is gone.
+        check(f"streams: the 100 open WebSockets still echo ({len(echoed)} did)",
+              len(echoed) == 100, len(echoed))
+    finally:
+        peer.close()
+    aftermath("too many streams", port, pid, before)
+
+
+def large_header_list(port, pid):
+    """An extended CONNECT whose header list is past SETTINGS_MAX_HEADER_
+    LIST_SIZE (64 KiB; RFC 9113 6.5.2, 10.5.1), as 96 fields of 1 KiB
+    and as one field of 70 KiB. The server answers 431 (or resets the
+    stream); the WebSocket beside it and the connection go on, HPACK still
+    in step (RFC 7541 4: the whole block is decoded even when refused)."""
+    before = usage(pid)
+    peer = H2Peer(port)
+    try:
+        limit = peer.remote_settings.get(h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE)
+        check("header list: SETTINGS_MAX_HEADER_LIST_SIZE = 65536 announced", limit == 65536,
+              limit)
+        ws = peer.open_websocket()
+        forms = [("96 fields of 1 KiB", [(f"x-padding-{i}", os.urandom(512).hex())
+                                          for i in range(96)]),
+                 ("one field of 70 KiB", [("x-padding", os.urandom(35 * 1024).hex())])]
+        for name, padding in forms:
+            big = peer.request(peer.connect_fields(extra=padding), websocket=True)
+            peer.pump(lambda: big.status is not None or big.finished(),
+                      f"the answer to a CONNECT with {name}")
+            size = sum(len(n) + len(v) + 32 for n, v in padding) // 1024
+            print(f"     header list of {name} (about {size} KiB): status {big.status}, "
+                  f"reset {big.reset}", flush=True)
+            check(f"header list past 64 KiB ({name}): 431, or the stream reset, and no WebSocket",
+                  big.status == 431 or (big.status is None and big.reset is not None),
+                  (big.status, big.reset))
+            check(f"header list ({name}): the WebSocket beside it still echoes",
+                  echoes(peer, ws, f"next to {name}"))
+        fresh = peer.open_websocket()
+        check("header list: a new WebSocket on the same connection echoes (HPACK in step)",
+              fresh.status == 200 and echoes(peer, fresh, b"hpack ok"), fresh.status)
+        check("header list: connection alive (PING answered, no GOAWAY)",
+              peer.ping() and peer.goaway is None, peer.goaway)
+    finally:
+        peer.close()
+    aftermath("large header list", port, pid, before)
+
+
+def data_with_connect(port):
+    """WebSocket bytes in the same write as the extended CONNECT, before
+    the 200 (the HTTP/2 form of frames sent with the opening handshake):
+    the server keeps them for the WebSocket (server_connection.cpp feeds
+    them in after the answer) and the echo should come as promptly as any
+    other."""
+    peer = H2Peer(port)
+    try:
+        stream = peer.request(peer.connect_fields(), websocket=True)
+        stream.outgoing += stream.frames.send_data("sent with the CONNECT")
+        started = time.monotonic()
+        peer.flush()
+        got = peer.messages(stream, 1, "the echo of DATA sent with the CONNECT")
+        took = time.monotonic() - started
+        # KNOWN BUG: ws-echo --http2 (epoll and asio) answers 200 at once but
+        # echoes these bytes only about 1 s later: pump_streams() feeds them
+        # to the Driver after submit_answer() without stepping it again or
+        # yielding, so the echo waits for the next wake-up.
+        check(f"DATA in the same write as the extended CONNECT: echoed in {took:.2f} s (< 0.5 s)",
+              stream.status == 200 and got == ["sent with the CONNECT"] and took < 0.5,
+              (stream.status, got, took))
+    finally:
+        peer.close()
+
+
+def memory_report(proc):
+    """ws-echo --memory-report: SIGUSR2 prints 'memory: heap_in_use=B
+    mmapped=B rss_kib=K' (mallinfo2 and VmRSS). Returns (bytes malloc holds
+    for the program, RSS KiB)."""
+    proc.send_signal(signal.SIGUSR2)
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        line = proc.stdout.readline()
+        if line.startswith("memory:"):
+            fields = dict(item.split("=") for item in line.split()[1:])
+            return int(fields["heap_in_use"]) + int(fields["mmapped"]), int(fields["rss_kib"])
+    raise Failure("no memory report from ws-echo within 5 s of SIGUSR2")
+
+
+def drive(peer, seconds, pending):
+    """Writes what h2 has to send and reads (handling every frame) for
+    `seconds`, never blocking on either: a client that writes a lot must
+    keep reading, or both sides' socket buffers fill and neither moves.
+    `pending` holds wire bytes not yet written. Returns False once the
+    server ended the connection."""
+    sock = peer.sock
+    sock.setblocking(False)
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            peer.frame_outgoing()
+            pending += peer.conn.data_to_send()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            readable = TLS and sock.pending() > 0
+            if not readable:
+                ready, writable, _ = select.select([sock], [sock] if pending else [], [],
+                                                   min(left, 0.1))
+                readable = bool(ready)
+            else:
+                writable = [sock] if pending else []
+            if writable:
+                try:
+                    sent = sock.send(pending[:1 << 20])
+                    del pending[:sent]
+                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                    pass
+                except (OSError, ssl.SSLError):
+                    peer.eof = True
+                    return False
+            if readable:
+                try:
+                    data = sock.recv(1 << 20)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    continue
+                except (OSError, ssl.SSLError):
+                    peer.eof = True
+                    return False
+                if not data:
+                    peer.eof = True
+                    return False
+                for event in peer.conn.receive_data(data):
+                    peer.handle(event)
+    finally:
+        sock.setblocking(True)
+
+
+def never_reading_client():
+    """50 WebSockets on one connection whose client never reads them: it
+    handles HTTP/2 control frames (so WINDOW_UPDATEs let it keep sending)
+    but acknowledges no byte of the echoes, so every stream's window to it
+    shuts after 64 KiB and the echoes of its 512 KiB messages stay in the
+    server. The server must stop taking each WebSocket's input once that
+    WebSocket's unsent output is at its mark (half of 2 x --max-message +
+    1 MiB), so what one such client costs is bounded by the settings; other
+    connections echo meanwhile; closing the connection frees it all, and a
+    second round costs no more than the first.
+
+    A ws-echo of its own with --max-message 1 MiB keeps the bound near
+    50 x 3 MiB (at the default 16 MiB it is 50 x 17 MiB, about 1 GiB, too
+    slow to fill from Python in a test); --memory-report gives the heap."""
+    max_message = 1 << 20
+    proc, port = start_echo(["--max-message", str(max_message), "--memory-report"])
+    try:
+        heap_base, rss_base = memory_report(proc)
+        cpu_base = cpu_seconds(proc.pid)
+        # What the settings let one WebSocket hold: its output up to the
+        # high-water mark (2 x --max-message + 1 MiB), a message being
+        # assembled (--max-message) and a stream window of input (256 KiB,
+        # ws::http2::ServerSettings::stream_window). The bound allows half
+        # again for buffer capacity and the allocator.
+        high_water = 2 * max_message + (1 << 20)
+        per_stream = high_water + max_message + 256 * 1024
+        bound_mib = 1.5 * 50 * per_stream / (1 << 20)
+        print(f"     never-reading client: ws-echo --max-message {max_message}; per WebSocket "
+              f"at most {per_stream / (1 << 20):.2f} MiB by the settings, bound 1.5 x 50 x that "
+              f"= {bound_mib:.0f} MiB; heap {heap_base // 1024} KiB, VmRSS {rss_base} KiB at "
+              f"start", flush=True)
+        after_rounds = []
+        peaks = []
+        for round_number in (1, 2):
+            label = f"never-reading client, round {round_number}"
+            hog = H2Peer(port)
+            try:
+                streams = [hog.open_websocket(wait=False) for _ in range(50)]
+                hog.pump(lambda: all(s.status is not None or s.finished() for s in streams),
+                         "the answers to 50 extended CONNECTs")
+                check(f"{label}: 50 WebSockets open", [s.status for s in streams] == [200] * 50,
+                      [s.status for s in streams if s.status != 200][:5])
+                for stream in streams:
+                    stream.paused = True
+                message = os.urandom(512 * 1024)
+                queued = {s.id: 0 for s in streams}
+                cap = 16 << 20  # far past the bound: reaching it means no backpressure
+                pending = bytearray()
+                started = time.monotonic()
+                last_progress = started
+
+                def taken_total():
+                    # What the server accepted: queued minus what still
+                    # waits for window (in h2's hands it counts as sent).
+                    return sum(queued[s.id] - len(s.outgoing) for s in streams) - len(pending)
+
+                alive = True
+                while alive and time.monotonic() - started < 60:
+                    for stream in streams:
+                        if len(stream.outgoing) < len(message) and queued[stream.id] < cap:
+                            framed = stream.frames.send_data(message)
+                            stream.outgoing += framed
+                            queued[stream.id] += len(framed)
+                    before_drive = taken_total()
+                    alive = drive(hog, 0.3, pending)
+                    if taken_total() != before_drive:
+                        last_progress = time.monotonic()
+                    elif time.monotonic() - last_progress > 1.5:
+                        break  # nothing taken for 1.5 s: every window stays shut
+                took = time.monotonic() - started
+                shut = [s for s in streams if s.outgoing and not s.finished()
+                        and hog.conn.local_flow_control_window(s.id) == 0]
+                taken = taken_total()
+                heap_peak, rss_peak = memory_report(proc)
+                # Still offering input for another 1.5 s: nothing more is
+                # taken and nothing more held (a plateau, not a slow climb).
+                alive = alive and drive(hog, 1.5, pending)
+                heap_later, rss_later = memory_report(proc)
+                check(f"{label}: the server keeps the connection (it is slow, not broken)",
+                      alive, "the server ended it")
+                print(f"     {label}: the server took {taken / (1 << 20):.1f} MiB "
+                      f"({taken / 50 / (1 << 20):.2f} MiB per WebSocket) in {took:.1f} s, then "
+                      f"shut {len(shut)} of 50 windows; {sum(s.held for s in streams) // 1024} "
+                      f"KiB of echoes sent to us unread; heap {heap_peak // 1024} KiB "
+                      f"({(heap_peak - heap_base) / (1 << 20):+.1f} MiB, "
+                      f"{(heap_peak - heap_base) / 50 / (1 << 20):.2f} MiB per WebSocket), "
+                      f"VmRSS {rss_peak} KiB ({(rss_peak - rss_base) / 1024:+.1f} MiB); "
+                      f"1.5 s later: heap {(heap_later - heap_peak) / (1 << 20):+.2f} MiB, "
+                      f"taken {(taken_total() - taken) // 1024} KiB more", flush=True)
+                check(f"{label}: the server stops taking input on all 50 (windows shut after "
+                      f"{taken / 50 / (1 << 20):.2f} MiB each, < 16 MiB)",
+                      len(shut) == 50 and all(queued[s.id] < cap for s in streams),
+                      f"{len(shut)} shut")
+                check(f"{label}: held memory is flat while input is still offered "
+                      f"({(heap_later - heap_peak) / (1 << 20):+.2f} MiB heap in 1.5 s, < 1 MiB)",
+                      heap_later - heap_peak < (1 << 20), heap_later - heap_peak)
+                heap_growth = (heap_peak - heap_base) / (1 << 20)
+                growth = (max(rss_peak, rss_later) - rss_base) / 1024
+                peaks.append((heap_peak, max(rss_peak, rss_later)))
+                check(f"{label}: server heap growth {heap_growth:.1f} MiB and RSS growth "
+                      f"{growth:.1f} MiB (< {bound_mib:.0f} MiB)",
+                      heap_growth < bound_mib and growth < bound_mib, (heap_growth, growth))
+                fresh_echo(f"{label}, while it holds its WebSockets", port)
+            finally:
+                hog.close()
+            # The server sees the socket close and frees the 50 WebSockets.
+            deadline = time.monotonic() + 5
+            while True:
+                heap_after, rss_after = memory_report(proc)
+                if heap_after - heap_base < (8 << 20) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            after_rounds.append((heap_after, rss_after))
+            print(f"     {label}: after the client closed: heap {heap_after // 1024} KiB "
+                  f"({(heap_after - heap_base) / (1 << 20):+.1f} MiB), VmRSS {rss_after} KiB "
+                  f"({(rss_after - rss_base) / 1024:+.1f} MiB)", flush=True)
+            check(f"{label}: once the client closed, the server's heap is back within 8 MiB of "
+                  f"the start ({(heap_after - heap_base) / (1 << 20):+.1f} MiB)",
+                  heap_after - heap_base < (8 << 20), heap_after - heap_base)
+        # Across rounds: the same client costs the same, and what round 1
+        # left with the allocator is reused by round 2, not added to it
+        # (round 2's RSS stays under the bound). The RSS after a close is
+        # printed, not checked: glibc keeps a varying share of the freed
+        # pages (4 to 140 MiB after identical rounds here), while the heap
+        # in use, checked above, comes back to the start every time.
+        (peak_1, rss_1), (peak_2, rss_2) = peaks
+        check(f"never-reading client: round 2 holds what round 1 held (heap "
+              f"{(peak_2 - heap_base) / (1 << 20):+.1f} vs {(peak_1 - heap_base) / (1 << 20):+.1f} "
+              f"MiB, within 10%), and its RSS ({(rss_2 - rss_base) / 1024:+.1f} MiB) stays under "
+              f"the bound with {(after_rounds[0][1] - rss_base) / 1024:.1f} MiB left from round 1",
+              abs(peak_2 - peak_1) <= 0.1 * (peak_1 - heap_base)
+              and (rss_2 - rss_base) / 1024 < bound_mib, (peaks, after_rounds))
+        cpu_used = cpu_seconds(proc.pid) - cpu_base
+        print(f"     never-reading client: server CPU {cpu_used:.2f} s for both rounds", flush=True)
+        check(f"never-reading client: server CPU {cpu_used:.2f} s (< 20 s)", cpu_used < 20,
+              cpu_used)
+        fresh_echo("never-reading client", port)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def start_echo(extra=()):
     tls = ["--tls", CERT, KEY] if TLS else []
     proc = subprocess.Popen([ECHO, "--port", "0", "--io", IO, "--http2", "--subprotocol", "chat",
-                             *tls], stdout=subprocess.PIPE, text=True)
+                             *tls, *extra], stdout=subprocess.PIPE, text=True)
     ready, _, _ = select.select([proc.stdout], [], [], 10)
     line = proc.stdout.readline().strip() if ready else "nothing within 10 s"
     if not line.startswith("listening on 127.0.0.1:"):
@@ -881,6 +1530,13 @@ def main():
         run("stalled preface", stalled_preface, port)
         run("limits and disconnects", limits_and_disconnects, port)
         run("rapid reset", rapid_reset, port, proc.pid)
+        run("PING flood", ping_flood, port, proc.pid)
+        run("SETTINGS flood", settings_flood, port, proc.pid)
+        run("CONTINUATION flood", continuation_flood, port, proc.pid)
+        run("too many streams", too_many_streams, port, proc.pid)
+        run("large header list", large_header_list, port, proc.pid)
+        run("DATA with the CONNECT", data_with_connect, port)
+        run("never-reading client", never_reading_client)
         check("ws-echo still running", proc.poll() is None, proc.returncode)
     finally:
         proc.send_signal(signal.SIGTERM)
