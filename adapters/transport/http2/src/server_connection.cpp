@@ -18,6 +18,12 @@ namespace {
 
 // RFC 9113 3.4: the client's connection preface starts with these bytes.
 constexpr std::string_view client_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+// nghttp2 is fed at most this much at once; between slices the frames it
+// queued (acknowledgements above all) move to the output.
+constexpr std::size_t feed_slice = 4 * 1024;
+// ... when it holds at least this many.
+constexpr std::size_t outbound_queue_mark = 64;
+
 std::atomic<std::uint64_t> connections_made{0};
 
 std::error_code protocol_failure() { return std::make_error_code(std::errc::protocol_error); }
@@ -289,17 +295,31 @@ void ServerConnection::become_http2() {
 // ---- Bytes in ----------------------------------------------------------------
 
 void ServerConnection::feed_http2(ByteView bytes) {
-  if (session_ == nullptr || ended_) return;
-  const ssize_t used = nghttp2_session_mem_recv(
-      session_, reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  if (used < 0) {
-    // A connection error: nghttp2 has queued its GOAWAY where it could
-    // (not for a flood, whose peer does not read).
-    if (used == NGHTTP2_ERR_FLOODED) {
-      fail(std::make_error_code(std::errc::protocol_error));
-    } else {
-      error_ = protocol_failure();
-      ended_ = true;
+  // In slices, moving what nghttp2 owes into the output between them: the
+  // acknowledgements of a peer's burst of PINGs or SETTINGS then never pile
+  // up to nghttp2's flood limit (max_outbound_ack) within one read, while
+  // a peer that does not read still reaches it once the output is full
+  // (produce_output stops at its mark).
+  while (!bytes.empty() && session_ != nullptr && !ended_) {
+    const ByteView slice = bytes.first(std::min(bytes.size(), feed_slice));
+    bytes = bytes.subspan(slice.size());
+    const ssize_t used = nghttp2_session_mem_recv(
+        session_, reinterpret_cast<const std::uint8_t*>(slice.data()), slice.size());
+    if (used < 0) {
+      if (used == NGHTTP2_ERR_FLOODED) {
+        // A peer that does not read what it asked for: nothing more goes.
+        fail(std::make_error_code(std::errc::protocol_error));
+      } else {
+        // A connection error: nghttp2 queued its GOAWAY (RFC 9113 5.4.1),
+        // which goes out before the socket closes (bounded by the write
+        // stall timeout); the streams are over.
+        broken_ = true;
+        ended_ = true;
+      }
+      return;
+    }
+    if (nghttp2_session_get_outbound_queue_size(session_) >= outbound_queue_mark) {
+      produce_output();
     }
   }
 }
@@ -470,9 +490,11 @@ SocketDriver::Turn ServerConnection::step(TimePoint now) {
 
   Turn turn = Turn::done;
   if (session_ != nullptr && !(ended_ && error_)) {
-    serve_requests();
-    turn = pump_streams(now);
-    produce_output();
+    if (!broken_) {
+      serve_requests();
+      turn = pump_streams(now);
+    }
+    produce_output();  // a broken connection's GOAWAY too
   }
 
   // The connection's own timers: output that does not move, and an idle
@@ -643,7 +665,12 @@ SocketDriver::Turn ServerConnection::pump_streams(TimePoint now) {
     if (!stream.answered) {
       if (std::optional<StreamAnswer> answer = driver.take_stream_answer()) {
         submit_answer(stream, *answer);
-        if (stream.websocket) pump_input(stream);  // DATA sent before the answer
+        if (stream.websocket && !stream.input.empty()) {
+          // DATA that came with the CONNECT, before the answer: the
+          // WebSocket reads it now, not at the next wake-up.
+          pump_input(stream);
+          if (driver.step(now) == Turn::yield) turn = Turn::yield;
+        }
       }
     }
     if (stream.websocket && !stream.input.empty() && driver.receive_room() > 0) {
@@ -727,7 +754,9 @@ void ServerConnection::transport_closed() {
     if (!stream->driver || stream->driver->finished()) continue;
     if (!stream->driver->should_close_transport()) {
       stream->driver->transport_failed(error_ ? error_
-                                              : std::make_error_code(std::errc::connection_reset));
+                                       : broken_
+                                           ? protocol_failure()
+                                           : std::make_error_code(std::errc::connection_reset));
     }
     stream->driver->transport_closed();
   }

@@ -113,7 +113,8 @@ class ServerConnection final : public SocketDriver {
   bool eof_ = false;
   bool going_away_ = false;
   bool goaway_sent_ = false;
-  bool ended_ = false;  // close the transport once the output is gone
+  bool broken_ = false;  // nghttp2 found a connection error: GOAWAY, then close
+  bool ended_ = false;   // close the transport once the output is gone
   bool finished_ = false;
   bool released_ = false;
 };

@@ -44,9 +44,13 @@ struct RequestSeen {
   std::string_view path;
 };
 
-/// HTTP/2 settings and limits. The defaults bound one connection's memory
-/// to about max_concurrent_streams * stream_window of undelivered input
-/// (25 MiB at the defaults, only when every stream's reader stalls).
+/// HTTP/2 settings and limits. Input a WebSocket has not taken is bounded
+/// per stream by stream_window; each WebSocket also holds what its own
+/// limits let it buffer (DriverOptions::backpressure, Config::limits), so
+/// a client that stalls every stream can make one connection hold about
+/// max_concurrent_streams times (stream_window + those limits). Lower
+/// max_concurrent_streams or the WebSocket limits where memory matters
+/// more (docs/http2.md, "What it costs").
 struct ServerSettings {
   /// SETTINGS_MAX_CONCURRENT_STREAMS: streams one peer may have open.
   std::uint32_t max_concurrent_streams = 100;
@@ -63,7 +67,10 @@ struct ServerSettings {
   std::uint64_t reset_burst = 1000;
   std::uint64_t reset_rate = 33;
   /// SETTINGS entries in one frame, unanswered PING and SETTINGS
-  /// acknowledgements queued, CONTINUATION frames per header block.
+  /// acknowledgements queued, CONTINUATION frames per header block. The
+  /// acknowledgements a peer's burst asks for move to the output as the
+  /// burst is read, so only a peer that does not read them (its output
+  /// full) reaches max_outbound_ack, and its connection ends.
   std::size_t max_settings_entries = 32;
   std::size_t max_outbound_ack = 1000;
   std::size_t max_continuations = 8;
