@@ -11,7 +11,9 @@ issue's target and whether this run met it. Rows of ws-echo --io asio,
 --io uring and --io uring --zero-copy appear when the run measured them, and
 B5 over TLS (ws-echo --tls beside beast-echo --tls) likewise. A second
 table gives the server CPU per million messages of each ws server relative
-to Beast's (over TLS, to Beast's TLS server), the form of the goals.
+to Beast's (over TLS, to Beast's TLS server), the form of the goals. A third,
+when the run had the h2 part, puts WebSockets over HTTP/2 beside HTTP/1.1
+(issue 19), both against the same ws-echo --http2.
 COMPARE_JSON may be missing (WS_BENCH_PARTS without micro).
 """
 import json
@@ -249,6 +251,8 @@ def main():
             return fmt(value) if value is not None else "-"
         table.append((label, unit, fmt(ws_value), fmt(beast), fmt(wspp), fmt(copy),
                       rel(beast), rel(wspp), rel(copy) if not lower_is_better else "-", target))
+    if not table:
+        return  # a run of other parts only (h2)
     widths = [max(len(str(row[i])) for row in [header] + table) for i in range(len(header))]
     def line(row):
         return "| " + " | ".join(str(v).ljust(widths[i]) for i, v in enumerate(row)) + " |"
@@ -286,6 +290,8 @@ def main():
 
     # The goals' form: each ws server's CPU per million messages over
     # Beast's in the same run (over TLS, over Beast's TLS server).
+    if not ios and not tls_ios:
+        return
     print()
     print("Server CPU per million messages relative to Beast (same run; lower is better)")
     print()
@@ -330,5 +336,73 @@ def main():
         print("Not measured in this run: " + ", ".join(missing) + ".")
 
 
+# scripts/bench's h2 cases: name -> what it is.
+H2_CASES = (
+    ("20x1000", "20 B, 1,000 WebSockets (HTTP/2: 10 conns x 100)"),
+    ("1024x1000", "1 KiB, 1,000 WebSockets (HTTP/2: 10 conns x 100)"),
+    ("20x10", "20 B, 10 WebSockets, 1 per conn, 100 deep"),
+    ("1024x10", "1 KiB, 10 WebSockets, 1 per conn, 100 deep"),
+    ("20x1", "20 B, 1 WebSocket, ping-pong"),
+)
+
+
+def h2_table(results):
+    """WebSockets over HTTP/2 beside HTTP/1.1; nothing when not measured."""
+    def r(key):
+        return results.get(key)
+
+    rows = []
+    for prefix, over in (("h2", ""), ("h2tls", "TLS, ")):
+        for case, label in H2_CASES:
+            h1_mps, h2_mps = r(f"{prefix}.{case}.h1.mps"), r(f"{prefix}.{case}.h2.mps")
+            h1_cpu, h2_cpu = r(f"{prefix}.{case}.h1.cpu"), r(f"{prefix}.{case}.h2.cpu")
+            if all(v is None for v in (h1_mps, h2_mps, h1_cpu, h2_cpu)):
+                continue
+            k = (lambda v: None if v is None else v / 1e3)
+            mps_ratio, cpu_ratio = ratio(h2_mps, h1_mps), ratio(h2_cpu, h1_cpu)
+            rows.append((over + label, fmt(k(h1_mps)), fmt(k(h2_mps)),
+                         fmt(mps_ratio) if mps_ratio is not None else "-",
+                         fmt(h1_cpu), fmt(h2_cpu),
+                         fmt(cpu_ratio, 3) if cpu_ratio is not None else "-"))
+    if not rows:
+        return
+    print()
+    print("WebSockets over HTTP/2 beside HTTP/1.1 (one ws-echo --http2, epoll; same run)")
+    print()
+    header = ("case", "HTTP/1.1 k msg/s", "HTTP/2 k msg/s", "h2/h1",
+              "HTTP/1.1 us/msg", "HTTP/2 us/msg", "h2/h1 CPU")
+    widths = [max(len(str(row[i])) for row in [header] + rows) for i in range(len(header))]
+
+    def line(row):
+        return "| " + " | ".join(str(v).ljust(widths[i]) for i, v in enumerate(row)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    print()
+    print("Server CPU in us per echoed message (= s per million), medians of alternating")
+    print("runs; HTTP/1.1 is one connection per WebSocket, HTTP/2 ws-load --http2.")
+    sys_h1, sys_h2 = r("sys.h2.20x1000.h1.total"), r("sys.h2.20x1000.h2.total")
+    if sys_h1 is not None or sys_h2 is not None:
+        print(f"Server system calls per message at 20 B x 1,000 (strace): HTTP/1.1 {fmt(sys_h1, 3)},"
+              f" HTTP/2 {fmt(sys_h2, 3)}.")
+    for suffix, over in (("", ""), ("-tls", " over TLS")):
+        rss1, rss2 = r(f"h2mem.rss.h1{suffix}"), r(f"h2mem.rss.h2{suffix}")
+        if rss1 is None and rss2 is None:
+            continue
+        print(f"Server memory per WebSocket{over}, 1,000 held 3 s (a fresh server each): RSS "
+              f"{fmt(rss1)} KiB over HTTP/1.1, {fmt(rss2)} KiB over HTTP/2; heap "
+              f"{fmt(r(f'h2mem.heap.h1{suffix}'))} and {fmt(r(f'h2mem.heap.h2{suffix}'))} bytes.")
+    if any(key.startswith("h2mem.") for key in results):
+        print("(Kernel socket buffers are in neither: HTTP/1.1 holds 1,000 sockets, HTTP/2 10.)")
+    busy = sorted((key[:-len(".load_busy")], value) for key, value in results.items()
+                  if key.startswith(("h2.", "h2tls.")) and key.endswith(".load_busy")
+                  and value >= 0.9)
+    if busy:
+        print("ws-load used >= 90% of a core (messages/s may be its limit): " +
+              ", ".join(f"{name} {value:.2f}" for name, value in busy) + ".")
+
+
 if __name__ == "__main__":
     main()
+    h2_table(load(sys.argv[1], sys.argv[2])[1])
