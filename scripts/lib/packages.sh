@@ -10,7 +10,7 @@
 
 # What each script needs.
 # shellcheck disable=SC2034
-WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ libbenchmark-dev libsimdjson-dev libasio-dev libssl-dev liburing-dev libnghttp2-dev
+WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ pkg-config libbenchmark-dev libsimdjson-dev libasio-dev libssl-dev liburing-dev libnghttp2-dev
   libhiredis-dev zlib1g-dev)
 # The benchmarks compare ws with Boost.Beast and websocketpp (bench/compare).
 WS_PACKAGES_BENCH=("${WS_PACKAGES_BUILD[@]}" libboost-dev libwebsocketpp-dev python3 strace)
