@@ -24,6 +24,7 @@ namespace {
 using detail::drop_input;
 using detail::feed_driver;
 using detail::read_driver_output;
+using detail::receive_data;
 using detail::StreamInput;
 
 using detail::field;
@@ -317,6 +318,11 @@ class ClientConnectionImpl final : public ClientConnection {
     if (stream == nullptr || stream->closed ||
         (rejection && stream->input.size() + size > connection.settings_.max_rejection_body)) {
       nghttp2_session_consume(session, stream_id, size);
+      return 0;
+    }
+    if (stream->answered && !rejection) {
+      receive_data(session, stream_id, *stream->driver, stream->input,
+                   ByteView(reinterpret_cast<const std::byte*>(data), size));
       return 0;
     }
     stream->input.bytes.append(reinterpret_cast<const char*>(data), size);

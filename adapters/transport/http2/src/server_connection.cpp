@@ -122,9 +122,15 @@ struct ServerConnection::Callbacks {
       nghttp2_session_consume(session, stream_id, size);
       return 0;
     }
-    // Held until the WebSocket takes it; flow control bounds it to the
-    // stream's window (the window reopens as the Driver takes bytes).
-    stream->input.bytes.append(reinterpret_cast<const char*>(data), size);
+    // To the WebSocket once it is answered (held until then); flow control
+    // bounds what waits to the stream's window, which reopens as the
+    // Driver takes bytes.
+    const ByteView bytes(reinterpret_cast<const std::byte*>(data), size);
+    if (stream->websocket && !stream->closed) {
+      receive_data(session, stream_id, *stream->driver, stream->input, bytes);
+    } else {
+      stream->input.bytes.append(reinterpret_cast<const char*>(data), size);
+    }
     return 0;
   }
 

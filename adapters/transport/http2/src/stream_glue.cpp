@@ -7,6 +7,11 @@
 
 namespace ws::http2::detail {
 
+namespace {
+// An emptied stream input keeps at most this much allocated.
+constexpr std::size_t kept_input_capacity = 16 * 1024;
+}  // namespace
+
 void feed_driver(nghttp2_session* session, std::int32_t stream, Driver& driver,
                  StreamInput& input) {
   while (!input.empty()) {
@@ -22,10 +27,23 @@ void feed_driver(nghttp2_session* session, std::int32_t stream, Driver& driver,
   if (input.empty()) {
     input.bytes.clear();
     input.taken = 0;
+    // A stream that once held a window's worth keeps none of it idle.
+    if (input.bytes.capacity() > kept_input_capacity) input.bytes.shrink_to_fit();
   } else if (input.taken > input.bytes.size() / 2) {
     input.bytes.erase(0, input.taken);
     input.taken = 0;
   }
+}
+
+void receive_data(nghttp2_session* session, std::int32_t stream, Driver& driver, StreamInput& input,
+                  ByteView data) {
+  if (input.empty()) {
+    const std::size_t given =
+        driver.receive(data.first(std::min(data.size(), driver.receive_room())));
+    if (given > 0) nghttp2_session_consume(session, stream, given);
+    data = data.subspan(given);
+  }
+  input.bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
 }
 
 void drop_input(nghttp2_session* session, StreamInput& input) {

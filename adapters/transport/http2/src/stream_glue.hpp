@@ -27,6 +27,13 @@ struct StreamInput {
 /// its own stream only.
 void feed_driver(nghttp2_session* session, std::int32_t stream, Driver& driver, StreamInput& input);
 
+/// DATA just received (nghttp2's data chunk callback): given to the Driver
+/// at once when nothing older waits and it has room (no copy into the
+/// stream's input), the rest kept in `input`. The Driver's events come at
+/// the next step, outside nghttp2.
+void receive_data(nghttp2_session* session, std::int32_t stream, Driver& driver, StreamInput& input,
+                  ByteView data);
+
 /// Drops what nobody will read, reopening the connection's window by it.
 void drop_input(nghttp2_session* session, StreamInput& input);
 
