@@ -362,6 +362,11 @@ bool Driver::should_close_transport() const noexcept {
            (layer_->shutdown_started() && layer_->pending_wire_size() == 0);
   }
   if (!closed_seen_) return false;
+  // Closed before the layer's own handshake completed (a TLS handshake or
+  // a proxy that never answered, the handshake timeout): what the
+  // Connection still holds (a client's upgrade request) can never go out,
+  // so nothing is left to wait for.
+  if (layer_ && !layer_->handshake_done()) return true;
   // Closed, and the stream can carry nothing more.
   return transport_error_ || (eof_ && output_backlog() == 0);
 }
