@@ -45,10 +45,8 @@ bool connection_specific(std::string_view name) {
 }  // namespace
 
 struct ServerConnection::Stream {
-  Stream(ServerConnection& owner_, std::int32_t id_, std::size_t max_fields)
-      : owner(owner_), id(id_), fields(max_fields) {}
+  Stream(std::int32_t id_, std::size_t max_fields) : id(id_), fields(max_fields) {}
 
-  ServerConnection& owner;
   std::int32_t id;
   RequestFields fields;
   bool headers_done = false;   // the request's header block arrived
@@ -82,8 +80,8 @@ struct ServerConnection::Callbacks {
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
     ServerConnection& connection = self(user_data);
     connection.streams_.emplace(
-        frame->hd.stream_id, std::make_unique<Stream>(connection, frame->hd.stream_id,
-                                                      connection.settings_->max_header_list_size));
+        frame->hd.stream_id,
+        std::make_unique<Stream>(frame->hd.stream_id, connection.settings_->max_header_list_size));
     connection.idle_since_.reset();
     return 0;
   }
@@ -770,7 +768,7 @@ void ServerConnection::transport_closed() {
 
 bool ServerConnection::take_buffers_released() noexcept {
   if (mode_ == Mode::http1) return http1_->take_buffers_released();
-  return std::exchange(released_, false);
+  return false;  // nothing of its own to give back yet; the streams' drivers trim themselves
 }
 
 void ServerConnection::close_going_away() {

@@ -116,7 +116,6 @@ class ServerConnection final : public SocketDriver {
   bool broken_ = false;  // nghttp2 found a connection error: GOAWAY, then close
   bool ended_ = false;   // close the transport once the output is gone
   bool finished_ = false;
-  bool released_ = false;
 };
 
 }  // namespace ws::http2::detail
