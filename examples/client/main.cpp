@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "proxy_choice.hpp"
 #include "ws/posix/blocking.hpp"
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
@@ -55,6 +56,12 @@ constexpr const char* usage =
     "  --http2            open the WebSocket as a stream of an HTTP/2 connection\n"
     "                     (RFC 8441): ALPN h2 for wss://, prior knowledge (h2c) for\n"
     "                     ws://; runs on --io epoll\n"
+    "  --proxy URL        connect through the proxy at URL: http://[user:pass@]host:port\n"
+    "                     (HTTP CONNECT), socks5:// or socks5h://[user:pass@]host:port;\n"
+    "                     not with --io asio. Without it: ws:// uses http_proxy, wss://\n"
+    "                     https_proxy, either falls back to all_proxy (lower case, then\n"
+    "                     upper case), except for the hosts no_proxy lists\n"
+    "  --no-proxy         ignore the proxy environment variables\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -69,6 +76,10 @@ struct ClientArguments {
   bool http2 = false;
   std::string io = "threads";
   bool io_given = false;
+  std::string proxy_url;  // --proxy
+  bool no_proxy = false;  // --no-proxy
+  // Through a proxy (--proxy or the environment); null: direct.
+  std::shared_ptr<const ws::ClientRoute> route;
   // wss:// outside --io asio: the TLS layer, made once.
   std::shared_ptr<const ws::StreamLayerFactory> tls;
 };
@@ -135,6 +146,11 @@ int parse(int argc, char** argv, ClientArguments& out) {
 #else
       return bad_arguments("--http2: built without nghttp2 (libnghttp2-dev)");
 #endif
+    } else if (arg == "--proxy") {
+      if (!value(v) || v.empty()) return bad_arguments("--proxy needs a URL");
+      out.proxy_url = std::string(v);
+    } else if (arg == "--no-proxy") {
+      out.no_proxy = true;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
@@ -216,6 +232,7 @@ ws::posix::BlockingClientOptions client_options(const ClientArguments& arguments
   options.config.limits.max_frame_size = arguments.max_message;
   options.config.limits.max_queued_output = 2 * arguments.max_message + 1024 * 1024;
   options.stream_layer = arguments.tls;
+  options.route = arguments.route;
   options.handshake.subprotocols = arguments.subprotocols;
   options.handshake.extra_headers = arguments.headers;
 #if WS_HAVE_DEFLATE
@@ -232,6 +249,13 @@ struct Outcome {
 };
 
 int exit_status(const Outcome& outcome, std::error_code error) {
+  // The proxy refused or could not be reached: say so, naming it.
+  if (const std::string line =
+          ws_client::proxy_failure(outcome.closed ? outcome.closed->error : error, outcome.reason);
+      !line.empty()) {
+    std::fprintf(stderr, "ws-client: %s\n", line.c_str());
+    return 1;
+  }
   if (outcome.rejected_status != 0) {
     std::fprintf(stderr, "ws-client: the server refused the upgrade: HTTP %d\n",
                  outcome.rejected_status);
@@ -272,8 +296,13 @@ int run_interactive(const ClientArguments& arguments) {
     outcome.closed = closed;
     outcome.reason = std::string(closed.reason);
   };
-  const std::error_code error =
-      ws::posix::connect(arguments.url, callbacks, client_options(arguments));
+  ws::posix::BlockingClientOptions options = client_options(arguments);
+  // A connection that never opened (a proxy's refusal) reports here, not in
+  // close: its reason is what the proxy said.
+  options.on_failed = [&outcome](const ws::Closed& closed) {
+    outcome.reason = std::string(closed.reason);
+  };
+  const std::error_code error = ws::posix::connect(arguments.url, callbacks, options);
   return exit_status(outcome, error);
 }
 
@@ -497,6 +526,33 @@ int run_asio(const ClientArguments& arguments) {
 int main(int argc, char** argv) {
   ClientArguments arguments;
   if (const int status = parse(argc, argv, arguments); status != 0) return status;
+  // The proxy: --proxy, else the environment unless --no-proxy. A proxy URL
+  // that does not parse stops here: going direct would bypass it quietly.
+  ws_client::ProxyChoice proxy;
+  if (const auto error =
+          ws_client::choose_proxy(arguments.url, arguments.proxy_url, arguments.no_proxy,
+                                  ws::proxy::process_environment(), proxy)) {
+    if (!arguments.proxy_url.empty()) return bad_arguments(*error);
+    std::fprintf(stderr, "ws-client: %s\n", error->c_str());
+    return 1;
+  }
+  if (proxy.proxy && arguments.io == "asio") {
+    // The Asio mode connects raw asio sockets (and asio::ssl) itself; it
+    // hosts no stream layer below TLS for a client.
+    std::fprintf(stderr,
+                 "ws-client: --io asio cannot connect through a proxy (%s from %s); use --io "
+                 "threads, epoll or uring, or --no-proxy\n",
+                 ws::proxy::display_url(*proxy.proxy).c_str(), proxy.source.c_str());
+    return 2;
+  }
+  if (proxy.proxy && arguments.http2 && !ws::parse_ws_url(arguments.url)->secure) {
+    // h2c with prior knowledge through a tunnel: the HTTP/2 client takes
+    // any layer for TLS and wants ALPN h2 from it, which a tunnel has not.
+    std::fprintf(stderr,
+                 "ws-client: --http2 through a proxy needs wss:// (ALPN h2 through the tunnel)\n");
+    return 2;
+  }
+  arguments.route = ws_client::use_proxy(proxy);
   if (arguments.io == "asio") {
 #if WS_CLIENT_HAVE_TLS
     return run_asio(arguments);

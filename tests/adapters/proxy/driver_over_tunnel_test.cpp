@@ -63,6 +63,7 @@ class DriverOverTunnel : public ::testing::Test {
     };
     client_handler->on_close = [this](const SessionPtr&, const Closed& closed) {
       client_closed = closed.error;
+      client_reason = std::string(closed.reason);
     };
     auto server_handler = std::make_shared<Handler>();
     server_handler->on_message = [](const SessionPtr& session, const Message& message) {
@@ -98,6 +99,7 @@ class DriverOverTunnel : public ::testing::Test {
   int client_opens = 0;
   std::vector<std::string> client_messages;
   std::optional<std::error_code> client_closed;
+  std::string client_reason;
   const TimePoint t0 = TimePoint{} + 1h;
 };
 
@@ -140,6 +142,8 @@ TEST_F(DriverOverTunnel, ARefusalEndsTheConnectionWithTheProxysError) {
   ASSERT_TRUE(client_closed.has_value());
   EXPECT_EQ(*client_closed, errc::authentication_required);
   EXPECT_EQ(*client_closed, ws::condition::handshake_failed);
+  // No close frame exists: the reason is what the proxy said.
+  EXPECT_EQ(client_reason, "HTTP/1.0 407 Proxy Authentication Required");
   EXPECT_EQ(client->result(), errc::authentication_required);
   ASSERT_NE(client->stream_layer(), nullptr);
   ASSERT_NE(refusal(*client->stream_layer()), nullptr);
@@ -160,6 +164,7 @@ TEST_F(DriverOverTunnel, AProxyThatNeverAnswersTimesOutWithTheHandshake) {
   EXPECT_EQ(drain(*client), "");
   ASSERT_TRUE(client_closed.has_value());
   EXPECT_EQ(*client_closed, ws::errc::handshake_timeout);
+  EXPECT_EQ(client_reason, "");
   EXPECT_EQ(client_opens, 0);
   EXPECT_TRUE(client->should_close_transport());
   client->transport_closed();

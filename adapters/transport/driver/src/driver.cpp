@@ -50,6 +50,17 @@ Result<std::unique_ptr<StreamLayer>> make_stream_layer(const DriverOptions& opti
   return options.stream_layer->make(role, host);
 }
 
+Result<ClientPath> client_path(const ClientOptions& options, const WsUrl& url) {
+  // wss:// needs the layer that speaks TLS; a route does not provide one.
+  if (url.secure && !options.stream_layer) return make_error_code(errc::invalid_url);
+  Result<std::unique_ptr<StreamLayer>> layer = make_stream_layer(options, Role::client, url.host);
+  if (!layer) return layer.error();
+  if (!options.route) return ClientPath{ClientHop{url.host, url.port}, std::move(*layer)};
+  Result<std::unique_ptr<StreamLayer>> routed = options.route->layer(url, std::move(*layer));
+  if (!routed) return routed.error();
+  return ClientPath{options.route->hop(url), std::move(*routed)};
+}
+
 Driver::Driver(Connection connection, std::shared_ptr<const Handler> handler, DriverOptions options,
                std::shared_ptr<Waker> waker, std::unique_ptr<StreamLayer> layer)
     : Driver(std::move(connection), std::move(handler),
@@ -387,6 +398,11 @@ void Driver::transport_closed() {
   if (!closed_seen_) {
     Closed closed;
     closed.error = end_error_ ? end_error_ : make_error_code(errc::unexpected_eof);
+    // The stream layer ended it (a proxy refused the tunnel): no close frame
+    // carries a reason, so what the layer's peer said takes its place. The
+    // layer outlives the handler call.
+    if (layer_ && end_error_ && end_error_ == layer_->error())
+      closed.reason = layer_->error_detail();
     report_closed(closed);
   }
   finished_ = true;

@@ -67,9 +67,11 @@ namespace {
 
 // The blocking adapter's virtual handler seen through the one Handler shape.
 // on_close is reported only after on_open here (serve and connect return
-// the error of a connection that never opened).
+// the error of a connection that never opened); before it, `on_failed`
+// (BlockingClientOptions::on_failed) sees the Closed event.
 std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOptions& options,
-                                      BlockingConnectionSet* connections, bool& opened) {
+                                      BlockingConnectionSet* connections, bool& opened,
+                                      std::function<void(const Closed&)> on_failed) {
   auto bridged = std::make_shared<Handler>();
   bridged->on_upgrade = [&handler, &options, connections](const UpgradeRequest& request) {
     if (connections != nullptr && connections->shutting_down()) {
@@ -98,8 +100,13 @@ std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOpti
   bridged->on_rejected = [&handler](const SessionPtr& session, const Rejected& rejected) {
     handler.on_rejected(session, rejected);
   };
-  bridged->on_close = [&handler, &opened](const SessionPtr& session, const Closed& closed) {
-    if (opened) handler.on_close(session, closed);
+  bridged->on_close = [&handler, &opened, on_failed = std::move(on_failed)](
+                          const SessionPtr& session, const Closed& closed) {
+    if (opened) {
+      handler.on_close(session, closed);
+    } else if (on_failed) {
+      on_failed(closed);
+    }
   };
   return bridged;
 }
@@ -108,10 +115,11 @@ std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOpti
 
 BlockingLoop::BlockingLoop(int fd, Connection connection, BlockingHandler& handler,
                            const DriverOptions& options, BlockingConnectionSet* connections,
-                           std::unique_ptr<StreamLayer> layer)
+                           std::unique_ptr<StreamLayer> layer,
+                           std::function<void(const Closed&)> on_failed)
     : fd_(fd),
       waker_(std::make_shared<Waker>()),
-      handler_(bridge(handler, options, connections, opened_)),
+      handler_(bridge(handler, options, connections, opened_, std::move(on_failed))),
       driver_(std::move(connection), handler_, options, waker_, std::move(layer)),
       connections_(connections) {}
 

@@ -2,6 +2,7 @@
 // borrowed socket, until the connection ends. Internal.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -16,7 +17,8 @@ class BlockingLoop {
  public:
   BlockingLoop(int fd, Connection connection, BlockingHandler& handler,
                const DriverOptions& options, BlockingConnectionSet* connections,
-               std::unique_ptr<StreamLayer> layer = {});
+               std::unique_ptr<StreamLayer> layer = {},
+               std::function<void(const Closed&)> on_failed = {});
   ~BlockingLoop();
   BlockingLoop(const BlockingLoop&) = delete;
   BlockingLoop& operator=(const BlockingLoop&) = delete;

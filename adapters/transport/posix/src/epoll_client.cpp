@@ -33,8 +33,9 @@ Result<FileDescriptor> start_connect(const std::string& host, std::uint16_t port
 EpollClient::EpollClient(EpollLoop& loop, EpollClientOptions options)
     : loop_(loop.core_), options_(std::move(options)) {}
 
-// What both connects need: the URL checked, the TLS layer for wss://, the
-// socket connecting.
+// What both connects need: the URL checked, its layers (TLS for wss://, a
+// proxy tunnel below it with ClientOptions::route), the socket connecting
+// (to the proxy when there is one).
 struct EpollClient::Prepared {
   WsUrl url;
   std::unique_ptr<StreamLayer> layer;
@@ -45,14 +46,11 @@ Result<EpollClient::Prepared> EpollClient::prepare(std::string_view url) const {
   if (const std::error_code error = loop_->creation_error()) return error;
   Result<WsUrl> parsed = parse_ws_url(url);
   if (!parsed) return parsed.error();
-  // wss:// needs the TLS layer (ClientOptions::stream_layer).
-  if (parsed->secure && !options_.stream_layer) return errc::invalid_url;
-  Result<std::unique_ptr<StreamLayer>> layer =
-      make_stream_layer(options_, Role::client, parsed->host);
-  if (!layer) return layer.error();
-  Result<FileDescriptor> socket = start_connect(parsed->host, parsed->port);
+  Result<ClientPath> path = client_path(options_, *parsed);
+  if (!path) return path.error();
+  Result<FileDescriptor> socket = start_connect(path->hop.host, path->hop.port);
   if (!socket) return socket.error();
-  return Prepared{std::move(*parsed), std::move(*layer), std::move(*socket)};
+  return Prepared{std::move(*parsed), std::move(path->layer), std::move(*socket)};
 }
 
 Result<EpollSessionPtr> EpollClient::connect(std::string_view url, EpollHandler handler) const {

@@ -92,6 +92,10 @@ std::error_code StackedLayer::error() const noexcept {
   return upper_->error();
 }
 
+std::string_view StackedLayer::error_detail() const noexcept {
+  return lower_->error() ? lower_->error_detail() : upper_->error_detail();
+}
+
 bool StackedLayer::handshake_done() const noexcept {
   return lower_->handshake_done() && upper_->handshake_done();
 }

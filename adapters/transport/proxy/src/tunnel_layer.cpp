@@ -356,6 +356,7 @@ class TunnelLayer final : public StreamLayer {
   // ---- State -------------------------------------------------------------
 
   std::error_code error() const noexcept override { return error_; }
+  std::string_view error_detail() const noexcept override { return detail_; }
   bool handshake_done() const noexcept override { return handshake_done_; }
   // A tunnel negotiates no application protocol.
   std::string_view selected_protocol() const noexcept override { return {}; }
@@ -426,6 +427,7 @@ class TunnelLayer final : public StreamLayer {
       case Handshake::State::failed:
         error_ = handshake_->error();
         refusal_ = std::move(handshake_->refusal());
+        if (refusal_) detail_ = describe(*refusal_, error_);
         return;
       case Handshake::State::waiting:
         if (wire_eof_) error_ = errc::eof_in_handshake;
@@ -433,8 +435,23 @@ class TunnelLayer final : public StreamLayer {
     }
   }
 
+  // The proxy's answer in one line: what a person needs to see (the status
+  // line as sent; the SOCKS code and its meaning).
+  static std::string describe(const Refusal& refusal, std::error_code error) {
+    if (refusal.kind == ProxyKind::http) {
+      return "HTTP/" + std::to_string(refusal.version_major) + "." +
+             std::to_string(refusal.version_minor) + " " + std::to_string(refusal.status) +
+             (refusal.reason.empty() ? "" : " " + refusal.reason);
+    }
+    // RFC 1929's STATUS and RFC 1928's REP are different fields.
+    const bool auth = error == errc::authentication_failed;
+    return std::string(auth ? "SOCKS5 authentication status " : "SOCKS5 reply ") +
+           std::to_string(refusal.status) + ": " + refusal.reason;
+  }
+
   std::unique_ptr<Handshake> handshake_;
   std::optional<Refusal> refusal_;
+  std::string detail_;
   std::vector<std::byte> in_;  // [in_begin_, in_end_) not yet consumed or read
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;

@@ -16,15 +16,15 @@ Result<SessionPtr> UringClient::connect(std::string_view url, Handler handler) c
   if (const std::error_code error = loop_->creation_error()) return error;
   Result<WsUrl> parsed = parse_ws_url(url);
   if (!parsed) return parsed.error();
-  // wss:// needs the layer that speaks TLS; this transport moves its bytes.
-  if (parsed->secure && !options_.stream_layer) return errc::invalid_url;
+  // The URL's layers (TLS for wss://, which this transport moves the bytes
+  // of; a proxy tunnel below it with ClientOptions::route) and where to
+  // connect (the proxy, if any).
+  Result<ClientPath> path = client_path(options_, *parsed);
+  if (!path) return path.error();
   Result<Connection> connection = Connection::client(url, options_.handshake, options_.config);
   if (!connection) return connection.error();
-  Result<std::unique_ptr<StreamLayer>> layer =
-      make_stream_layer(options_, Role::client, parsed->host);
-  if (!layer) return layer.error();
   // The first address; the connect itself goes through the ring.
-  Result<posix::TcpAddress> resolved = posix::resolve_tcp(parsed->host, parsed->port);
+  Result<posix::TcpAddress> resolved = posix::resolve_tcp(path->hop.host, path->hop.port);
   if (!resolved) return resolved.error();
   Result<posix::FileDescriptor> socket = posix::nonblocking_tcp_socket(*resolved);
   if (!socket) return socket.error();
@@ -34,8 +34,8 @@ Result<SessionPtr> UringClient::connect(std::string_view url, Handler handler) c
   endpoint->handler = std::make_shared<const Handler>(std::move(handler));
   endpoint->driver = options_;
   auto client = detail::UringConnection::create(loop_, std::move(*socket), std::move(*connection),
-                                                std::move(*layer), std::move(endpoint), nullptr,
-                                                std::move(address));
+                                                std::move(path->layer), std::move(endpoint),
+                                                nullptr, std::move(address));
   SessionPtr session = client->session();
   loop_->post([client] { client->start(); });
   return session;

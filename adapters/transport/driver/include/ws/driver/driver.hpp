@@ -37,6 +37,7 @@
 
 #include "ws/config.hpp"
 #include "ws/connection.hpp"
+#include "ws/driver/client_route.hpp"
 #include "ws/driver/handler.hpp"
 #include "ws/driver/outbox.hpp"
 #include "ws/driver/session.hpp"
@@ -127,7 +128,26 @@ struct ClientOptions : DriverOptions {
   Config config{};
   /// Origin, subprotocols, extra headers of the upgrade request.
   ClientHandshakeOptions handshake{};
+  /// How to reach the server: null connects directly; a proxy
+  /// (ws::proxy::route) connects to the proxy and tunnels through it. The
+  /// Config's handshake_timeout then counts the proxy's answer too, so a
+  /// proxy that never answers ends the connection as a silent server does.
+  std::shared_ptr<const ClientRoute> route{};
 };
+
+/// What a client transport needs to open a connection to one URL.
+struct ClientPath {
+  ClientHop hop;                       // where to connect the socket
+  std::unique_ptr<StreamLayer> layer;  // what to hand the Driver; may be null
+};
+
+/// The path to `url` with `options`: without a route, the URL's host and
+/// port and the layer options.stream_layer makes (TLS for wss://); with
+/// options.route, the route's hop, and its layer around that one. Every
+/// client transport connects through it, so each honours a route alike.
+/// Errors: errc::invalid_url for wss:// without options.stream_layer (no
+/// TLS to speak), the stream layer's errors, the route's.
+Result<ClientPath> client_path(const ClientOptions& options, const WsUrl& url);
 
 class Driver final : public SocketDriver {
  public:
@@ -218,7 +238,9 @@ class Driver final : public SocketDriver {
   /// The transport is closed (or gone): reports on_close if it is due and
   /// was not yet (with why the driver ended it: the write stall, an abort;
   /// else what the Connection makes of the end of the stream, which is
-  /// errc::unexpected_eof unless the close handshake was done),
+  /// errc::unexpected_eof unless the close handshake was done; when the
+  /// stream layer failed, its error, with StreamLayer::error_detail() as
+  /// Closed::reason),
   /// ends the session and leaves its channels. Nothing is called after it.
   void transport_closed() override;
   /// True after transport_closed().

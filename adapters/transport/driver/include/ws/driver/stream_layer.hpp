@@ -85,6 +85,13 @@ class StreamLayer {
   /// certificate refused): the stream is unusable. Wire bytes pending then
   /// (a TLS alert) may still be written before the transport closes.
   virtual std::error_code error() const noexcept = 0;
+  /// What the layer's peer said when error() is set, for people (a proxy's
+  /// "HTTP/1.0 407 Proxy Authentication Required", a SOCKS reply); empty
+  /// when the layer has nothing to add to error(). Valid while the layer
+  /// lives and unchanged once error() is set. The Driver hands it to
+  /// on_close as Closed::reason when the layer's failure ended the
+  /// connection (no close frame exists then to carry a reason).
+  virtual std::string_view error_detail() const noexcept { return {}; }
   /// True once the layer's own handshake completed.
   virtual bool handshake_done() const noexcept = 0;
   /// The application protocol the layer negotiated (TLS ALPN: "http/1.1",

@@ -105,9 +105,15 @@ struct BlockingOptions : ServerOptions {
 };
 
 /// ClientOptions (handshake options, config, backpressure, write-stall
-/// timeout, registry) plus the set of live connections.
+/// timeout, registry, stream layer, route) plus the set of live connections.
 struct BlockingClientOptions : ClientOptions {
   BlockingConnectionSet* connections = nullptr;
+  /// Called on the connecting thread, at most once, when the connection
+  /// ends before on_open: on_close is not called then (connect() returns
+  /// the error), but this sees the whole Closed event, whose reason holds
+  /// what a proxy said when it refused the tunnel (StreamLayer::
+  /// error_detail). Not called when the TCP connect itself failed. Optional.
+  std::function<void(const Closed&)> on_failed{};
 };
 
 /// The one Handler shape of every transport (ws/driver/handler.hpp) as a
@@ -150,11 +156,13 @@ std::error_code serve_upgraded(int fd, std::string_view request_head, ByteView b
 /// handler.on_upgrade decides. Bounded by Timeouts::handshake_timeout.
 std::error_code serve(int fd, BlockingHandler& handler, const BlockingOptions& options = {});
 
-/// A client: connects to a ws:// URL (wss:// is refused with
-/// errc::invalid_url: TLS is not this adapter's business), performs the
-/// handshake and runs the connection on this thread until it ends. Returns
-/// as serve does; errc::unexpected_status when the server refused the
-/// upgrade, or the connect error.
+/// A client: connects to a ws:// URL (wss:// only with
+/// options.stream_layer, else errc::invalid_url), through options.route
+/// when set (a proxy: the socket connects to it, and its refusal is the
+/// returned error and on_close's), performs the handshake and runs the
+/// connection on this thread until it ends. Returns as serve does;
+/// errc::unexpected_status when the server refused the upgrade, or the
+/// connect error.
 std::error_code connect(std::string_view url, BlockingHandler& handler,
                         const BlockingClientOptions& options = {});
 

@@ -21,7 +21,8 @@ namespace ws::posix {
 
 /// ClientOptions (ws/driver/driver.hpp): handshake options, config (the
 /// handshake timeout also bounds the TCP connect), backpressure, write-stall
-/// timeout, idle release, registry.
+/// timeout, idle release, registry, stream layer (TLS), route (a proxy: the
+/// socket connects to it and the tunnel goes below the TLS layer).
 using EpollClientOptions = ClientOptions;
 
 class EpollClient {
@@ -35,8 +36,12 @@ class EpollClient {
   /// on_open (or on_close with the failure: std::errc::connection_refused,
   /// errc::handshake_timeout ...) follows on the loop thread. Messages may
   /// be sent before on_open: they wait for the handshake.
-  /// Errors: errc::invalid_url (also for wss://), the resolver's and the
-  /// socket's system errors.
+  /// With options.route (a proxy) the socket connects to the route's hop
+  /// and a proxy's refusal comes as on_close (Closed::error the proxy's
+  /// errc, Closed::reason what it said).
+  /// Errors: errc::invalid_url (also wss:// without a stream_layer), the
+  /// stream layer's and the route's, the resolver's and the socket's system
+  /// errors.
   Result<EpollSessionPtr> connect(std::string_view url, EpollHandler handler) const;
 
   /// What connect_socket() serves the connected socket with.
@@ -49,8 +54,9 @@ class EpollClient {
   /// touches the socket, with this client's config and options, `handler`,
   /// the socket's waker and, for wss://, the TLS layer of the options'
   /// stream_layer (which must offer the protocol the driver speaks by
-  /// ALPN). Errors: errc::invalid_url (also wss:// without a stream_layer),
-  /// the resolver's and the socket's system errors, and make's.
+  /// ALPN), with the route's tunnel below it when options.route is set. Errors: errc::invalid_url
+  /// (also wss:// without a stream_layer), the resolver's and the socket's system errors, and
+  /// make's.
   std::error_code connect_socket(std::string_view url, EpollHandler handler,
                                  const SocketDriverMaker& make) const;
 

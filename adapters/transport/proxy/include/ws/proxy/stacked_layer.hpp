@@ -14,8 +14,8 @@ namespace ws {
 ///   send (a ClientHello made at construction) goes to the lower only once
 ///   the lower's handshake is done; until then pending_wire() is the
 ///   lower's own bytes alone (the proxy request).
-/// - error() is the lower's when it failed (the cause: a refused tunnel),
-///   else the upper's. handshake_done() needs both. selected_protocol() is
+/// - error() and error_detail() are the lower's when it failed (the cause:
+///   a refused tunnel), else the upper's. handshake_done() needs both. selected_protocol() is
 ///   the upper's (ALPN).
 /// - End of the wire: given to the lower; once the lower's decoded stream
 ///   ended (all read), the upper gets receive_wire_eof(). read_ended() is
@@ -49,6 +49,7 @@ class StackedLayer final : public StreamLayer {
   void mark_wire_in_flight(std::size_t n) override;
 
   std::error_code error() const noexcept override;
+  std::string_view error_detail() const noexcept override;
   bool handshake_done() const noexcept override;
   std::string_view selected_protocol() const noexcept override;
   void release_idle_buffers() noexcept override;

@@ -19,7 +19,8 @@ namespace ws::uring {
 
 /// ClientOptions (ws/driver/driver.hpp): handshake options, config (the
 /// handshake timeout also bounds the TCP connect), backpressure,
-/// write-stall timeout, idle release, registry, stream layer (TLS).
+/// write-stall timeout, idle release, registry, stream layer (TLS), route
+/// (a proxy: the socket connects to it, the tunnel goes below TLS).
 using UringClientOptions = ClientOptions;
 
 class UringClient {
@@ -35,9 +36,12 @@ class UringClient {
   /// on_close with the failure: std::errc::connection_refused,
   /// errc::handshake_timeout ...) follows on the loop thread. Messages may
   /// be sent before on_open: they wait for the handshake.
+  /// With options.route (a proxy) the socket connects to the route's hop
+  /// and a proxy's refusal comes as on_close (Closed::error the proxy's
+  /// errc, Closed::reason what it said).
   /// Errors: the loop's creation error, errc::invalid_url (also wss://
-  /// without a stream layer), the stream layer's, the resolver's and the
-  /// socket's system errors.
+  /// without a stream layer), the stream layer's, the route's, the
+  /// resolver's and the socket's system errors.
   Result<SessionPtr> connect(std::string_view url, Handler handler) const;
 
  private:
