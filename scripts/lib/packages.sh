@@ -15,7 +15,8 @@ WS_PACKAGES_BUILD=(cmake ninja-build ccache g++ pkg-config libbenchmark-dev libs
 # The benchmarks compare ws with Boost.Beast and websocketpp (bench/compare).
 WS_PACKAGES_BENCH=("${WS_PACKAGES_BUILD[@]}" libboost-dev libwebsocketpp-dev python3 strace)
 WS_PACKAGES_TEST_QUICK=("${WS_PACKAGES_BENCH[@]}" libgtest-dev libgmock-dev librapidcheck-dev
-  python3-websockets python3-wsproto python3-h2 openssl redis-server libseccomp-dev)
+  python3-websockets python3-wsproto python3-h2 openssl redis-server libseccomp-dev
+  tinyproxy microsocks)
 WS_PACKAGES_TEST=("${WS_PACKAGES_TEST_QUICK[@]}" clang libclang-rt-14-dev chromium)
 
 ws_package_installed() {
