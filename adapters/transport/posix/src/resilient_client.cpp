@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "ws/base/error.hpp"
 #include "ws/posix/epoll_watch.hpp"
 
 namespace ws::posix {
@@ -113,17 +114,31 @@ GaveUpEvent BlockingResilientClient::run() {
       auto [target, handler] = std::move(*state.connect);
       state.connect.reset();
       // ws::posix::connect() returns a failure to start (refused, not
-      // resolved) without on_close: the client is told here instead.
+      // resolved) without on_close, and a refused upgrade after on_rejected
+      // without one: the client is told here instead.
       bool closed = false;
-      auto on_close = std::move(handler.on_close);
-      handler.on_close = [&closed, &on_close](const SessionPtr& session, const Closed& end) {
+      SessionPtr rejected;
+      auto on_close = handler.on_close;
+      handler.on_close = [&closed, on_close](const SessionPtr& session, const Closed& end) {
         closed = true;
         if (on_close) on_close(session, end);
+      };
+      auto on_rejected = std::move(handler.on_rejected);
+      handler.on_rejected = [&rejected, &on_rejected](const SessionPtr& session,
+                                                      const Rejected& answer) {
+        rejected = session;
+        if (on_rejected) on_rejected(session, answer);
       };
       BlockingClientOptions options = state.options;
       options.handshake = target.handshake;
       const std::error_code error = connect(target.url, handler, options);
-      if (error && !closed) client_->connect_failed(error);
+      if (!closed && rejected) {
+        Closed end;
+        end.error = error ? error : make_error_code(errc::unexpected_status);
+        handler.on_close(rejected, end);
+      } else if (!closed) {
+        client_->connect_failed(error ? error : make_error_code(errc::unexpected_eof));
+      }
       continue;
     }
     std::unique_lock lock(state.mutex);
