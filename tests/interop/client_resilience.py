@@ -4,6 +4,9 @@ on the same port mid-stream: the client says on standard error, one line per
 attempt, that it is reconnecting; the lines written to its standard input
 while the server is gone are sent once it is back, and every line is echoed,
 in order, once; at the end of input it closes with 1000 and exits 0.
+Then redirects: a plain socket server answers every request with a 301 to
+ws-echo; ws-client follows it (default), and with --max-redirects 0 reports
+the refusal and exits 1.
 
 usage: client_resilience.py WS_ECHO WS_CLIENT IO_MODE   prints 'N passed, M failed'
 """
@@ -11,6 +14,7 @@ import ctypes
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -135,9 +139,48 @@ def main():
     echo.wait()
 
 
+def redirects():
+    echo, port = start_echo(0)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    redirect_port = listener.getsockname()[1]
+
+    def answer():
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            with peer:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = peer.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                peer.sendall(f"HTTP/1.1 301 Moved Permanently\r\nLocation: ws://127.0.0.1:{port}/moved\r\n"
+                             "Content-Length: 0\r\n\r\n".encode())
+    threading.Thread(target=answer, daemon=True).start()
+    url = f"ws://127.0.0.1:{redirect_port}/old"
+    run = subprocess.run([CLIENT, "--io", IO, url], input=b"through the redirect\n", capture_output=True,
+                         timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
+    check("a 301 is followed to ws-echo", run.returncode == 0 and run.stdout == b"through the redirect\n",
+          (run.returncode, run.stdout, run.stderr))
+    check("the redirect is reported", b"following a 301 redirect to ws://127.0.0.1:" in run.stderr, run.stderr)
+    run = subprocess.run([CLIENT, "--io", IO, "--max-redirects", "0", url], input=b"x\n", capture_output=True,
+                         timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
+    check("--max-redirects 0 reports the 301 and fails", run.returncode == 1 and b"HTTP 301" in run.stderr,
+          (run.returncode, run.stderr))
+    listener.close()
+    echo.kill()
+    echo.wait()
+
+
 start = time.monotonic()
 try:
     main()
+    redirects()
 except Exception as error:  # a failure of the harness is a failed test
     check("harness", False, repr(error))
 check("the run takes less than 20 s", time.monotonic() - start < 20, time.monotonic() - start)
