@@ -43,7 +43,9 @@ namespace ws {
 /// away", e.g. a server going down) is what ws's own servers send when they
 /// shut down, and what a client that asked to reconnect wants to outlive;
 /// a client that ends by itself uses ResilientClient::stop() (or closes
-/// with 1000), which is never retried. See docs/design.md.
+/// with 1000), which is never retried. Beware: an application that closes
+/// its own session with 1001 without stop() gets the server's echo of 1001
+/// as the peer's code, and reconnects. See docs/design.md.
 ReconnectSettings supervisor_reconnect_defaults();
 
 struct SupervisorSettings {

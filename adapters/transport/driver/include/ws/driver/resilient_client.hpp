@@ -82,7 +82,8 @@ class ResilientClient : public std::enable_shared_from_this<ResilientClient> {
   };
 
  public:
-  /// What the transport does for it. Every hook is called on the owner thread.
+  /// What the transport does for it: connect and wait are called on the
+  /// owner thread, post from any thread (stop()).
   struct Hooks {
     /// Starts a connection to target.url with target.handshake, whose
     /// callbacks go to `handler` on the owner thread. An error when it could

@@ -27,6 +27,8 @@ namespace ws::posix {
 /// timers of the loop. The loop must outlive the client, and the returned
 /// client is destroyed on the loop thread or after run() returned (it owns
 /// an EpollWatch). stop() ends it (on_gave_up follows on the loop thread).
+/// Each connect resolves its host on the loop thread (EpollClient::connect
+/// uses getaddrinfo): a slow name server stalls the loop meanwhile.
 std::shared_ptr<ResilientClient> start_resilient(EpollLoop& loop, std::string url, Handler handler,
                                                  ResilienceEvents events,
                                                  ResilientOptions resilience,
