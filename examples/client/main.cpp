@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "proxy_choice.hpp"
+#include "resilience.hpp"
 #include "ws/posix/blocking.hpp"
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
@@ -62,6 +63,14 @@ constexpr const char* usage =
     "                     https_proxy, either falls back to all_proxy (lower case, then\n"
     "                     upper case), except for the hosts no_proxy lists\n"
     "  --no-proxy         ignore the proxy environment variables\n"
+    "  --max-redirects N  follow at most N redirects (301, 302, 303, 307, 308) in a\n"
+    "                     row (default 5; 0 never); never from wss:// to ws://;\n"
+    "                     Authorization and Cookie are dropped for another origin\n"
+    "  --reconnect        connect again after a lost connection, a restart (1001,\n"
+    "                     1011-1014) or a refused connect, with a growing random\n"
+    "                     delay (0.25 s doubling to 30 s); one line per attempt on\n"
+    "                     standard error; input lines not yet sent wait for the\n"
+    "                     next connection (not with --io asio, --http2, --autobahn)\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -80,6 +89,9 @@ struct ClientArguments {
   bool no_proxy = false;  // --no-proxy
   // Through a proxy (--proxy or the environment); null: direct.
   std::shared_ptr<const ws::ClientRoute> route;
+  // --max-redirects, --reconnect (examples/client/resilience.hpp).
+  ws_client::ResilienceArguments resilience;
+  bool max_redirects_given = false;
   // wss:// outside --io asio: the TLS layer, made once.
   std::shared_ptr<const ws::StreamLayerFactory> tls;
 };
@@ -151,6 +163,16 @@ int parse(int argc, char** argv, ClientArguments& out) {
       out.proxy_url = std::string(v);
     } else if (arg == "--no-proxy") {
       out.no_proxy = true;
+    } else if (arg == "--max-redirects") {
+      if (!value(v)) return bad_arguments("--max-redirects needs a number");
+      const auto [end, error] =
+          std::from_chars(v.data(), v.data() + v.size(), out.resilience.max_redirects);
+      if (error != std::errc{} || end != v.data() + v.size()) {
+        return bad_arguments("--max-redirects takes a number (0: never follow)");
+      }
+      out.max_redirects_given = true;
+    } else if (arg == "--reconnect") {
+      out.resilience.reconnect = true;
     } else if (arg == "--help" || arg == "-h") {
       std::fputs(usage, stdout);
       std::exit(0);
@@ -170,6 +192,12 @@ int parse(int argc, char** argv, ClientArguments& out) {
     if (out.io_given && out.io != "epoll") return bad_arguments("--http2 runs on --io epoll");
     if (out.autobahn) return bad_arguments("--http2 and --autobahn do not go together");
     out.io = "epoll";
+  }
+  // Redirects and reconnection live in ws::ResilientClient, which the Asio
+  // stream, the HTTP/2 client and the Autobahn runner do not use.
+  if ((out.resilience.reconnect || out.max_redirects_given) &&
+      (out.io == "asio" || out.http2 || out.autobahn)) {
+    return bad_arguments("--reconnect and --max-redirects run on --io threads, epoll or uring");
   }
   return 0;
 }
@@ -565,6 +593,15 @@ int main(int argc, char** argv) {
   if (ws::parse_ws_url(arguments.url)->secure) {
     arguments.tls = client_tls(arguments);
     if (!arguments.tls) return 1;
+  }
+  if (!arguments.autobahn && !arguments.http2) {
+    // threads, epoll and uring: redirects (default 5) and --reconnect.
+    return ws_client::run_resilient(arguments.url, client_options(arguments), arguments.io,
+                                    arguments.resilience, print_message,
+                                    [](int rejected, const std::optional<ws::Closed>& closed,
+                                       const std::string& reason, std::error_code error) {
+                                      return exit_status(Outcome{rejected, closed, reason}, error);
+                                    });
   }
   if (arguments.io == "epoll") {
     ws::posix::EpollLoop loop;

@@ -474,6 +474,43 @@ void UringLoop::stop() noexcept { core_->stop(); }
 
 void UringLoop::post(std::function<void()> task) { core_->post(std::move(task)); }
 
+namespace {
+
+// post_after()'s timer: an owner with no operations, attached so that the
+// loop keeps it alive until it fired (the timer heap holds owners weakly)
+// and drops it, unfired, when the loop is destroyed.
+class DelayedTask final : public detail::UringOwner {
+ public:
+  DelayedTask(detail::UringLoopCore& core, std::function<void()> task)
+      : core_(core), task_(std::move(task)) {}
+  void on_completion(std::uint8_t, const io_uring_cqe&) override {}
+  void on_timer() override {
+    core_.detach(*this);  // released at the end of this iteration
+    const std::function<void()> task = std::move(task_);
+    task_ = nullptr;
+    if (task) task();
+  }
+  void on_loop_destroyed() override { task_ = nullptr; }
+
+ private:
+  detail::UringLoopCore& core_;
+  std::function<void()> task_;
+};
+
+}  // namespace
+
+void UringLoop::post_after(Duration delay, std::function<void()> task) {
+  const TimePoint when = Clock::now() + delay;
+  core_->post(
+      [weak = std::weak_ptr<detail::UringLoopCore>(core_), when, task = std::move(task)]() mutable {
+        const std::shared_ptr<detail::UringLoopCore> core = weak.lock();
+        if (!core) return;
+        auto owner = std::make_shared<DelayedTask>(*core, std::move(task));
+        core->attach(owner);
+        core->schedule(*owner, when);
+      });
+}
+
 bool UringLoop::in_loop_thread() const noexcept { return core_->in_loop_thread(); }
 
 UringStats UringLoop::stats() const noexcept { return core_->stats(); }

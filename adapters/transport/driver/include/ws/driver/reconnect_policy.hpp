@@ -127,6 +127,7 @@ enum class GiveUpReason : std::uint8_t {
   handshake_invalid,      // the server's answer broke RFC 6455 4.1 or HTTP (ws errors)
   error,                  // an error ws knows to be permanent, or classify_error said so
   attempts_exhausted,     // max_attempts reached
+  reconnect_disabled,     // (ClientSupervisor) reconnection was not asked for
 };
 
 /// What to do next. For a retry, wait `delay` (start attempt number

@@ -22,6 +22,8 @@
 #include <string>
 #include <system_error>
 
+#include "ws/config.hpp"
+
 namespace ws::uring {
 
 namespace detail {
@@ -108,6 +110,12 @@ class UringLoop {
   /// posted while the loop is not running wait for run(); tasks still queued
   /// when the loop is destroyed are dropped without running.
   void post(std::function<void()> task);
+
+  /// Any thread: runs `task` on the loop thread once `delay` has passed
+  /// (counted from this call; never before, perhaps later by one loop
+  /// iteration). No cancel: a task that may be void checks that itself.
+  /// Dropped without running when the loop is destroyed first.
+  void post_after(Duration delay, std::function<void()> task);
 
   /// True on the thread inside run().
   bool in_loop_thread() const noexcept;

@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""ws-client --reconnect against ws-echo killed (SIGKILL) and started again
+on the same port mid-stream: the client says on standard error, one line per
+attempt, that it is reconnecting; the lines written to its standard input
+while the server is gone are sent once it is back, and every line is echoed,
+in order, once; at the end of input it closes with 1000 and exits 0.
+Then redirects: a plain socket server answers every request with a 301 to
+ws-echo; ws-client follows it (default), and with --max-redirects 0 reports
+the refusal and exits 1.
+
+usage: client_resilience.py WS_ECHO WS_CLIENT IO_MODE   prints 'N passed, M failed'
+"""
+import ctypes
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ECHO, CLIENT, IO = sys.argv[1], sys.argv[2], sys.argv[3]
+TIMEOUT_MS = 5000
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(bool(condition))
+    print(("ok   " if condition else "FAIL ") + name + ("" if condition else f": {detail}"), flush=True)
+
+
+def die_with_parent():
+    """In the child: SIGKILL when this script dies (a timeout kills it)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def lines_of(stream, into):
+    def pump():
+        for raw in iter(stream.readline, b""):
+            into.put(raw.decode(errors="replace").rstrip("\n"))
+        into.put(None)
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def expect(lines, pattern, timeout_ms=TIMEOUT_MS, seen=None):
+    """The next line matching `pattern` (others go to `seen`), or None."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            return None
+        if line is None:
+            return None
+        if re.search(pattern, line):
+            return line
+        if seen is not None:
+            seen.append(line)
+
+
+def start_echo(port):
+    """ws-echo on `port` (0: a free one); returns (process, port)."""
+    for _ in range(50):  # the old socket may linger a moment after a kill
+        proc = subprocess.Popen([ECHO, "--port", str(port), "--io", "epoll"], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        first = proc.stdout.readline().decode()
+        found = re.search(r"listening on [^:]+:(\d+)", first)
+        if found:
+            return proc, int(found.group(1))
+        proc.wait()
+        time.sleep(0.1)
+    raise RuntimeError("ws-echo did not start")
+
+
+def main():
+    echo, port = start_echo(0)
+    client = subprocess.Popen([CLIENT, "--reconnect", "--io", IO, f"ws://127.0.0.1:{port}/resilience"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=die_with_parent)
+    out, err = queue.Queue(), queue.Queue()
+    lines_of(client.stdout, out)
+    lines_of(client.stderr, err)
+    errors = []
+
+    def send(line):
+        client.stdin.write((line + "\n").encode())
+        client.stdin.flush()
+
+    # Before: each line echoed, one at a time (so none is in flight at the kill).
+    before = [f"before {i}" for i in range(5)]
+    echoed = []
+    for line in before:
+        send(line)
+        echoed.append(expect(out, "."))
+    check("lines are echoed before the kill", echoed == before, echoed)
+
+    echo.send_signal(signal.SIGKILL)
+    echo.wait()
+    first = expect(err, r"reconnecting", seen=errors)
+    check("the client says it is reconnecting", first is not None, errors)
+    pattern = r"^ws-client: reconnecting in \d+\.\d\d s \(attempt \d+\): closed with 1006"
+    check("the line has the delay, the attempt and the reason", first and re.match(pattern, first), first)
+
+    # While the server is gone: these wait in the client.
+    during = [f"during {i}" for i in range(20)]
+    for line in during:
+        send(line)
+    time.sleep(0.3)
+    echo, again = start_echo(port)
+    check("ws-echo is back on the same port", again == port, again)
+    back = expect(err, r"reconnected", seen=errors)
+    check("the client reconnects", back is not None, errors)
+    attempts = [line for line in errors + [first] if "reconnecting" in line]
+    check("every attempt line has the format", all(re.match(r"^ws-client: reconnecting in \d+\.\d\d s "
+                                                            r"\(attempt \d+\): ", a) for a in attempts), attempts)
+
+    got = [expect(out, ".") for _ in during]
+    check("every line written while the server was gone is echoed, in order, once", got == during, got)
+    after = [f"after {i}" for i in range(5)]
+    for line in after:
+        send(line)
+    got = [expect(out, ".") for _ in after]
+    check("lines after the restart are echoed", got == after, got)
+
+    client.stdin.close()
+    try:
+        status = client.wait(timeout=TIMEOUT_MS / 1000)
+    except subprocess.TimeoutExpired:
+        client.kill()
+        status = None
+    check("at the end of input the client closes and exits 0", status == 0, status)
+    extra = expect(out, ".", timeout_ms=100)
+    check("nothing is echoed twice", extra is None, extra)
+    echo.kill()
+    echo.wait()
+
+
+def redirects():
+    echo, port = start_echo(0)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    redirect_port = listener.getsockname()[1]
+
+    def answer():
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            with peer:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = peer.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                peer.sendall(f"HTTP/1.1 301 Moved Permanently\r\nLocation: ws://127.0.0.1:{port}/moved\r\n"
+                             "Content-Length: 0\r\n\r\n".encode())
+    threading.Thread(target=answer, daemon=True).start()
+    url = f"ws://127.0.0.1:{redirect_port}/old"
+    run = subprocess.run([CLIENT, "--io", IO, url], input=b"through the redirect\n", capture_output=True,
+                         timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
+    check("a 301 is followed to ws-echo", run.returncode == 0 and run.stdout == b"through the redirect\n",
+          (run.returncode, run.stdout, run.stderr))
+    check("the redirect is reported", b"following a 301 redirect to ws://127.0.0.1:" in run.stderr, run.stderr)
+    run = subprocess.run([CLIENT, "--io", IO, "--max-redirects", "0", url], input=b"x\n", capture_output=True,
+                         timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
+    check("--max-redirects 0 reports the 301 and fails", run.returncode == 1 and b"HTTP 301" in run.stderr,
+          (run.returncode, run.stderr))
+    listener.close()
+    echo.kill()
+    echo.wait()
+
+
+start = time.monotonic()
+try:
+    main()
+    redirects()
+except Exception as error:  # a failure of the harness is a failed test
+    check("harness", False, repr(error))
+check("the run takes less than 20 s", time.monotonic() - start < 20, time.monotonic() - start)
+failed = results.count(False)
+print(f"{len(results) - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
