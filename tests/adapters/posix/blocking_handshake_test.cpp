@@ -174,6 +174,36 @@ TEST(BlockingHandshake, ClientReportsARefusedUpgrade) {
   EXPECT_EQ(thread.result(), errc::rejected_by_application);
 }
 
+// ws/driver/handler.hpp: a Handler's on_close comes once for every client
+// session, a refused connect too, on every transport. The blocking client
+// reached through the Handler shape must keep that promise (the virtual
+// BlockingHandler keeps its own: close only after open).
+TEST(BlockingHandshake, HandlerShapedClientHearsOnCloseAfterARefusedUpgrade) {
+  Listener listener;
+  Recorder server;
+  server.decide = [](const UpgradeRequest&, const AcceptOptions&) {
+    return UpgradeDecision::reject(403, "members only");
+  };
+  ServerThread thread(listener, server);
+  std::vector<std::string> seen;
+  std::optional<Closed> closed;
+  Handler handler;
+  handler.on_rejected = [&](const SessionPtr& session, const Rejected& rejected) {
+    EXPECT_NE(session, nullptr);
+    seen.push_back("rejected " + std::to_string(rejected.status));
+  };
+  handler.on_close = [&](const SessionPtr& session, const Closed& end) {
+    EXPECT_NE(session, nullptr);
+    seen.push_back("close");
+    closed = end;
+  };
+  EXPECT_EQ(connect(listener.url(), handler), errc::unexpected_status);
+  EXPECT_EQ(seen, (std::vector<std::string>{"rejected 403", "close"}));
+  ASSERT_TRUE(closed.has_value());
+  EXPECT_EQ(closed->error, errc::unexpected_status);
+  EXPECT_EQ(thread.result(), errc::rejected_by_application);
+}
+
 TEST(BlockingHandshake, ClientRefusesSecureUrlsAndBadUrls) {
   Recorder client;
   EXPECT_EQ(connect("wss://127.0.0.1:1/", client), errc::invalid_url);

@@ -66,9 +66,13 @@ class BlockingLoop::Waker final : public ws::Waker {
 namespace {
 
 // The blocking adapter's virtual handler seen through the one Handler shape.
-// on_close is reported only after on_open here (serve and connect return
-// the error of a connection that never opened); before it, `on_failed`
-// (BlockingClientOptions::on_failed) sees the Closed event.
+// A BlockingHandler hears on_close only after on_open (serve and connect
+// return the error of a connection that never opened); before it,
+// `on_failed` (BlockingClientOptions::on_failed) sees the Closed event. A
+// Handler given to connect() (through HandlerAdapter) was promised on_close
+// for every client session, a refused one too (ws/driver/handler.hpp), as
+// the loop transports give it: the Driver reports it only for clients and
+// opened sessions, so it is passed on as it comes.
 std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOptions& options,
                                       BlockingConnectionSet* connections, bool& opened,
                                       std::function<void(const Closed&)> on_failed) {
@@ -100,13 +104,11 @@ std::shared_ptr<const Handler> bridge(BlockingHandler& handler, const DriverOpti
   bridged->on_rejected = [&handler](const SessionPtr& session, const Rejected& rejected) {
     handler.on_rejected(session, rejected);
   };
-  bridged->on_close = [&handler, &opened, on_failed = std::move(on_failed)](
+  const bool handler_shape = dynamic_cast<const HandlerAdapter*>(&handler) != nullptr;
+  bridged->on_close = [&handler, &opened, handler_shape, on_failed = std::move(on_failed)](
                           const SessionPtr& session, const Closed& closed) {
-    if (opened) {
-      handler.on_close(session, closed);
-    } else if (on_failed) {
-      on_failed(closed);
-    }
+    if (!opened && on_failed) on_failed(closed);
+    if (opened || handler_shape) handler.on_close(session, closed);
   };
   return bridged;
 }

@@ -113,32 +113,19 @@ GaveUpEvent BlockingResilientClient::run() {
     if (state.connect) {
       auto [target, handler] = std::move(*state.connect);
       state.connect.reset();
-      // ws::posix::connect() returns a failure to start (refused, not
-      // resolved) without on_close, and a refused upgrade after on_rejected
-      // without one: the client is told here instead.
+      // ws::posix::connect() calls on_close for every connection the
+      // Driver ran (a refused upgrade or tunnel too) and returns a failure
+      // to start (not resolved, refused) without one: that is told here.
       bool closed = false;
-      SessionPtr rejected;
-      auto on_close = handler.on_close;
-      handler.on_close = [&closed, on_close](const SessionPtr& session, const Closed& end) {
+      auto on_close = std::move(handler.on_close);
+      handler.on_close = [&closed, &on_close](const SessionPtr& session, const Closed& end) {
         closed = true;
         if (on_close) on_close(session, end);
-      };
-      auto on_rejected = std::move(handler.on_rejected);
-      handler.on_rejected = [&rejected, &on_rejected](const SessionPtr& session,
-                                                      const Rejected& answer) {
-        rejected = session;
-        if (on_rejected) on_rejected(session, answer);
       };
       BlockingClientOptions options = state.options;
       options.handshake = target.handshake;
       const std::error_code error = connect(target.url, handler, options);
-      if (!closed && rejected) {
-        Closed end;
-        end.error = error ? error : make_error_code(errc::unexpected_status);
-        handler.on_close(rejected, end);
-      } else if (!closed) {
-        client_->connect_failed(error ? error : make_error_code(errc::unexpected_eof));
-      }
+      if (!closed) client_->connect_failed(error ? error : make_error_code(errc::unexpected_eof));
       continue;
     }
     std::unique_lock lock(state.mutex);
