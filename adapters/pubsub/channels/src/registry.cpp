@@ -2,39 +2,130 @@
 
 #include <algorithm>
 #include <mutex>
+#include <stdexcept>
+
+#include "ws/channels/resume.hpp"
 
 namespace ws::channels {
 
+namespace {
+
+std::shared_ptr<const PreparedMessage> text_message(const std::string& text) {
+  return PreparedMessage::make(MessageKind::text, as_bytes(std::string_view(text)));
+}
+
+// Members that refused a message on a resumable channel are told after the
+// registry's lock is released: a Session closing from inside its own handler
+// may end up in leave_all, which takes that lock.
+void tell_fell_behind(const std::vector<std::shared_ptr<Subscriber>>& lagging) {
+  for (const auto& subscriber : lagging) subscriber->fell_behind();
+}
+
+}  // namespace
+
+Registry::Registry(RegistryOptions options) : options_(options) {}
+
+Registry::Channels::iterator Registry::create_locked(std::string_view channel) {
+  auto it = channels_.find(channel);
+  if (it != channels_.end()) return it;
+  Channel created;
+  if (options_.resumable) {
+    created.order = std::make_unique<std::mutex>();
+    created.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+  }
+  return channels_.emplace(std::string(channel), std::move(created)).first;
+}
+
+void Registry::add_member_locked(Channels::iterator it, Member member) {
+  std::vector<Member>& members = it->second.members;
+  // Under the lock, so the backplane hears first-join and last-leave in order.
+  if (members.empty() && backplane_ != nullptr) backplane_->subscribe(it->first);
+  members.push_back(std::move(member));
+}
+
 bool Registry::join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) {
   std::unique_lock lock(mutex_);
-  auto it = channels_.find(channel);
-  if (it == channels_.end()) {
-    it = channels_.emplace(std::string(channel), std::vector<Member>{}).first;
-    // Under the lock, so the backplane hears first-join and last-leave in order.
-    if (backplane_ != nullptr) backplane_->subscribe(channel);
-  }
-  std::vector<Member>& members = it->second;
+  const auto it = create_locked(channel);
+  const std::vector<Member>& members = it->second.members;
   const bool present = std::any_of(members.begin(), members.end(), [&](const Member& member) {
     return member.key == subscriber.get();
   });
   if (present) return false;
-  members.push_back(Member{subscriber.get(), subscriber});
+  add_member_locked(it, Member{subscriber.get(), subscriber});
   return true;
+}
+
+ResumeResult Registry::join_resumable(std::string_view channel,
+                                      const std::shared_ptr<Subscriber>& subscriber,
+                                      std::optional<Position> since) {
+  if (!options_.resumable) {
+    throw std::logic_error("Registry::join_resumable: the registry is not resumable");
+  }
+  ResumeResult result;
+  bool accepted = true;
+  {
+    // The unique lock keeps every publish out from the first replayed
+    // message to the member's insertion: nothing published meanwhile can be
+    // missed (it is not in the history yet when we read it) or doubled (it
+    // would be in the history and then delivered live).
+    std::unique_lock lock(mutex_);
+    const auto it = create_locked(channel);
+    Channel& state = it->second;
+    const bool present =
+        std::any_of(state.members.begin(), state.members.end(),
+                    [&](const Member& member) { return member.key == subscriber.get(); });
+    if (present) return result;
+    result.joined = true;
+    ChannelHistory& history = *state.history;
+    const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
+      if (accepted && !subscriber->deliver(message)) accepted = false;
+    };
+    if (since) {
+      SinceResult answer = history.since(*since);
+      if (const HistoryGap* gap = std::get_if<HistoryGap>(&answer)) {
+        result.gap = *gap;
+        send(text_message(gap_envelope(*gap)));
+        // Never a gap: resume_from is just before everything kept.
+        answer = history.since(gap->resume_from);
+      }
+      if (const HistoryRange* range = std::get_if<HistoryRange>(&answer)) {
+        for (const HistoryEntry& entry : *range) {
+          send(entry.message);
+          if (accepted) ++result.replayed;
+        }
+      }
+    }
+    result.live_from = history.head();
+    send(text_message(live_envelope(result.live_from)));
+    Member member{subscriber.get(), subscriber};
+    member.resumable = true;
+    member.lagged = !accepted;
+    add_member_locked(it, std::move(member));
+  }
+  if (!accepted) subscriber->fell_behind();
+  return result;
 }
 
 bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
   std::unique_lock lock(mutex_);
   const auto it = channels_.find(channel);
   if (it == channels_.end()) return false;
-  std::vector<Member>& members = it->second;
+  std::vector<Member>& members = it->second.members;
   const auto removed = std::remove_if(members.begin(), members.end(), [&](const Member& member) {
     return member.key == subscriber;
   });
   const bool was_member = removed != members.end();
   members.erase(removed, members.end());
-  if (members.empty()) {
-    channels_.erase(it);
+  if (was_member && members.empty()) {
     if (backplane_ != nullptr) backplane_->unsubscribe(channel);
+    if (!options_.resumable) {
+      channels_.erase(it);
+    } else if (backplane_ != nullptr) {
+      // Unsubscribed, this node stops hearing the channel: its history
+      // would silently miss what other nodes publish meanwhile, so a new
+      // epoch starts (a client resuming from the old one gets a gap).
+      it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+    }
   }
   return was_member;
 }
@@ -42,16 +133,26 @@ bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
 void Registry::leave_all(const Subscriber* subscriber) {
   std::unique_lock lock(mutex_);
   for (auto it = channels_.begin(); it != channels_.end();) {
-    std::vector<Member>& members = it->second;
-    members.erase(std::remove_if(members.begin(), members.end(),
-                                 [&](const Member& member) { return member.key == subscriber; }),
-                  members.end());
-    if (!members.empty()) {
+    std::vector<Member>& members = it->second.members;
+    const auto removed = std::remove_if(members.begin(), members.end(), [&](const Member& member) {
+      return member.key == subscriber;
+    });
+    const bool was_member = removed != members.end();
+    members.erase(removed, members.end());
+    if (!was_member || !members.empty()) {
       ++it;
       continue;
     }
     if (backplane_ != nullptr) backplane_->unsubscribe(it->first);
-    it = channels_.erase(it);
+    if (!options_.resumable) {
+      it = channels_.erase(it);
+      continue;
+    }
+    // Kept for resumes; see leave() for the new epoch.
+    if (backplane_ != nullptr) {
+      it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+    }
+    ++it;
   }
 }
 
@@ -61,40 +162,104 @@ std::size_t Registry::publish(std::string_view channel, MessageKind kind, ByteVi
 
 std::size_t Registry::publish(std::string_view channel,
                               const std::shared_ptr<const PreparedMessage>& message) {
-  std::shared_lock lock(mutex_);
-  if (backplane_ == nullptr) return deliver_locked(channel, message);
-  // A backplane carries the payload, not the frame: each server frames what
-  // the broker hands back.
-  return backplane_->publish(channel, message->kind(), message->payload()).local_deliveries;
+  {
+    std::shared_lock lock(mutex_);
+    // A backplane carries the payload, not the frame: each server frames what
+    // the broker hands back.
+    if (backplane_ != nullptr) {
+      return backplane_->publish(channel, message->kind(), message->payload()).local_deliveries;
+    }
+  }
+  return deliver(channel, message);
 }
 
 PublishResult Registry::try_publish(std::string_view channel, MessageKind kind, ByteView payload) {
-  std::shared_lock lock(mutex_);
-  if (backplane_ != nullptr) return backplane_->publish(channel, kind, payload);
+  {
+    std::shared_lock lock(mutex_);
+    if (backplane_ != nullptr) return backplane_->publish(channel, kind, payload);
+  }
   PublishResult result;
   result.status = PublishStatus::delivered;
   // Framed even with no members: the common case has members, and framing
   // outside the lock would need a second lookup.
-  result.local_deliveries = deliver_locked(channel, PreparedMessage::make(kind, payload));
+  result.local_deliveries = deliver(channel, PreparedMessage::make(kind, payload));
   return result;
 }
 
 std::size_t Registry::deliver_local(std::string_view channel,
                                     const std::shared_ptr<const PreparedMessage>& message) {
-  std::shared_lock lock(mutex_);
-  return deliver_locked(channel, message);
+  return deliver(channel, message);
 }
 
-std::size_t Registry::deliver_locked(std::string_view channel,
-                                     const std::shared_ptr<const PreparedMessage>& message) const {
-  // Delivery happens under the shared lock, so one thread's publishes reach
-  // each member in order while other threads publish at the same time.
-  const auto it = channels_.find(channel);
-  if (it == channels_.end()) return 0;
+std::size_t Registry::deliver(std::string_view channel,
+                              const std::shared_ptr<const PreparedMessage>& message) {
+  if (!options_.resumable) {
+    // Delivery happens under the shared lock, so one thread's publishes reach
+    // each member in order while other threads publish at the same time.
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    return it == channels_.end() ? 0 : deliver_locked(it->second, message);
+  }
+  std::vector<std::shared_ptr<Subscriber>> lagging;
   std::size_t delivered = 0;
-  for (const Member& member : it->second) {
+  bool found = false;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    found = it != channels_.end();
+    if (found) {
+      // The channel's own lock numbers its messages in the order they are
+      // delivered; other channels publish meanwhile.
+      std::lock_guard order(*it->second.order);
+      delivered = deliver_numbered(it->second, message, lagging);
+    }
+  }
+  if (!found) {
+    // A channel never used: created (under the unique lock) so that the
+    // message is numbered and kept for members that join with a position.
+    std::unique_lock lock(mutex_);
+    // Found or created: another thread may have created it meanwhile.
+    const auto it = create_locked(channel);
+    std::lock_guard order(*it->second.order);
+    delivered = deliver_numbered(it->second, message, lagging);
+  }
+  tell_fell_behind(lagging);
+  return delivered;
+}
+
+std::size_t Registry::deliver_locked(Channel& channel,
+                                     const std::shared_ptr<const PreparedMessage>& message) {
+  std::size_t delivered = 0;
+  for (const Member& member : channel.members) {
     if (const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock()) {
       if (subscriber->deliver(message)) ++delivered;
+    }
+  }
+  return delivered;
+}
+
+std::size_t Registry::deliver_numbered(Channel& channel,
+                                       const std::shared_ptr<const PreparedMessage>& message,
+                                       std::vector<std::shared_ptr<Subscriber>>& lagging) {
+  ChannelHistory& history = *channel.history;
+  // One envelope for every resumable member and the history (which keeps
+  // this very object, not a copy); plain members get the raw frame.
+  const Position position = history.next_position();
+  const auto envelope =
+      text_message(message_envelope(position, message->kind(), message->payload()));
+  history.append(envelope);
+  std::size_t delivered = 0;
+  for (Member& member : channel.members) {
+    if (member.lagged) continue;
+    const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock();
+    if (!subscriber) continue;
+    if (subscriber->deliver(member.resumable ? envelope : message)) {
+      ++delivered;
+    } else if (member.resumable) {
+      // It would miss this message and then hear the next: a hole nobody
+      // sees. It hears nothing more here and is told to resume instead.
+      member.lagged = true;
+      lagging.push_back(subscriber);
     }
   }
   return delivered;
@@ -104,22 +269,34 @@ void Registry::set_backplane(Backplane* backplane) {
   std::unique_lock lock(mutex_);
   backplane_ = backplane;
   if (backplane_ == nullptr) return;
-  for (const auto& [name, members] : channels_) backplane_->subscribe(name);
+  for (const auto& [name, channel] : channels_) {
+    if (!channel.members.empty()) backplane_->subscribe(name);
+  }
 }
 
 std::size_t Registry::member_count(std::string_view channel) const {
   std::shared_lock lock(mutex_);
   const auto it = channels_.find(channel);
-  return it == channels_.end() ? 0 : it->second.size();
+  return it == channels_.end() ? 0 : it->second.members.size();
 }
 
 std::vector<std::string> Registry::channel_names() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> names;
   names.reserve(channels_.size());
-  for (const auto& [name, members] : channels_) names.push_back(name);
+  for (const auto& [name, channel] : channels_) {
+    if (!channel.members.empty()) names.push_back(name);
+  }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::optional<Position> Registry::head(std::string_view channel) const {
+  std::shared_lock lock(mutex_);
+  const auto it = channels_.find(channel);
+  if (it == channels_.end() || !it->second.history) return std::nullopt;
+  std::lock_guard order(*it->second.order);
+  return it->second.history->head();
 }
 
 }  // namespace ws::channels
