@@ -302,6 +302,35 @@ async def three_nodes(redis):
             expect_stream(f"redis: hop {hop} to node {node}", got, f"h{hop}", 0, 300)
             since = last_pos(got, since)
             total += 300
+        # Two resumable clients on different nodes see the same positions.
+        other = await connect(urls[2], resumable=True, since=since)
+        await eventually(lambda: live_seen(other))
+        await publish(publisher, "same", 0, 20)
+        await eventually(lambda: sum(1 for m in other.inbox if "data" in m) >= 20 and
+                         sum(1 for m in reader.inbox if "data" in m) >= 20)
+        mine = [(m["pos"], m["data"]) for m in reader.take() if "data" in m]
+        theirs = [(m["pos"], m["data"]) for m in other.take() if "data" in m]
+        check("redis: every node gives a message the same position", mine == theirs and len(mine) == 20,
+              (mine[:2], theirs[:2]))
+        since = mine[-1][0] if mine else since
+        await other.close()
+
+        # Away for more than the stream keeps (MAXLEN ~ 1000): a gap, then
+        # every message still kept, contiguous up to the newest.
+        await reader.close()
+        await publish(publisher, "long", 0, 1500)
+        reader = await connect(urls[0], resumable=True, since=since)
+        await eventually(lambda: live_seen(reader))
+        got = reader.take()
+        gaps, data, live = split(got)
+        numbers = [int(m["data"].split(" ")[1]) for m in data]
+        check("redis: past the stream's length, a gap (too_old) first",
+              len(gaps) == 1 and got[0] is gaps[0] and gaps[0]["gap"]["reason"] == "too_old", got[:1])
+        check("redis: then the kept messages, contiguous to the newest (at least 1,000)",
+              len(numbers) >= 1000 and numbers == list(range(numbers[0], 1500)) if numbers else False,
+              (len(numbers), numbers[:2], numbers[-2:]))
+        since = last_pos(got)
+
         # Live on the last node, then one more hop while messages flow.
         await reader.close()
         await publish(publisher, "last", 0, 50)

@@ -1,6 +1,7 @@
 #include "ws/channels/registry.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
 #include <stdexcept>
 
@@ -21,9 +22,19 @@ void tell_fell_behind(const std::vector<std::shared_ptr<Subscriber>>& lagging) {
   for (const auto& subscriber : lagging) subscriber->fell_behind();
 }
 
+// A broker's positions (Redis stream IDs) are ordered across "epochs" (the
+// millisecond part), unlike a ChannelHistory's.
+bool stream_less(Position a, Position b) noexcept {
+  return a.epoch < b.epoch || (a.epoch == b.epoch && a.sequence < b.sequence);
+}
+
 }  // namespace
 
 Registry::Registry(RegistryOptions options) : options_(options) {}
+
+bool Registry::positioned_locked() const noexcept {
+  return options_.resumable && backplane_ != nullptr && backplane_->assigns_positions();
+}
 
 Registry::Channels::iterator Registry::create_locked(std::string_view channel) {
   auto it = channels_.find(channel);
@@ -76,6 +87,18 @@ ResumeResult Registry::join_resumable(std::string_view channel,
                     [&](const Member& member) { return member.key == subscriber.get(); });
     if (present) return result;
     result.joined = true;
+    if (positioned_locked()) {
+      // The broker holds the history: the member waits for its answer
+      // (resume_answer), keeping what arrives live meanwhile.
+      Member member{subscriber.get(), subscriber};
+      member.resumable = true;
+      member.ticket = next_ticket_++;
+      member.since = since;
+      const std::uint64_t ticket = member.ticket;
+      add_member_locked(it, std::move(member));  // subscribes first for a first member
+      backplane_->fetch_since(channel, ticket, since);
+      return result;
+    }
     ChannelHistory& history = *state.history;
     const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
       if (accepted && !subscriber->deliver(message)) accepted = false;
@@ -120,7 +143,7 @@ bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
     if (backplane_ != nullptr) backplane_->unsubscribe(channel);
     if (!options_.resumable) {
       channels_.erase(it);
-    } else if (backplane_ != nullptr) {
+    } else if (backplane_ != nullptr && !backplane_->assigns_positions()) {
       // Unsubscribed, this node stops hearing the channel: its history
       // would silently miss what other nodes publish meanwhile, so a new
       // epoch starts (a client resuming from the old one gets a gap).
@@ -149,7 +172,7 @@ void Registry::leave_all(const Subscriber* subscriber) {
       continue;
     }
     // Kept for resumes; see leave() for the new epoch.
-    if (backplane_ != nullptr) {
+    if (backplane_ != nullptr && !backplane_->assigns_positions()) {
       it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
     }
     ++it;
@@ -263,6 +286,128 @@ std::size_t Registry::deliver_numbered(Channel& channel,
     }
   }
   return delivered;
+}
+
+std::size_t Registry::deliver_positioned(std::string_view channel, Position position,
+                                         MessageKind kind, ByteView payload) {
+  std::vector<std::shared_ptr<Subscriber>> lagging;
+  std::size_t delivered = 0;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    if (it == channels_.end()) return 0;
+    Channel& state = it->second;
+    std::unique_lock<std::mutex> order;
+    if (state.order) order = std::unique_lock(*state.order);
+    // Each form is framed once, and only if some member needs it.
+    std::shared_ptr<const PreparedMessage> raw;
+    std::shared_ptr<const PreparedMessage> envelope;
+    for (Member& member : state.members) {
+      if (member.lagged) continue;
+      const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock();
+      if (!subscriber) continue;
+      if (!member.resumable) {
+        if (!raw) raw = PreparedMessage::make(kind, payload);
+        if (subscriber->deliver(raw)) ++delivered;
+        continue;
+      }
+      if (!envelope) envelope = text_message(message_envelope(position, kind, payload));
+      if (member.ticket != 0) {
+        // Waiting for its replay: kept, bounded like a history.
+        if (member.waiting.size() < std::max<std::size_t>(options_.history.max_messages, 1000)) {
+          member.waiting.emplace_back(position, envelope);
+        } else {
+          member.lagged = true;
+          lagging.push_back(subscriber);
+        }
+        continue;
+      }
+      // Already sent by its replay (the broker's reply and its pub/sub
+      // messages travel on different connections, in either order).
+      if (member.cursor && !stream_less(*member.cursor, position)) continue;
+      if (subscriber->deliver(envelope)) {
+        member.cursor = position;
+        ++delivered;
+      } else {
+        member.lagged = true;
+        lagging.push_back(subscriber);
+      }
+    }
+  }
+  tell_fell_behind(lagging);
+  return delivered;
+}
+
+void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
+                             const BackplaneHistory* history) {
+  std::shared_ptr<Subscriber> told;
+  {
+    std::unique_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    if (it == channels_.end()) return;
+    const auto member = std::find_if(it->second.members.begin(), it->second.members.end(),
+                                     [&](const Member& m) { return m.ticket == ticket; });
+    if (member == it->second.members.end()) return;  // it left meanwhile
+    std::shared_ptr<Subscriber> subscriber = member->subscriber.lock();
+    member->ticket = 0;
+    const auto waiting = std::move(member->waiting);
+    member->waiting.clear();
+    if (!subscriber) return;
+    bool accepted = history != nullptr;
+    const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
+      if (accepted && !subscriber->deliver(message)) accepted = false;
+    };
+    Position cursor;
+    if (history != nullptr) {
+      cursor = member->since.value_or(history->last);
+      if (member->since && history->gap) {
+        // It goes on from just before the first message kept (or from the
+        // newest, when none is): the broker does not say how many were lost.
+        Position from = history->last;
+        if (!history->entries.empty()) {
+          const Position first = history->entries.front().position;
+          from = first.sequence > 0 ? Position{first.epoch, first.sequence - 1}
+                                    : Position{first.epoch - 1, UINT64_MAX};
+        }
+        const HistoryGap gap{*history->gap, std::nullopt, from};
+        send(text_message(gap_envelope(gap)));
+        cursor = from;
+      }
+      for (const BackplaneEntry& entry : history->entries) {
+        if (!stream_less(cursor, entry.position)) continue;
+        send(text_message(message_envelope(entry.position, entry.kind, entry.payload)));
+        cursor = entry.position;
+      }
+      // What arrived live while the broker answered, past its snapshot.
+      for (const auto& [position, envelope] : waiting) {
+        if (!stream_less(cursor, position)) continue;
+        send(envelope);
+        cursor = position;
+      }
+      send(text_message(live_envelope(cursor)));
+    }
+    member->cursor = cursor;
+    if (!accepted) {
+      member->lagged = true;
+      told = std::move(subscriber);
+    }
+  }
+  if (told) told->fell_behind();
+}
+
+void Registry::backplane_interrupted() {
+  std::vector<std::shared_ptr<Subscriber>> lagging;
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& [name, channel] : channels_) {
+      for (Member& member : channel.members) {
+        if (!member.resumable || member.lagged) continue;
+        member.lagged = true;
+        if (auto subscriber = member.subscriber.lock()) lagging.push_back(std::move(subscriber));
+      }
+    }
+  }
+  tell_fell_behind(lagging);
 }
 
 void Registry::set_backplane(Backplane* backplane) {

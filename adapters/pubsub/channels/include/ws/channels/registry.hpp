@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "ws/base/bytes.hpp"
@@ -67,6 +68,7 @@ class Registry final : public ChannelMembership {
   explicit Registry(RegistryOptions options = {});
 
   bool resumable() const noexcept { return options_.resumable; }
+  const RegistryOptions& options() const noexcept { return options_; }
 
   /// Adds `subscriber` to `channel` (created on first join). The registry
   /// holds it weakly: a subscriber that is destroyed simply stops hearing.
@@ -120,6 +122,28 @@ class Registry final : public ChannelMembership {
   std::size_t deliver_local(std::string_view channel,
                             const std::shared_ptr<const PreparedMessage>& message);
 
+  /// A backplane that assigns positions (Backplane::assigns_positions, the
+  /// Redis backplane of a resumable registry) hands back a message with the
+  /// position the broker gave it. Plain members get the raw payload,
+  /// resumable ones an envelope with that position; a resumable member that
+  /// already has this position (its replay covered it) is skipped, so the
+  /// boundary between replay and live doubles nothing. Returns the members
+  /// reached.
+  std::size_t deliver_positioned(std::string_view channel, Position position, MessageKind kind,
+                                 ByteView payload);
+  /// The broker's answer to fetch_since (null: it could not answer). The
+  /// member waiting for it is sent: a gap envelope when its position is
+  /// ahead of `history->last` (ahead) or trimmed (too_old, missed unknown),
+  /// the entries, the messages that arrived live meanwhile and are newer,
+  /// the live marker; then it is live. On a failure it is told to resume
+  /// (Subscriber::fell_behind).
+  void resume_answer(std::string_view channel, std::uint64_t ticket,
+                     const BackplaneHistory* history);
+  /// The backplane may have missed live messages (its subscription to the
+  /// broker was lost): every resumable member is told to resume
+  /// (fell_behind) and hears nothing more, rather than see a hole.
+  void backplane_interrupted();
+
   /// Routes publishes through `backplane` (nullptr: in-process again) and
   /// tells it every channel that has members now. The backplane must stay
   /// alive until it is replaced; this waits for publishes in progress.
@@ -139,6 +163,12 @@ class Registry final : public ChannelMembership {
     std::weak_ptr<Subscriber> subscriber;
     bool resumable = false;  // receives envelopes
     bool lagged = false;     // refused a message: skipped from then on (channel lock)
+    // With a positioning backplane: the fetch it waits for (0: live), the
+    // messages that arrived meanwhile, and the newest position it was sent.
+    std::uint64_t ticket = 0;
+    std::vector<std::pair<Position, std::shared_ptr<const PreparedMessage>>> waiting{};
+    std::optional<Position> cursor{};
+    std::optional<Position> since{};
   };
   // One channel: its members and, when resumable, its history and the lock
   // that orders its publishes against joins-with-since (taken under the
@@ -166,7 +196,10 @@ class Registry final : public ChannelMembership {
   std::size_t deliver(std::string_view channel,
                       const std::shared_ptr<const PreparedMessage>& message);
 
+  bool positioned_locked() const noexcept;
+
   const RegistryOptions options_;
+  std::uint64_t next_ticket_ = 1;  // guarded by mutex_ (unique)
   mutable std::shared_mutex mutex_;
   Channels channels_;
   Backplane* backplane_ = nullptr;  // guarded by mutex_
