@@ -293,6 +293,107 @@ TEST(RegistryResume, WithABackplaneLosingTheLastMemberStartsANewEpoch) {
   registry.set_backplane(nullptr);
 }
 
+// A broker that numbers messages (the Redis backplane in streams mode),
+// faked: the test plays its answers and its pub/sub deliveries.
+class PositioningBackplane final : public Backplane {
+ public:
+  PublishResult publish(std::string_view, MessageKind, ByteView) override { return {}; }
+  void subscribe(std::string_view) override {}
+  void unsubscribe(std::string_view) override {}
+  bool assigns_positions() const noexcept override { return true; }
+  void fetch_since(std::string_view channel, std::uint64_t ticket,
+                   std::optional<Position> since) override {
+    fetches.push_back({std::string(channel), ticket, since});
+  }
+  struct Fetch {
+    std::string channel;
+    std::uint64_t ticket;
+    std::optional<Position> since;
+  };
+  std::vector<Fetch> fetches;
+};
+
+BackplaneHistory broker_history(Position last, std::vector<std::pair<Position, const char*>> kept,
+                                std::optional<GapReason> gap = std::nullopt) {
+  BackplaneHistory history;
+  history.last = last;
+  history.gap = gap;
+  for (const auto& [position, text] : kept) {
+    history.entries.push_back(BackplaneEntry{position, MessageKind::text, as_bytes(text)});
+  }
+  return history;
+}
+
+TEST(RegistryResume, WithAPositioningBackplaneReplayAndLiveMeetWithoutLossOrDuplicate) {
+  Registry registry = resumable_registry();
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  auto member = std::make_shared<LimitedSubscriber>();
+  auto plain = std::make_shared<RecordingSubscriber>();
+  registry.join("c", plain);
+  EXPECT_TRUE(registry.join_resumable("c", member, Position{100, 1}).joined);
+  ASSERT_EQ(backplane.fetches.size(), 1U);
+  EXPECT_EQ(backplane.fetches[0].since, std::optional<Position>(Position{100, 1}));
+  // Live messages arrive before the answer: one the snapshot has, one after it.
+  registry.deliver_positioned("c", {100, 3}, MessageKind::text, as_bytes("m3"));
+  registry.deliver_positioned("c", {101, 0}, MessageKind::text, as_bytes("m4"));
+  EXPECT_TRUE(member->texts().empty());
+  EXPECT_EQ(plain->texts(), (std::vector<std::string>{"m3", "m4"}));
+  const BackplaneHistory history = broker_history({100, 3}, {{{100, 2}, "m2"}, {{100, 3}, "m3"}});
+  registry.resume_answer("c", backplane.fetches[0].ticket, &history);
+  // Pub/sub may still bring one the replay covered; then the next one.
+  registry.deliver_positioned("c", {101, 0}, MessageKind::text, as_bytes("m4"));
+  registry.deliver_positioned("c", {101, 1}, MessageKind::text, as_bytes("m5"));
+  const std::vector<std::string> texts = member->texts();
+  EXPECT_EQ(data_of(texts), (std::vector<std::string>{"m2", "m3", "m4", "m5"}));
+  ASSERT_EQ(texts.size(), 5U);
+  EXPECT_EQ(texts[3], live_envelope(Position{101, 0}));
+  EXPECT_EQ(pos_of(texts[4]), (Position{101, 1}));
+  registry.set_backplane(nullptr);
+}
+
+TEST(RegistryResume, WithAPositioningBackplaneATrimmedPositionIsAGap) {
+  Registry registry = resumable_registry();
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  auto member = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("c", member, Position{5, 5});
+  const BackplaneHistory history =
+      broker_history({200, 1}, {{{200, 0}, "x"}, {{200, 1}, "y"}}, GapReason::too_old);
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, &history);
+  const std::vector<std::string> texts = member->texts();
+  ASSERT_FALSE(texts.empty());
+  // It goes on from just before the first one kept.
+  EXPECT_EQ(texts[0],
+            gap_envelope(HistoryGap{GapReason::too_old, std::nullopt, Position{199, UINT64_MAX}}));
+  EXPECT_EQ(data_of(texts), (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(texts.back(), live_envelope(Position{200, 1}));
+  registry.set_backplane(nullptr);
+}
+
+TEST(RegistryResume, WithAPositioningBackplaneNoAnswerMeansResumeLater) {
+  Registry registry = resumable_registry();
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  auto member = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("c", member, std::nullopt);
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, nullptr);
+  EXPECT_EQ(member->fell_behind_calls.load(), 1);
+  registry.deliver_positioned("c", {1, 1}, MessageKind::text, as_bytes("late"));
+  EXPECT_TRUE(member->texts().empty());
+  // A live member, when the backplane's subscription is lost, is told too.
+  auto live = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("c", live, std::nullopt);
+  const BackplaneHistory empty = broker_history({0, 0}, {});
+  registry.resume_answer("c", backplane.fetches.at(1).ticket, &empty);
+  EXPECT_EQ(live->texts(), std::vector<std::string>{live_envelope(Position{0, 0})});
+  registry.backplane_interrupted();
+  EXPECT_EQ(live->fell_behind_calls.load(), 1);
+  registry.deliver_positioned("c", {1, 2}, MessageKind::text, as_bytes("late"));
+  EXPECT_EQ(live->texts().size(), 1U);
+  registry.set_backplane(nullptr);
+}
+
 // Joins with a position race publishers on other threads: every message
 // after the position arrives once, in order (the registry's lock orders the
 // replay against delivery).
