@@ -158,6 +158,43 @@ def expect_stream(name, envelopes, label, first, count, gap=None):
           and ok, (live, envelopes[-1:]))
 
 
+async def slow_member(channel, publisher):
+    """A resumable client that stops reading while 30 MB are published is
+    closed with 1013 after an unbroken prefix of the stream (never a hole),
+    and resumes from its last position: a gap (the history keeps 1 MiB),
+    then every message kept, to the newest."""
+    slow = await websockets.connect(channel, subprotocols=[PROTOCOL], max_queue=1, read_limit=2 ** 16)
+    blob = "x" * 10000
+    count = 3000
+    publisher.take()
+    for i in range(count):
+        await publisher.ws.send(f"s {i} {blob}")
+    await eventually(lambda: publisher.inbox and publisher.inbox[-1].startswith(f"s {count - 1} "))
+    publisher.take()
+    got, code = [], None
+    try:
+        while True:
+            got.append(json.loads(await asyncio.wait_for(slow.recv(), WAIT_MS / 1000)))
+    except websockets.ConnectionClosed as closed:
+        code = closed.rcvd.code if closed.rcvd else None
+    except asyncio.TimeoutError:
+        code = "timeout"
+    numbers = [int(m["data"].split(" ")[1]) for m in got if "data" in m]
+    check("a resumable client that does not read is closed with 1013", code == 1013, code)
+    check("what it received before is an unbroken prefix",
+          numbers == list(range(len(numbers))) and len(numbers) < count, (len(numbers), numbers[-2:]))
+    back = await connect(channel, resumable=True, since=last_pos(got))
+    await eventually(lambda: live_seen(back))
+    again = back.take()
+    gaps, data, _ = split(again)
+    rest = [int(m["data"].split(" ")[1]) for m in data]
+    check("it resumes: a gap (too_old, with the count), then every message kept to the newest",
+          len(gaps) == 1 and gaps[0]["gap"]["reason"] == "too_old" and rest and
+          rest == list(range(rest[0], count)) and gaps[0]["gap"]["missed"] == rest[0] - len(numbers),
+          (gaps, len(rest), rest[:1]))
+    await back.close()
+
+
 async def single_node():
     port = free_port()
     proc, url = start_node(port)
@@ -214,6 +251,7 @@ async def single_node():
             check("a malformed since is refused with 400", False)
         except websockets.InvalidStatusCode as error:
             check("a malformed since is refused with 400", error.status_code == 400, error.status_code)
+        await slow_member(channel, publisher)
         await publisher.close()
 
         # The node restarts: a new epoch, so the old position is a gap.
