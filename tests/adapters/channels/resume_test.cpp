@@ -397,7 +397,7 @@ TEST(RegistryResume, WithAPositioningBackplaneNoAnswerMeansResumeLater) {
 // Joins with a position race publishers on other threads: every message
 // after the position arrives once, in order (the registry's lock orders the
 // replay against delivery).
-TEST(RegistryResume, JoinsRacingPublishersLoseAndDoubleNothing) {
+TEST(RegistryResumeThreads, JoinsRacingPublishersLoseAndDoubleNothing) {
   Registry registry = resumable_registry(HistoryLimits{100000, 64 * 1024 * 1024});
   constexpr int total = 3000;
   std::thread publisher([&] { publish_texts(registry, "c", 1, total); });

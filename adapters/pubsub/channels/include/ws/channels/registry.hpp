@@ -76,7 +76,7 @@ class Registry final : public ChannelMembership {
   bool join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) override;
   /// Adds `subscriber` to `channel` as a resumable member: it receives
   /// envelopes (ws/channels/resume.hpp), never raw payloads. Under the
-  /// channel's lock, so that no publish falls between the replay and going
+  /// registry's lock, so that no publish falls between the replay and going
   /// live (none is lost or doubled), it is sent:
   /// - with `since` = P: the messages after P still in the history, oldest
   ///   first, each once; or, when P is of another epoch, older than the
@@ -90,6 +90,11 @@ class Registry final : public ChannelMembership {
   /// channel and is told through Subscriber::fell_behind (a Session closes
   /// with 1013 and its client resumes from its last position): a resumable
   /// member never silently misses a message.
+  /// With a backplane that assigns positions (Redis streams mode) the
+  /// history is the broker's: the member is added at once, everything above
+  /// happens when the broker answers (resume_answer, on the backplane's
+  /// thread), and the result only says whether it joined (replayed 0, no
+  /// gap, live_from unset). Until then nothing is sent to it.
   /// Precondition: resumable(); throws std::logic_error otherwise.
   ResumeResult join_resumable(std::string_view channel,
                               const std::shared_ptr<Subscriber>& subscriber,
