@@ -214,6 +214,28 @@ TEST(RegistryResume, TheHistoryOutlivesTheLastMember) {
   EXPECT_EQ(data_of(again->texts()), (std::vector<std::string>{"m2", "m3"}));
 }
 
+TEST(RegistryResume, IdleHistoriesAreBoundedOldestForgottenFirst) {
+  RegistryOptions options{true, {}};
+  options.max_idle_channels = 2;
+  Registry registry(options);
+  auto member = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("a", member, std::nullopt);
+  publish_texts(registry, "a", 1, 1);
+  const Position a_seen = *registry.head("a");
+  registry.leave_all(member.get());                    // a: idle
+  publish_texts(registry, "b", 1, 1);                  // b: idle, never had members
+  registry.join_resumable("c", member, std::nullopt);  // c: has a member, not idle
+  publish_texts(registry, "d", 1, 1);                  // d: idle; a, the oldest, is forgotten
+  EXPECT_EQ(registry.head("a"), std::nullopt);
+  EXPECT_TRUE(registry.head("b"));
+  EXPECT_TRUE(registry.head("c"));
+  EXPECT_TRUE(registry.head("d"));
+  auto back = std::make_shared<LimitedSubscriber>();
+  const ResumeResult result = registry.join_resumable("a", back, a_seen);
+  ASSERT_TRUE(result.gap);
+  EXPECT_EQ(result.gap->reason, GapReason::other_epoch);  // told, not given a new stream as its own
+}
+
 // ---- Slow members ----
 
 TEST(RegistryResume, ASlowResumableMemberIsToldAndHearsNothingMore) {

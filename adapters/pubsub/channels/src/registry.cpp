@@ -47,7 +47,35 @@ Registry::Channels::iterator Registry::create_locked(std::string_view channel) {
   return channels_.emplace(std::string(channel), std::move(created)).first;
 }
 
+void Registry::note_idle_locked(Channels::iterator it) {
+  if (it->second.idle) return;
+  it->second.idle = true;
+  ++idle_count_;
+  idle_.push_back(it->first);
+  while (idle_count_ > options_.max_idle_channels && !idle_.empty()) {
+    const std::string name = std::move(idle_.front());
+    idle_.pop_front();
+    const auto oldest = channels_.find(name);
+    if (oldest == channels_.end() || !oldest->second.idle) continue;
+    --idle_count_;
+    channels_.erase(oldest);
+  }
+  // Entries of channels that got members again pile up without eviction
+  // when there is churn below the bound: rebuilt from the channels (losing
+  // the order, which only decides which idle channel goes first).
+  if (idle_.size() > 2 * options_.max_idle_channels + 64) {
+    idle_.clear();
+    for (const auto& [name, channel] : channels_) {
+      if (channel.idle) idle_.push_back(name);
+    }
+  }
+}
+
 void Registry::add_member_locked(Channels::iterator it, Member member) {
+  if (it->second.idle) {
+    it->second.idle = false;
+    --idle_count_;
+  }
   std::vector<Member>& members = it->second.members;
   // Under the lock, so the backplane hears first-join and last-leave in order.
   if (members.empty() && backplane_ != nullptr) backplane_->subscribe(it->first);
@@ -143,11 +171,14 @@ bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
     if (backplane_ != nullptr) backplane_->unsubscribe(channel);
     if (!options_.resumable) {
       channels_.erase(it);
-    } else if (backplane_ != nullptr && !backplane_->assigns_positions()) {
-      // Unsubscribed, this node stops hearing the channel: its history
-      // would silently miss what other nodes publish meanwhile, so a new
-      // epoch starts (a client resuming from the old one gets a gap).
-      it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+    } else {
+      if (backplane_ != nullptr && !backplane_->assigns_positions()) {
+        // Unsubscribed, this node stops hearing the channel: its history
+        // would silently miss what other nodes publish meanwhile, so a new
+        // epoch starts (a client resuming from the old one gets a gap).
+        it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+      }
+      note_idle_locked(it);  // may forget it, or another one
     }
   }
   return was_member;
@@ -155,6 +186,7 @@ bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
 
 void Registry::leave_all(const Subscriber* subscriber) {
   std::unique_lock lock(mutex_);
+  std::vector<std::string> newly_idle;  // rare: only channels it was the last member of
   for (auto it = channels_.begin(); it != channels_.end();) {
     std::vector<Member>& members = it->second.members;
     const auto removed = std::remove_if(members.begin(), members.end(), [&](const Member& member) {
@@ -175,7 +207,13 @@ void Registry::leave_all(const Subscriber* subscriber) {
     if (backplane_ != nullptr && !backplane_->assigns_positions()) {
       it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
     }
+    // Noted once the loop is done: forgetting one may erase any channel.
+    newly_idle.push_back(it->first);
     ++it;
+  }
+  for (const std::string& name : newly_idle) {
+    const auto idle = channels_.find(name);
+    if (idle != channels_.end() && idle->second.members.empty()) note_idle_locked(idle);
   }
 }
 
@@ -243,8 +281,11 @@ std::size_t Registry::deliver(std::string_view channel,
     std::unique_lock lock(mutex_);
     // Found or created: another thread may have created it meanwhile.
     const auto it = create_locked(channel);
-    std::lock_guard order(*it->second.order);
-    delivered = deliver_numbered(it->second, message, lagging);
+    {
+      std::lock_guard order(*it->second.order);
+      delivered = deliver_numbered(it->second, message, lagging);
+    }
+    if (it->second.members.empty()) note_idle_locked(it);
   }
   tell_fell_behind(lagging);
   return delivered;

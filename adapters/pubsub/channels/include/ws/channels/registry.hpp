@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,6 +54,12 @@ struct RegistryOptions {
   /// whole replay at once, and a replay past the mark closes the member
   /// with 1013 again.
   HistoryLimits history{};
+  /// Resumable channels without members whose histories are kept (so that
+  /// their last members can come back). Past it, the channel idle longest
+  /// is forgotten: a client resuming it gets an other_epoch gap. Bounds
+  /// what clients that invent channel names can make a server keep (about
+  /// max_idle_channels * history.max_bytes). Default 1,024.
+  std::size_t max_idle_channels = 1024;
 };
 
 /// What join_resumable did.
@@ -180,6 +187,7 @@ class Registry final : public ChannelMembership {
   // registry's shared lock; plain channels deliver under that lock alone).
   struct Channel {
     std::vector<Member> members;
+    bool idle = false;  // resumable, without members, counted in idle_count_
     std::unique_ptr<std::mutex> order;
     std::unique_ptr<ChannelHistory> history;
   };
@@ -202,6 +210,13 @@ class Registry final : public ChannelMembership {
                       const std::shared_ptr<const PreparedMessage>& message);
 
   bool positioned_locked() const noexcept;
+  void note_idle_locked(Channels::iterator it);
+
+  // Resumable channels that lost their members (or never had any), oldest
+  // first; may name channels that got members again or were forgotten
+  // (skipped when reached). Guarded by mutex_ (unique).
+  std::deque<std::string> idle_;
+  std::size_t idle_count_ = 0;
 
   const RegistryOptions options_;
   std::uint64_t next_ticket_ = 1;  // guarded by mutex_ (unique)
