@@ -611,6 +611,9 @@ void Engine::on_fetched(redisAsyncContext* context, void* reply, void* data) {
 }
 
 void Engine::fetched(const Fetch& fetch, const void* reply_data) {
+  // Shutting down (the connection is freed by shutdown()): the application
+  // is tearing down, its sessions end anyway; nothing to tell them.
+  if (stopping_) return;
   // NULL: the connection is being freed; an error or a malformed answer:
   // the member is told to resume (it reconnects), never given a guess.
   const auto* reply = static_cast<const redisReply*>(reply_data);
