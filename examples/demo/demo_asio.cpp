@@ -52,7 +52,7 @@ class RouteTable {
 
 int run_demo_asio(const ServerOptions& options) {
   ::asio::io_context io;
-  channels::Registry registry;
+  channels::Registry registry(demo_registry_options());
   RouteTable routes;
   DemoBackplane backplane;  // after io and registry: destroyed first, once io stopped
   if (!join_backplane(io, registry, backplane)) return 1;
@@ -80,14 +80,14 @@ int run_demo_asio(const ServerOptions& options) {
       refusal.headers = std::move(route.refusal.headers);
       return refusal;  // 400 before any upgrade
     }
-    return asio::AcceptDecision::accept_with();
+    return asio::AcceptDecision::accept_with(demo_accept_options());
   };
   asio::ServerHandlers handlers;
   handlers.on_open = [&](const std::shared_ptr<asio::Session>& session,
                          const UpgradeRequest& request) {
     DemoRoute route = route_upgrade(request.target);
     // A member from the moment its handshake completes.
-    if (route.kind == DemoRoute::Kind::channel) registry.join(route.channel, session);
+    if (route.kind == DemoRoute::Kind::channel) join_channel(registry, route, session);
     routes.add(session.get(), std::move(route));
   };
   handlers.on_message = [&](const std::shared_ptr<asio::Session>& session, MessageKind kind,

@@ -8,6 +8,7 @@
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
 #include "demo/demo_loop_handler.hpp"
+#include "demo/demo_routes.hpp"
 #include "ws/channels/registry.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/posix/epoll_server.hpp"
@@ -15,7 +16,7 @@
 namespace ws::examples {
 
 int run_demo_epoll(const ServerOptions& options) {
-  channels::Registry registry;
+  channels::Registry registry(demo_registry_options());
   posix::EpollLoop loop;
   DemoBackplane backplane;  // after the loop: destroyed first, once run() returned
   if (!join_backplane(loop, registry, backplane)) return 1;

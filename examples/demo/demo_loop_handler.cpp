@@ -20,12 +20,12 @@ Handler demo_loop_handler(channels::Registry& registry) {
       return UpgradeDecision::reject(route.refusal.status, std::move(route.refusal.body),
                                      std::move(route.refusal.headers));
     }
-    return UpgradeDecision::accept_with();
+    return UpgradeDecision::accept_with(demo_accept_options());
   };
   handler.on_open = [&registry](const SessionPtr& session) {
     const DemoRoute route = route_upgrade(session->request()->target);
     // A member from the moment its handshake completes.
-    if (route.kind == DemoRoute::Kind::channel) registry.join(route.channel, session);
+    if (route.kind == DemoRoute::Kind::channel) join_channel(registry, route, session);
   };
   handler.on_message = [&registry](const SessionPtr& session, const Message& message) {
     const DemoRoute route = route_upgrade(session->request()->target);

@@ -23,7 +23,7 @@ int run_demo_threads(const ServerOptions& options) {
   std::promise<void> signalled;
   ShutdownSignal signal([&] { signalled.set_value(); });
 
-  channels::Registry registry;
+  channels::Registry registry(demo_registry_options());
   // One backplane thread for the process; destroyed after the server, whose
   // connection threads publish through it.
   DemoBackplane backplane;
@@ -37,11 +37,11 @@ int run_demo_threads(const ServerOptions& options) {
       return UpgradeDecision::reject(route.refusal.status, std::move(route.refusal.body),
                                      std::move(route.refusal.headers));
     }
-    return UpgradeDecision::accept_with(defaults);
+    return UpgradeDecision::accept_with(demo_accept_options(defaults));
   };
   handler.open = [&registry](const posix::BlockingSessionPtr& session) {
     const DemoRoute route = route_upgrade(session->request()->target);
-    if (route.kind == DemoRoute::Kind::channel) registry.join(route.channel, session);
+    if (route.kind == DemoRoute::Kind::channel) join_channel(registry, route, session);
   };
   handler.message = [&registry](const posix::BlockingSessionPtr& session, const Message& message) {
     const DemoRoute route = route_upgrade(session->request()->target);

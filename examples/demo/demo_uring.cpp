@@ -10,6 +10,7 @@
 #include "demo/demo_backends.hpp"
 #include "demo/demo_backplane.hpp"
 #include "demo/demo_loop_handler.hpp"
+#include "demo/demo_routes.hpp"
 #include "ws/channels/registry.hpp"
 #include "ws/uring/uring_loop.hpp"
 #include "ws/uring/uring_server.hpp"
@@ -17,7 +18,7 @@
 namespace ws::examples {
 
 int run_demo_uring(const ServerOptions& options) {
-  channels::Registry registry;
+  channels::Registry registry(demo_registry_options());
   uring::UringLoop loop;
   if (loop.creation_error()) {
     std::fprintf(stderr, "ws-demo: --io uring: %s\n", loop.creation_message().c_str());

@@ -15,6 +15,8 @@ constexpr const char* usage =
     "               [--tls CERT KEY] [--http2] [--backplane redis://HOST:PORT]\n"
     "  GET /               the page: pick a channel, see its messages, send messages\n"
     "  /channel/<name>     WebSocket: every message a member sends goes to every member\n"
+    "                      (subprotocol ws.resume.v1: JSON envelopes with positions, and\n"
+    "                      ?since=POS resumes without loss; docs/resume.md)\n"
     "  /echo               WebSocket: echoes\n"
     "  --port 0 picks a free port; the page's URL is printed when ready.\n"
     "  --tls serves the page over https and the WebSockets as wss:// with this\n"

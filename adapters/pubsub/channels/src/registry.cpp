@@ -1,57 +1,219 @@
 #include "ws/channels/registry.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <mutex>
+#include <stdexcept>
+
+#include "ws/channels/resume.hpp"
 
 namespace ws::channels {
 
+namespace {
+
+std::shared_ptr<const PreparedMessage> text_message(const std::string& text) {
+  return PreparedMessage::make(MessageKind::text, as_bytes(std::string_view(text)));
+}
+
+// Members that refused a message on a resumable channel are told after the
+// registry's lock is released: a Session closing from inside its own handler
+// may end up in leave_all, which takes that lock.
+void tell_fell_behind(const std::vector<std::shared_ptr<Subscriber>>& lagging) {
+  for (const auto& subscriber : lagging) subscriber->fell_behind();
+}
+
+// A broker's positions (Redis stream IDs) are ordered across "epochs" (the
+// millisecond part), unlike a ChannelHistory's.
+bool stream_less(Position a, Position b) noexcept {
+  return a.epoch < b.epoch || (a.epoch == b.epoch && a.sequence < b.sequence);
+}
+
+}  // namespace
+
+Registry::Registry(RegistryOptions options) : options_(options) {}
+
+bool Registry::positioned_locked() const noexcept {
+  return options_.resumable && backplane_ != nullptr && backplane_->assigns_positions();
+}
+
+Registry::Channels::iterator Registry::create_locked(std::string_view channel) {
+  auto it = channels_.find(channel);
+  if (it != channels_.end()) return it;
+  Channel created;
+  if (options_.resumable) {
+    created.order = std::make_unique<std::mutex>();
+    created.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+  }
+  return channels_.emplace(std::string(channel), std::move(created)).first;
+}
+
+void Registry::note_idle_locked(Channels::iterator it) {
+  if (it->second.idle) return;
+  it->second.idle = true;
+  ++idle_count_;
+  idle_.push_back(it->first);
+  while (idle_count_ > options_.max_idle_channels && !idle_.empty()) {
+    const std::string name = std::move(idle_.front());
+    idle_.pop_front();
+    const auto oldest = channels_.find(name);
+    if (oldest == channels_.end() || !oldest->second.idle) continue;
+    --idle_count_;
+    channels_.erase(oldest);
+  }
+  // Entries of channels that got members again pile up without eviction
+  // when there is churn below the bound: rebuilt from the channels (losing
+  // the order, which only decides which idle channel goes first).
+  if (idle_.size() > 2 * options_.max_idle_channels + 64) {
+    idle_.clear();
+    for (const auto& [name, channel] : channels_) {
+      if (channel.idle) idle_.push_back(name);
+    }
+  }
+}
+
+void Registry::add_member_locked(Channels::iterator it, Member member) {
+  if (it->second.idle) {
+    it->second.idle = false;
+    --idle_count_;
+  }
+  std::vector<Member>& members = it->second.members;
+  // Under the lock, so the backplane hears first-join and last-leave in order.
+  if (members.empty() && backplane_ != nullptr) backplane_->subscribe(it->first);
+  members.push_back(std::move(member));
+}
+
 bool Registry::join(std::string_view channel, const std::shared_ptr<Subscriber>& subscriber) {
   std::unique_lock lock(mutex_);
-  auto it = channels_.find(channel);
-  if (it == channels_.end()) {
-    it = channels_.emplace(std::string(channel), std::vector<Member>{}).first;
-    // Under the lock, so the backplane hears first-join and last-leave in order.
-    if (backplane_ != nullptr) backplane_->subscribe(channel);
-  }
-  std::vector<Member>& members = it->second;
+  const auto it = create_locked(channel);
+  const std::vector<Member>& members = it->second.members;
   const bool present = std::any_of(members.begin(), members.end(), [&](const Member& member) {
     return member.key == subscriber.get();
   });
   if (present) return false;
-  members.push_back(Member{subscriber.get(), subscriber});
+  add_member_locked(it, Member{subscriber.get(), subscriber});
   return true;
+}
+
+ResumeResult Registry::join_resumable(std::string_view channel,
+                                      const std::shared_ptr<Subscriber>& subscriber,
+                                      std::optional<Position> since) {
+  if (!options_.resumable) {
+    throw std::logic_error("Registry::join_resumable: the registry is not resumable");
+  }
+  ResumeResult result;
+  bool accepted = true;
+  {
+    // The unique lock keeps every publish out from the first replayed
+    // message to the member's insertion: nothing published meanwhile can be
+    // missed (it is not in the history yet when we read it) or doubled (it
+    // would be in the history and then delivered live).
+    std::unique_lock lock(mutex_);
+    const auto it = create_locked(channel);
+    Channel& state = it->second;
+    const bool present =
+        std::any_of(state.members.begin(), state.members.end(),
+                    [&](const Member& member) { return member.key == subscriber.get(); });
+    if (present) return result;
+    result.joined = true;
+    if (positioned_locked()) {
+      // The broker holds the history: the member waits for its answer
+      // (resume_answer), keeping what arrives live meanwhile.
+      Member member{subscriber.get(), subscriber};
+      member.resumable = true;
+      member.ticket = next_ticket_++;
+      member.since = since;
+      const std::uint64_t ticket = member.ticket;
+      add_member_locked(it, std::move(member));  // subscribes first for a first member
+      backplane_->fetch_since(channel, ticket, since);
+      return result;
+    }
+    ChannelHistory& history = *state.history;
+    const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
+      if (accepted && !subscriber->deliver(message)) accepted = false;
+    };
+    if (since) {
+      SinceResult answer = history.since(*since);
+      if (const HistoryGap* gap = std::get_if<HistoryGap>(&answer)) {
+        result.gap = *gap;
+        send(text_message(gap_envelope(*gap)));
+        // Never a gap: resume_from is just before everything kept.
+        answer = history.since(gap->resume_from);
+      }
+      if (const HistoryRange* range = std::get_if<HistoryRange>(&answer)) {
+        for (const HistoryEntry& entry : *range) {
+          send(entry.message);
+          if (accepted) ++result.replayed;
+        }
+      }
+    }
+    result.live_from = history.head();
+    send(text_message(live_envelope(result.live_from)));
+    Member member{subscriber.get(), subscriber};
+    member.resumable = true;
+    member.lagged = !accepted;
+    add_member_locked(it, std::move(member));
+  }
+  if (!accepted) subscriber->fell_behind();
+  return result;
 }
 
 bool Registry::leave(std::string_view channel, const Subscriber* subscriber) {
   std::unique_lock lock(mutex_);
   const auto it = channels_.find(channel);
   if (it == channels_.end()) return false;
-  std::vector<Member>& members = it->second;
+  std::vector<Member>& members = it->second.members;
   const auto removed = std::remove_if(members.begin(), members.end(), [&](const Member& member) {
     return member.key == subscriber;
   });
   const bool was_member = removed != members.end();
   members.erase(removed, members.end());
-  if (members.empty()) {
-    channels_.erase(it);
+  if (was_member && members.empty()) {
     if (backplane_ != nullptr) backplane_->unsubscribe(channel);
+    if (!options_.resumable) {
+      channels_.erase(it);
+    } else {
+      if (backplane_ != nullptr && !backplane_->assigns_positions()) {
+        // Unsubscribed, this node stops hearing the channel: its history
+        // would silently miss what other nodes publish meanwhile, so a new
+        // epoch starts (a client resuming from the old one gets a gap).
+        it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+      }
+      note_idle_locked(it);  // may forget it, or another one
+    }
   }
   return was_member;
 }
 
 void Registry::leave_all(const Subscriber* subscriber) {
   std::unique_lock lock(mutex_);
+  std::vector<std::string> newly_idle;  // rare: only channels it was the last member of
   for (auto it = channels_.begin(); it != channels_.end();) {
-    std::vector<Member>& members = it->second;
-    members.erase(std::remove_if(members.begin(), members.end(),
-                                 [&](const Member& member) { return member.key == subscriber; }),
-                  members.end());
-    if (!members.empty()) {
+    std::vector<Member>& members = it->second.members;
+    const auto removed = std::remove_if(members.begin(), members.end(), [&](const Member& member) {
+      return member.key == subscriber;
+    });
+    const bool was_member = removed != members.end();
+    members.erase(removed, members.end());
+    if (!was_member || !members.empty()) {
       ++it;
       continue;
     }
     if (backplane_ != nullptr) backplane_->unsubscribe(it->first);
-    it = channels_.erase(it);
+    if (!options_.resumable) {
+      it = channels_.erase(it);
+      continue;
+    }
+    // Kept for resumes; see leave() for the new epoch.
+    if (backplane_ != nullptr && !backplane_->assigns_positions()) {
+      it->second.history = std::make_unique<ChannelHistory>(random_epoch(), options_.history);
+    }
+    // Noted once the loop is done: forgetting one may erase any channel.
+    newly_idle.push_back(it->first);
+    ++it;
+  }
+  for (const std::string& name : newly_idle) {
+    const auto idle = channels_.find(name);
+    if (idle != channels_.end() && idle->second.members.empty()) note_idle_locked(idle);
   }
 }
 
@@ -61,38 +223,78 @@ std::size_t Registry::publish(std::string_view channel, MessageKind kind, ByteVi
 
 std::size_t Registry::publish(std::string_view channel,
                               const std::shared_ptr<const PreparedMessage>& message) {
-  std::shared_lock lock(mutex_);
-  if (backplane_ == nullptr) return deliver_locked(channel, message);
-  // A backplane carries the payload, not the frame: each server frames what
-  // the broker hands back.
-  return backplane_->publish(channel, message->kind(), message->payload()).local_deliveries;
+  {
+    std::shared_lock lock(mutex_);
+    // A backplane carries the payload, not the frame: each server frames what
+    // the broker hands back.
+    if (backplane_ != nullptr) {
+      return backplane_->publish(channel, message->kind(), message->payload()).local_deliveries;
+    }
+  }
+  return deliver(channel, message);
 }
 
 PublishResult Registry::try_publish(std::string_view channel, MessageKind kind, ByteView payload) {
-  std::shared_lock lock(mutex_);
-  if (backplane_ != nullptr) return backplane_->publish(channel, kind, payload);
+  {
+    std::shared_lock lock(mutex_);
+    if (backplane_ != nullptr) return backplane_->publish(channel, kind, payload);
+  }
   PublishResult result;
   result.status = PublishStatus::delivered;
   // Framed even with no members: the common case has members, and framing
   // outside the lock would need a second lookup.
-  result.local_deliveries = deliver_locked(channel, PreparedMessage::make(kind, payload));
+  result.local_deliveries = deliver(channel, PreparedMessage::make(kind, payload));
   return result;
 }
 
 std::size_t Registry::deliver_local(std::string_view channel,
                                     const std::shared_ptr<const PreparedMessage>& message) {
-  std::shared_lock lock(mutex_);
-  return deliver_locked(channel, message);
+  return deliver(channel, message);
 }
 
-std::size_t Registry::deliver_locked(std::string_view channel,
-                                     const std::shared_ptr<const PreparedMessage>& message) const {
-  // Delivery happens under the shared lock, so one thread's publishes reach
-  // each member in order while other threads publish at the same time.
-  const auto it = channels_.find(channel);
-  if (it == channels_.end()) return 0;
+std::size_t Registry::deliver(std::string_view channel,
+                              const std::shared_ptr<const PreparedMessage>& message) {
+  if (!options_.resumable) {
+    // Delivery happens under the shared lock, so one thread's publishes reach
+    // each member in order while other threads publish at the same time.
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    return it == channels_.end() ? 0 : deliver_locked(it->second, message);
+  }
+  std::vector<std::shared_ptr<Subscriber>> lagging;
   std::size_t delivered = 0;
-  for (const Member& member : it->second) {
+  bool found = false;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    found = it != channels_.end();
+    if (found) {
+      // The channel's own lock numbers its messages in the order they are
+      // delivered; other channels publish meanwhile.
+      std::lock_guard order(*it->second.order);
+      delivered = deliver_numbered(it->second, message, lagging);
+    }
+  }
+  if (!found) {
+    // A channel never used: created (under the unique lock) so that the
+    // message is numbered and kept for members that join with a position.
+    std::unique_lock lock(mutex_);
+    // Found or created: another thread may have created it meanwhile.
+    const auto it = create_locked(channel);
+    {
+      std::lock_guard order(*it->second.order);
+      delivered = deliver_numbered(it->second, message, lagging);
+    }
+    if (it->second.members.empty()) note_idle_locked(it);
+  }
+  tell_fell_behind(lagging);
+  return delivered;
+}
+
+std::size_t Registry::deliver_locked(Channel& channel,
+                                     const std::shared_ptr<const PreparedMessage>& message) {
+  std::size_t delivered = 0;
+  for (const Member& member : channel.members) {
     if (const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock()) {
       if (subscriber->deliver(message)) ++delivered;
     }
@@ -100,26 +302,187 @@ std::size_t Registry::deliver_locked(std::string_view channel,
   return delivered;
 }
 
+std::size_t Registry::deliver_numbered(Channel& channel,
+                                       const std::shared_ptr<const PreparedMessage>& message,
+                                       std::vector<std::shared_ptr<Subscriber>>& lagging) {
+  ChannelHistory& history = *channel.history;
+  // One envelope for every resumable member and the history (which keeps
+  // this very object, not a copy); plain members get the raw frame.
+  const Position position = history.next_position();
+  const auto envelope =
+      text_message(message_envelope(position, message->kind(), message->payload()));
+  history.append(envelope);
+  std::size_t delivered = 0;
+  for (Member& member : channel.members) {
+    if (member.lagged) continue;
+    const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock();
+    if (!subscriber) continue;
+    if (subscriber->deliver(member.resumable ? envelope : message)) {
+      ++delivered;
+    } else if (member.resumable) {
+      // It would miss this message and then hear the next: a hole nobody
+      // sees. It hears nothing more here and is told to resume instead.
+      member.lagged = true;
+      lagging.push_back(subscriber);
+    }
+  }
+  return delivered;
+}
+
+std::size_t Registry::deliver_positioned(std::string_view channel, Position position,
+                                         MessageKind kind, ByteView payload) {
+  std::vector<std::shared_ptr<Subscriber>> lagging;
+  std::size_t delivered = 0;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    if (it == channels_.end()) return 0;
+    Channel& state = it->second;
+    std::unique_lock<std::mutex> order;
+    if (state.order) order = std::unique_lock(*state.order);
+    // Each form is framed once, and only if some member needs it.
+    std::shared_ptr<const PreparedMessage> raw;
+    std::shared_ptr<const PreparedMessage> envelope;
+    for (Member& member : state.members) {
+      if (member.lagged) continue;
+      const std::shared_ptr<Subscriber> subscriber = member.subscriber.lock();
+      if (!subscriber) continue;
+      if (!member.resumable) {
+        if (!raw) raw = PreparedMessage::make(kind, payload);
+        if (subscriber->deliver(raw)) ++delivered;
+        continue;
+      }
+      if (!envelope) envelope = text_message(message_envelope(position, kind, payload));
+      if (member.ticket != 0) {
+        // Waiting for its replay: kept, bounded like a history.
+        if (member.waiting.size() < std::max<std::size_t>(options_.history.max_messages, 1000)) {
+          member.waiting.emplace_back(position, envelope);
+        } else {
+          member.lagged = true;
+          lagging.push_back(subscriber);
+        }
+        continue;
+      }
+      // Already sent by its replay (the broker's reply and its pub/sub
+      // messages travel on different connections, in either order).
+      if (member.cursor && !stream_less(*member.cursor, position)) continue;
+      if (subscriber->deliver(envelope)) {
+        member.cursor = position;
+        ++delivered;
+      } else {
+        member.lagged = true;
+        lagging.push_back(subscriber);
+      }
+    }
+  }
+  tell_fell_behind(lagging);
+  return delivered;
+}
+
+void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
+                             const BackplaneHistory* history) {
+  std::shared_ptr<Subscriber> told;
+  {
+    std::unique_lock lock(mutex_);
+    const auto it = channels_.find(channel);
+    if (it == channels_.end()) return;
+    const auto member = std::find_if(it->second.members.begin(), it->second.members.end(),
+                                     [&](const Member& m) { return m.ticket == ticket; });
+    if (member == it->second.members.end()) return;  // it left meanwhile
+    std::shared_ptr<Subscriber> subscriber = member->subscriber.lock();
+    member->ticket = 0;
+    const auto waiting = std::move(member->waiting);
+    member->waiting.clear();
+    if (!subscriber) return;
+    bool accepted = history != nullptr;
+    const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
+      if (accepted && !subscriber->deliver(message)) accepted = false;
+    };
+    Position cursor;
+    if (history != nullptr) {
+      cursor = member->since.value_or(history->last);
+      if (member->since && history->gap) {
+        // It goes on from just before the first message kept (or from the
+        // newest, when none is): the broker does not say how many were lost.
+        Position from = history->last;
+        if (!history->entries.empty()) {
+          const Position first = history->entries.front().position;
+          from = first.sequence > 0 ? Position{first.epoch, first.sequence - 1}
+                                    : Position{first.epoch - 1, UINT64_MAX};
+        }
+        const HistoryGap gap{*history->gap, std::nullopt, from};
+        send(text_message(gap_envelope(gap)));
+        cursor = from;
+      }
+      for (const BackplaneEntry& entry : history->entries) {
+        if (!stream_less(cursor, entry.position)) continue;
+        send(text_message(message_envelope(entry.position, entry.kind, entry.payload)));
+        cursor = entry.position;
+      }
+      // What arrived live while the broker answered, past its snapshot.
+      for (const auto& [position, envelope] : waiting) {
+        if (!stream_less(cursor, position)) continue;
+        send(envelope);
+        cursor = position;
+      }
+      send(text_message(live_envelope(cursor)));
+    }
+    member->cursor = cursor;
+    if (!accepted) {
+      member->lagged = true;
+      told = std::move(subscriber);
+    }
+  }
+  if (told) told->fell_behind();
+}
+
+void Registry::backplane_interrupted() {
+  std::vector<std::shared_ptr<Subscriber>> lagging;
+  {
+    std::unique_lock lock(mutex_);
+    for (auto& [name, channel] : channels_) {
+      for (Member& member : channel.members) {
+        if (!member.resumable || member.lagged) continue;
+        member.lagged = true;
+        if (auto subscriber = member.subscriber.lock()) lagging.push_back(std::move(subscriber));
+      }
+    }
+  }
+  tell_fell_behind(lagging);
+}
+
 void Registry::set_backplane(Backplane* backplane) {
   std::unique_lock lock(mutex_);
   backplane_ = backplane;
   if (backplane_ == nullptr) return;
-  for (const auto& [name, members] : channels_) backplane_->subscribe(name);
+  for (const auto& [name, channel] : channels_) {
+    if (!channel.members.empty()) backplane_->subscribe(name);
+  }
 }
 
 std::size_t Registry::member_count(std::string_view channel) const {
   std::shared_lock lock(mutex_);
   const auto it = channels_.find(channel);
-  return it == channels_.end() ? 0 : it->second.size();
+  return it == channels_.end() ? 0 : it->second.members.size();
 }
 
 std::vector<std::string> Registry::channel_names() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> names;
   names.reserve(channels_.size());
-  for (const auto& [name, members] : channels_) names.push_back(name);
+  for (const auto& [name, channel] : channels_) {
+    if (!channel.members.empty()) names.push_back(name);
+  }
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::optional<Position> Registry::head(std::string_view channel) const {
+  std::shared_lock lock(mutex_);
+  const auto it = channels_.find(channel);
+  if (it == channels_.end() || !it->second.history) return std::nullopt;
+  std::lock_guard order(*it->second.order);
+  return it->second.history->head();
 }
 
 }  // namespace ws::channels

@@ -73,6 +73,13 @@ void RedisBackplane::subscribe(std::string_view channel) {
   engine_->change_subscription(channel, true);
 }
 
+bool RedisBackplane::assigns_positions() const noexcept { return engine_->streams(); }
+
+void RedisBackplane::fetch_since(std::string_view channel, std::uint64_t ticket,
+                                 std::optional<channels::Position> since) {
+  engine_->fetch_since(channel, ticket, since);
+}
+
 void RedisBackplane::unsubscribe(std::string_view channel) {
   engine_->change_subscription(channel, false);
 }

@@ -15,6 +15,57 @@ namespace {
 
 constexpr char text_marker = 't';
 constexpr char binary_marker = 'b';
+// Streams mode: the message as published carries its stream entry ID,
+// "T<ms>-<seq> <payload>" (B for binary).
+constexpr char positioned_text_marker = 'T';
+constexpr char positioned_binary_marker = 'B';
+
+// Streams mode publish, atomic in Redis: the entry ID that XADD assigns is
+// the message's position, and PUBLISH in the same script makes pub/sub
+// order equal to ID order on every node. KEYS[1] is both the stream key and
+// the pub/sub channel (separate namespaces in Redis). ARGV: kind ('t' or
+// 'b'), payload, MAXLEN.
+constexpr std::string_view publish_script =
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'k', ARGV[1], 'd', "
+    "ARGV[2])\n"
+    "redis.call('PUBLISH', KEYS[1], string.upper(ARGV[1]) .. id .. ' ' .. ARGV[2])\n"
+    "return id\n";
+
+// Streams mode fetch, one snapshot: {last-generated-id, gap, entries}.
+// Without a since: no entries. With one: gap is '' and the entries are
+// those after it when it is complete, which it is when its entry is still
+// there (trimming removes the oldest first) or nothing was ever removed
+// (entries-added == length); otherwise gap is 'too_old' ('ahead' for a
+// since past the last ID) and the entries are every one kept. IDs are
+// compared as numbers (exact below 2^53, which Redis's millisecond part is).
+constexpr std::string_view fetch_script =
+    "local since = ARGV[1]\n"
+    "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
+    "  if since == '' or since == '0-0' then return {'0-0', '', {}} end\n"
+    "  return {'0-0', 'ahead', {}}\n"
+    "end\n"
+    "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
+    "local last, added, length = '0-0', -1, 0\n"
+    "for i = 1, #info, 2 do\n"
+    "  if info[i] == 'last-generated-id' then last = info[i + 1] end\n"
+    "  if info[i] == 'entries-added' then added = info[i + 1] end\n"
+    "  if info[i] == 'length' then length = info[i + 1] end\n"
+    "end\n"
+    "if since == '' then return {last, '', {}} end\n"
+    "local function less(a, b)\n"
+    "  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"
+    "  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"
+    "  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n"
+    "  return am < bm or (am == bm and as < bs)\n"
+    "end\n"
+    "local gap = ''\n"
+    "if less(last, since) then gap = 'ahead'\n"
+    "elseif added ~= length and #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
+    "  gap = 'too_old'\n"
+    "end\n"
+    "if gap ~= '' then return {last, gap, redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', "
+    "ARGV[2])} end\n"
+    "return {last, '', redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[2])}\n";
 
 std::string_view reply_text(const redisReply* reply) {
   if (reply == nullptr || reply->str == nullptr) return {};
@@ -35,7 +86,14 @@ std::size_t size_of_data(void* data) {
 
 Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
                RedisBackplaneOptions options)
-    : driver_(std::move(driver)), registry_(registry), options_(std::move(options)) {
+    : driver_(std::move(driver)),
+      registry_(registry),
+      options_(std::move(options)),
+      streams_(registry.resumable()),
+      stream_max_length_(
+          std::to_string(std::max<std::size_t>(registry.options().history.max_messages, 1))),
+      // MAXLEN ~ trims whole nodes only, so a stream can hold somewhat more.
+      fetch_count_(std::to_string(2 * registry.options().history.max_messages + 1000)) {
   for (Link* link : {&publisher_, &subscriber_}) {
     link->engine = this;
     link->io = driver_->make_watch();
@@ -134,6 +192,20 @@ void Engine::change_subscription(std::string_view channel, bool wanted) {
     std::lock_guard lock(mutex_);
     if (shut_down_) return;
     changes_.push_back(Change{std::string(channel), wanted});
+    wake = !changes_posted_;
+    changes_posted_ = true;
+  }
+  if (wake) post(&Engine::apply_changes);
+}
+
+void Engine::fetch_since(std::string_view channel, std::uint64_t ticket,
+                         std::optional<channels::Position> since) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;  // the member never goes live; its connection ends with the server
+    // Behind the channel's subscribe (same lock, same posted task).
+    fetches_.push_back(Fetch{std::string(channel), ticket, since});
     wake = !changes_posted_;
     changes_posted_ = true;
   }
@@ -262,6 +334,7 @@ void Engine::link_up(Link& link) {
   if (link.ever_connected) reconnects_.fetch_add(1, std::memory_order_relaxed);
   link.ever_connected = true;
   if (link.role == Role::publisher) {
+    try_fetches();
     bool buffered = false;
     {
       std::lock_guard lock(mutex_);
@@ -317,6 +390,12 @@ void Engine::link_gone(Link& link) {
   } else {
     subscriber_up_.store(false);
     subscribed_.store(0);
+    if (streams_ && !stopping_) {
+      // Messages published while unsubscribed never reach this node: every
+      // resumable member resumes (from Redis, losing nothing) instead.
+      fail_fetches();
+      registry_.backplane_interrupted();
+    }
     // Redis forgot this connection's subscriptions with it.
     for (auto it = channels_.begin(); it != channels_.end();) {
       it->second.remote = Remote::none;
@@ -379,12 +458,28 @@ void Engine::drain_outbox() {
   std::size_t unsent = 0;
   std::size_t unsent_bytes = 0;
   for (const Outgoing& item : batch) {
-    const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
-    const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
     const std::size_t bytes = item.body.size() - 1;  // the payload, without the kind byte
+    int status = REDIS_ERR;
     // hiredis formats the command into its own buffer at once.
-    if (redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes), 3,
-                              argv, lengths) == REDIS_OK) {
+    if (streams_) {
+      const char* argv[7] = {"EVAL",
+                             publish_script.data(),
+                             "1",
+                             item.channel.data(),
+                             item.body.data(),
+                             item.body.data() + 1,
+                             stream_max_length_.data()};
+      const std::size_t lengths[7] = {4,     publish_script.size(),    1, item.channel.size(), 1,
+                                      bytes, stream_max_length_.size()};
+      status = redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes),
+                                     7, argv, lengths);
+    } else {
+      const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
+      const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
+      status = redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes),
+                                     3, argv, lengths);
+    }
+    if (status == REDIS_OK) {
       published_.fetch_add(1, std::memory_order_relaxed);
     } else {
       ++unsent;
@@ -455,15 +550,119 @@ void Engine::on_published(redisAsyncContext* context, void* reply, void* data) {
 
 void Engine::apply_changes() {
   std::vector<Change> changes;
+  std::vector<Fetch> fetches;
   {
     std::lock_guard lock(mutex_);
     changes_posted_ = false;
     changes.swap(changes_);
+    fetches.swap(fetches_);
   }
   for (Change& change : changes) {
     channels_[change.channel].wanted = change.wanted;
     reconcile(change.channel);
   }
+  for (Fetch& fetch : fetches) waiting_fetches_.push_back(std::move(fetch));
+  try_fetches();
+}
+
+void Engine::try_fetches() {
+  // A fetch goes out once its channel's SUBSCRIBE was confirmed: Redis runs
+  // it after the subscription, so every message after its snapshot reaches
+  // this node through pub/sub (Registry::resume_answer joins the two).
+  for (auto it = waiting_fetches_.begin(); it != waiting_fetches_.end();) {
+    const auto channel = channels_.find(it->channel);
+    const bool gone = channel == channels_.end() || !channel->second.wanted;
+    if (!gone && (channel->second.remote != Remote::subscribed || !publisher_.connected)) {
+      ++it;  // sent when both are up
+      continue;
+    }
+    if (gone) {
+      registry_.resume_answer(it->channel, it->ticket, nullptr);  // nobody waits: ignored
+      it = waiting_fetches_.erase(it);
+      continue;
+    }
+    const std::string name = options_.channel_prefix + it->channel;
+    const std::string since = it->since ? channels::to_string(*it->since) : std::string();
+    const char* argv[6] = {"EVAL",      fetch_script.data(), "1",
+                           name.data(), since.data(),        fetch_count_.data()};
+    const std::size_t lengths[6] = {4,           fetch_script.size(), 1,
+                                    name.size(), since.size(),        fetch_count_.size()};
+    auto pending = std::make_unique<Fetch>(std::move(*it));
+    it = waiting_fetches_.erase(it);
+    if (redisAsyncCommandArgv(publisher_.context, &Engine::on_fetched, pending.get(), 6, argv,
+                              lengths) == REDIS_OK) {
+      (void)pending.release();  // on_fetched owns it
+    } else {
+      registry_.resume_answer(pending->channel, pending->ticket, nullptr);
+    }
+  }
+}
+
+void Engine::fail_fetches() {
+  std::vector<Fetch> failed;
+  failed.swap(waiting_fetches_);
+  for (const Fetch& fetch : failed) registry_.resume_answer(fetch.channel, fetch.ticket, nullptr);
+}
+
+void Engine::on_fetched(redisAsyncContext* context, void* reply, void* data) {
+  const std::unique_ptr<Fetch> fetch(static_cast<Fetch*>(data));
+  Engine* engine = static_cast<Link*>(context->data)->engine;
+  engine->fetched(*fetch, reply);
+}
+
+void Engine::fetched(const Fetch& fetch, const void* reply_data) {
+  // Shutting down (the connection is freed by shutdown()): the application
+  // is tearing down, its sessions end anyway; nothing to tell them.
+  if (stopping_) return;
+  // NULL: the connection is being freed; an error or a malformed answer:
+  // the member is told to resume (it reconnects), never given a guess.
+  const auto* reply = static_cast<const redisReply*>(reply_data);
+  const auto position = [](const redisReply* element) {
+    return element != nullptr && element->type == REDIS_REPLY_STRING
+               ? channels::parse_position(reply_text(element))
+               : std::nullopt;
+  };
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+      reply->element[2]->type != REDIS_REPLY_ARRAY) {
+    registry_.resume_answer(fetch.channel, fetch.ticket, nullptr);
+    return;
+  }
+  const auto last = position(reply->element[0]);
+  const std::string_view gap = reply_text(reply->element[1]);
+  if (!last || (!gap.empty() && gap != "too_old" && gap != "ahead")) {
+    registry_.resume_answer(fetch.channel, fetch.ticket, nullptr);
+    return;
+  }
+  channels::BackplaneHistory history;
+  history.last = *last;
+  if (gap == "too_old") history.gap = channels::GapReason::too_old;
+  if (gap == "ahead") history.gap = channels::GapReason::ahead;
+  const redisReply* entries = reply->element[2];
+  history.entries.reserve(entries->elements);
+  for (std::size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* entry = entries->element[i];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2) continue;
+    const auto id = position(entry->element[0]);
+    const redisReply* fields = entry->element[1];
+    if (!id || fields->type != REDIS_REPLY_ARRAY) continue;
+    std::string_view kind;
+    std::string_view data;
+    for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+      const std::string_view name = reply_text(fields->element[f]);
+      if (name == "k") kind = reply_text(fields->element[f + 1]);
+      if (name == "d") data = reply_text(fields->element[f + 1]);
+    }
+    channels::BackplaneEntry out{*id, MessageKind::binary, as_bytes(data)};
+    if (kind == "t") {
+      // Anyone may write to Redis: never forward invalid text to browsers.
+      if (!is_valid_utf8(out.payload)) continue;
+      out.kind = MessageKind::text;
+    } else if (kind != "b") {
+      continue;
+    }
+    history.entries.push_back(out);
+  }
+  registry_.resume_answer(fetch.channel, fetch.ticket, &history);
 }
 
 void Engine::reconcile_all() {
@@ -521,6 +720,11 @@ void Engine::subscription_reply(std::string_view kind, std::string_view redis_ch
   if (kind == "subscribe" && state.remote == Remote::subscribing) {
     state.remote = Remote::subscribed;
     subscribed_.fetch_add(1);
+    if (!waiting_fetches_.empty()) {
+      driver_->post([weak = weak_from_this()] {
+        if (const std::shared_ptr<Engine> self = weak.lock()) self->try_fetches();
+      });
+    }
   } else if (kind == "unsubscribe" && state.remote == Remote::unsubscribing) {
     state.remote = Remote::none;
     subscribed_.fetch_sub(1);
@@ -537,6 +741,22 @@ void Engine::handle_message(std::string_view redis_channel, std::string_view bod
   if (redis_channel.substr(0, options_.channel_prefix.size()) != options_.channel_prefix) return;
   if (body.empty()) return;
   const std::string_view channel = redis_channel.substr(options_.channel_prefix.size());
+  if (streams_) {
+    // Only positioned messages: a resumable member must never be handed one
+    // without a position (a node not in streams mode publishing here would
+    // be a configuration error: every node of a cluster runs the same mode).
+    const bool text = body.front() == positioned_text_marker;
+    if (!text && body.front() != positioned_binary_marker) return;
+    const std::size_t space = body.find(' ');
+    if (space == std::string_view::npos) return;
+    const auto position = channels::parse_position(body.substr(1, space - 1));
+    const ByteView payload = as_bytes(body.substr(space + 1));
+    if (!position || (text && !is_valid_utf8(payload))) return;
+    received_.fetch_add(1, std::memory_order_relaxed);
+    registry_.deliver_positioned(channel, *position, text ? MessageKind::text : MessageKind::binary,
+                                 payload);
+    return;
+  }
   const ByteView payload = as_bytes(body.substr(1));
   MessageKind kind = MessageKind::binary;
   if (body.front() == text_marker) {

@@ -26,6 +26,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -50,6 +51,13 @@ class Engine : public std::enable_shared_from_this<Engine> {
   // ---- Any thread ------------------------------------------------------------
   channels::PublishResult publish(std::string_view channel, MessageKind kind, ByteView payload);
   void change_subscription(std::string_view channel, bool wanted);
+  /// Streams mode (a resumable registry): publishes are XADDed to a stream
+  /// and published with their entry ID; see backplane.hpp.
+  bool streams() const noexcept { return streams_; }
+  /// Asks Redis for the channel's stream after `since` once the channel's
+  /// subscription is in effect; answers with Registry::resume_answer.
+  void fetch_since(std::string_view channel, std::uint64_t ticket,
+                   std::optional<channels::Position> since);
   RedisBackplaneStats stats() const;
   /// Starts connecting once the loop runs.
   void start();
@@ -86,6 +94,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
     std::string channel;
     bool wanted = false;
   };
+  struct Fetch {
+    std::string channel;  // the ws channel name
+    std::uint64_t ticket = 0;
+    std::optional<channels::Position> since;
+  };
 
   // hiredis hooks and callbacks (C function pointers).
   static void add_read(void* data);
@@ -97,6 +110,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   static void on_disconnected(const redisAsyncContext* context, int status);
   static void on_published(redisAsyncContext* context, void* reply, void* data);
   static void on_subscription(redisAsyncContext* context, void* reply, void* data);
+  static void on_fetched(redisAsyncContext* context, void* reply, void* data);
+
+  void try_fetches();
+  void fail_fetches();
+  void fetched(const Fetch& fetch, const void* reply);
 
   void post(void (Engine::*member)());
   void connect(Link& link);
@@ -119,6 +137,9 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::unique_ptr<LoopDriver> driver_;
   channels::Registry& registry_;
   const RedisBackplaneOptions options_;
+  const bool streams_;
+  const std::string stream_max_length_;  // MAXLEN ~ of every XADD
+  const std::string fetch_count_;        // COUNT of a fetch's XRANGE
 
   mutable std::mutex mutex_;  // guards the fields up to the next comment
   bool publisher_up_ = false;
@@ -132,6 +153,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::size_t in_flight_ = 0;
   std::size_t in_flight_bytes_ = 0;
   std::vector<Change> changes_;
+  std::vector<Fetch> fetches_;  // from fetch_since, taken by apply_changes
 
   // Loop thread only.
   Link publisher_;
@@ -145,6 +167,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   bool stall_armed_ = false;
   std::chrono::steady_clock::time_point last_progress_{};
   std::unordered_map<std::string, ChannelState> channels_;
+  std::vector<Fetch> waiting_fetches_;  // until their channel is subscribed
 
   // Counters (any thread reads).
   std::atomic<bool> subscriber_up_{false};

@@ -66,6 +66,11 @@ bool Session::deliver(const std::shared_ptr<const PreparedMessage>& message) {
   return !send(message);
 }
 
+void Session::fell_behind() {
+  // An error only means a close is already under way: nothing more to do.
+  (void)close(CloseCode::try_again_later, "fell behind; resume from the last position");
+}
+
 std::error_code Session::close(CloseCode code, std::string_view reason) {
   return close(static_cast<std::uint16_t>(code), reason);
 }

@@ -7,11 +7,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include "ws/base/bytes.hpp"
+#include "ws/channels/history.hpp"
 #include "ws/event.hpp"
 
 namespace ws::channels {
@@ -52,9 +55,52 @@ struct PublishResult {
 /// is called with the lock held shared. None may call back into the
 /// Registry on the calling thread, and none may block on I/O. Messages the
 /// broker hands back go to Registry::deliver_local (from any other thread).
+/// One message of a broker's history (see Backplane::fetch_since). The
+/// payload is a view into the broker's reply: valid during the call it is
+/// handed to only.
+struct BackplaneEntry {
+  Position position;
+  MessageKind kind = MessageKind::text;
+  ByteView payload;
+};
+
+/// A broker's answer to fetch_since. Positions are the broker's (a Redis
+/// stream entry ID "ms-seq" read as {ms, seq}), totally ordered by
+/// (epoch, sequence) across "epochs".
+struct BackplaneHistory {
+  /// The newest position the broker ever gave this channel ({0,0}: none).
+  Position last;
+  /// Set when the messages after `since` are not all kept (too_old; how
+  /// many is unknown) or `since` is past `last` (ahead).
+  std::optional<GapReason> gap;
+  /// Without a gap: the messages after `since`, oldest first. With one:
+  /// every message kept. Empty when fetched without a position.
+  std::vector<BackplaneEntry> entries;
+};
+
 class Backplane {
  public:
   virtual ~Backplane() = default;
+
+  /// True when the broker numbers the messages of a resumable Registry and
+  /// keeps their history (the Redis backplane does: stream entry IDs). It
+  /// then hands messages back through Registry::deliver_positioned, and a
+  /// join with a position is served by fetch_since. A backplane that
+  /// returns false leaves numbering to each node's own ChannelHistory.
+  virtual bool assigns_positions() const noexcept { return false; }
+  /// Only when assigns_positions(): asks for `channel`'s history after
+  /// `since` (without a position: only `last`) and answers, later and on
+  /// another thread, with Registry::resume_answer(channel, ticket, ...).
+  /// It must answer only once the channel's subscription (subscribe) is in
+  /// effect, so that every message after the answer's snapshot reaches
+  /// deliver_positioned; and answer with a failure (null) when it cannot.
+  /// Called with the Registry's lock held, after subscribe for a first member.
+  virtual void fetch_since(std::string_view channel, std::uint64_t ticket,
+                           std::optional<Position> since) {
+    (void)channel;
+    (void)ticket;
+    (void)since;
+  }
 
   /// Sends `payload` to the members of `channel` on every node, this one
   /// included. Each member hears it once, in the order this node published.

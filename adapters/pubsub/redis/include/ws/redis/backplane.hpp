@@ -15,6 +15,22 @@
 // with BackplaneErrc::buffer_full), and a Redis that answers nothing for
 // stall_timeout is treated as lost.
 //
+// Streams mode, for a resumable registry (RegistryOptions::resumable,
+// docs/resume.md): every publish is one script in Redis that XADDs the
+// message to a stream named like the channel (prefix + name; MAXLEN ~ the
+// registry's HistoryLimits::max_messages) and PUBLISHes it with the entry ID
+// Redis assigned, "<ms>-<seq>", which becomes its position ({ms, seq}); so
+// every node hands out the same positions, in the same order. A member that
+// joins with a position gets the stream after it (XRANGE, in a script that
+// also reads the last ID and the highest trimmed ID), fetched only once the
+// node's SUBSCRIBE is confirmed, joined with the live messages by position.
+// Live messages keep coming through pub/sub (one hop, pushed, as before)
+// rather than XREAD: pub/sub order is ID order because the same script
+// publishes them. When the subscribing connection is lost, messages of that
+// outage never reach the node: every resumable member is told to resume
+// (closed with 1013) instead of being left with a hole. The byte limit of
+// HistoryLimits does not apply to the stream (Redis trims by count only).
+//
 // It runs on the caller's event loop (on_epoll, and on_asio in
 // ws/redis/asio_backplane.hpp) with no thread of its own, or on one
 // backplane thread per process for the blocking thread-per-connection mode
@@ -26,6 +42,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -182,6 +199,10 @@ class RedisBackplane final : public channels::Backplane {
                                   ByteView payload) override;
   void subscribe(std::string_view channel) override;
   void unsubscribe(std::string_view channel) override;
+  /// True for a resumable registry (streams mode, see the top of this file).
+  bool assigns_positions() const noexcept override;
+  void fetch_since(std::string_view channel, std::uint64_t ticket,
+                   std::optional<channels::Position> since) override;
 
   RedisBackplaneStats stats() const;
 

@@ -102,6 +102,10 @@ class Session final : public Subscriber, public std::enable_shared_from_this<Ses
   /// Subscriber: queues a published message. False when it was not queued
   /// (closing, ended, dropped or over the limit).
   bool deliver(const std::shared_ptr<const PreparedMessage>& message) override;
+  /// Subscriber: a resumable channel gave up on this connection; closes it
+  /// with 1013 (its client resumes from its last position), unless it is
+  /// already closing.
+  void fell_behind() override;
 
   // ---- Observers, any thread ---------------------------------------------
 

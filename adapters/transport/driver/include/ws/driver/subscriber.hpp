@@ -20,6 +20,15 @@ class Subscriber {
   /// the slow-subscriber policy refused it; a close policy then closes the
   /// connection with 1013 or 1008).
   virtual bool deliver(const std::shared_ptr<const PreparedMessage>& message) = 0;
+
+  /// A resumable channel (ws::channels, docs/resume.md) could not deliver a
+  /// message to this subscriber (deliver returned false) and will send it
+  /// nothing more: it must not see a hole in its stream. The subscriber
+  /// should make its peer resume; a Session closes with 1013 (try again
+  /// later), which a resuming client answers by reconnecting with its last
+  /// position. Called from any thread, never under a channel lock; the
+  /// default does nothing (the subscriber just stops hearing that channel).
+  virtual void fell_behind() {}
 };
 
 /// The part of a pub/sub layer a driver talks to (ws::channels::Registry

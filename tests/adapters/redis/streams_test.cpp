@@ -1,0 +1,151 @@
+// The Redis backplane in streams mode (a resumable Registry, docs/resume.md)
+// against a real redis-server: Redis assigns the positions, so a member that
+// leaves one node resumes on another with every message after its position,
+// once and in order; and a node that loses its subscription tells its
+// resumable members to resume rather than leave them with a hole.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "redis_test_support.hpp"
+#include "ws/channels/registry.hpp"
+#include "ws/channels/resume.hpp"
+#include "ws/redis/backplane.hpp"
+
+namespace ws::redis {
+namespace {
+
+using test::eventually;
+using test::RedisServer;
+using namespace std::chrono_literals;
+
+#define WS_REQUIRE_REDIS_SERVER()                                                   \
+  if (!RedisServer::binary()) {                                                     \
+    GTEST_SKIP() << "redis-server is not installed (Debian package redis-server): " \
+                    "the Redis backplane tests need it";                            \
+  }
+
+class Envelopes final : public channels::Subscriber {
+ public:
+  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
+    std::lock_guard lock(mutex_);
+    texts_.emplace_back(as_text(message->payload()));
+    return true;
+  }
+  void fell_behind() override { fell_behind_.fetch_add(1); }
+  std::vector<std::string> texts() const {
+    std::lock_guard lock(mutex_);
+    return texts_;
+  }
+  bool live() const {
+    for (const std::string& text : texts()) {
+      if (text.find("\"live\":true") != std::string::npos) return true;
+    }
+    return false;
+  }
+  int fell_behind_count() const { return fell_behind_.load(); }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> texts_;
+  std::atomic<int> fell_behind_{0};
+};
+
+std::optional<std::string> field(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":\"";
+  const std::size_t at = json.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const std::size_t start = at + needle.size();
+  return json.substr(start, json.find('"', start) - start);
+}
+
+// (pos, data) of the message envelopes.
+std::vector<std::pair<std::string, std::string>> messages(const std::vector<std::string>& texts) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& text : texts) {
+    if (auto data = field(text, "data")) out.emplace_back(*field(text, "pos"), *data);
+  }
+  return out;
+}
+
+RedisBackplaneOptions test_options(std::uint16_t port) {
+  RedisBackplaneOptions options;
+  options.endpoint.port = port;
+  options.channel_prefix = "ws-streams-test:";
+  options.reconnect_min = 10ms;
+  options.reconnect_max = 100ms;
+  return options;
+}
+
+TEST(RedisStreamsThreads, AMemberResumesOnAnotherNodeFromRedisPositions) {
+  WS_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  channels::Registry one(channels::RegistryOptions{true, {}});
+  channels::Registry two(channels::RegistryOptions{true, {}});
+  auto one_backplane = RedisBackplane::on_own_thread(one, test_options(redis.port()));
+  auto two_backplane = RedisBackplane::on_own_thread(two, test_options(redis.port()));
+  EXPECT_TRUE(one_backplane->assigns_positions());
+  auto watcher = std::make_shared<Envelopes>();
+  one.join_resumable("room", watcher, std::nullopt);
+  ASSERT_TRUE(eventually([&] { return watcher->live(); }));
+  ASSERT_TRUE(eventually([&] { return one_backplane->stats().publisher_connected; }));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(one.try_publish("room", MessageKind::text, as_bytes("m" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(eventually([&] { return messages(watcher->texts()).size() == 50; }));
+  const auto seen = messages(watcher->texts());
+  // Node two never had a member: it fetches from Redis after subscribing.
+  auto mover = std::make_shared<Envelopes>();
+  const auto result = two.join_resumable("room", mover, channels::parse_position(seen[9].first));
+  EXPECT_TRUE(result.joined);
+  ASSERT_TRUE(eventually([&] { return mover->live(); }));
+  for (int i = 50; i < 60; ++i) {
+    ASSERT_TRUE(one.try_publish("room", MessageKind::text, as_bytes("m" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(eventually([&] { return messages(mover->texts()).size() == 50; }));
+  ASSERT_TRUE(eventually([&] { return messages(watcher->texts()).size() == 60; }));
+  const auto all = messages(watcher->texts());
+  // The same positions on both nodes, m10..m59, once each.
+  EXPECT_EQ(messages(mover->texts()),
+            (std::vector<std::pair<std::string, std::string>>(all.begin() + 10, all.end())));
+  EXPECT_EQ(mover->texts().front().find("gap"), std::string::npos);
+}
+
+TEST(RedisStreamsThreads, LosingTheSubscriptionTellsResumableMembersToResume) {
+  WS_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  channels::Registry registry(channels::RegistryOptions{true, {}});
+  auto backplane = RedisBackplane::on_own_thread(registry, test_options(redis.port()));
+  auto member = std::make_shared<Envelopes>();
+  registry.join_resumable("room", member, std::nullopt);
+  ASSERT_TRUE(eventually([&] { return member->live(); }));
+  redis.kill();
+  EXPECT_TRUE(eventually([&] { return member->fell_behind_count() == 1; }));
+}
+
+TEST(RedisStreamsThreads, AJoinThatRedisCannotAnswerTellsTheMemberToResume) {
+  WS_REQUIRE_REDIS_SERVER();
+  // No Redis at all: the join does not block its caller, nothing is guessed
+  // without Redis's answer (no replay, no live marker), and the member is
+  // told to resume later (a Session closes with 1013).
+  channels::Registry registry(channels::RegistryOptions{true, {}});
+  RedisBackplaneOptions options = test_options(test::free_loopback_port());
+  auto backplane = RedisBackplane::on_own_thread(registry, options);
+  auto member = std::make_shared<Envelopes>();
+  EXPECT_TRUE(registry.join_resumable("room", member, channels::Position{1, 1}).joined);
+  EXPECT_TRUE(eventually([&] { return member->fell_behind_count() == 1; }));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(member->texts().empty());
+  EXPECT_EQ(member->fell_behind_count(), 1);
+}
+
+}  // namespace
+}  // namespace ws::redis
