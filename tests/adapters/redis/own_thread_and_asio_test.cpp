@@ -35,10 +35,11 @@ RedisBackplaneOptions test_options(std::uint16_t port) {
   return options;
 }
 
-#define WS_REQUIRE_REDIS_SERVER()                                                   \
-  if (!RedisServer::binary()) {                                                     \
-    GTEST_SKIP() << "redis-server is not installed (Debian package redis-server): " \
-                    "the Redis backplane tests need it";                            \
+#define WS_REQUIRE_REDIS_SERVER()                                                        \
+  if (!RedisServer::binary()) {                                                          \
+    GTEST_FAIL() << "redis-server is not installed (Debian package redis-server, which " \
+                    "scripts/test installs): "                                           \
+                    "the Redis backplane tests need it";                                 \
   }
 
 /// Two nodes: publishes from node one reach the member on node two and the

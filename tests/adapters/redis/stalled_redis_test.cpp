@@ -43,7 +43,8 @@ class RedisStalledThreads : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!RedisServer::binary()) {
-      GTEST_SKIP() << "redis-server is not installed (Debian package redis-server): "
+      GTEST_FAIL() << "redis-server is not installed (Debian package redis-server, which "
+                      "scripts/test installs): "
                       "the Redis backplane tests need it";
     }
     ASSERT_TRUE(redis_.start()) << "redis-server did not start";

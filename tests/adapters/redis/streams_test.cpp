@@ -25,10 +25,11 @@ using test::eventually;
 using test::RedisServer;
 using namespace std::chrono_literals;
 
-#define WS_REQUIRE_REDIS_SERVER()                                                   \
-  if (!RedisServer::binary()) {                                                     \
-    GTEST_SKIP() << "redis-server is not installed (Debian package redis-server): " \
-                    "the Redis backplane tests need it";                            \
+#define WS_REQUIRE_REDIS_SERVER()                                                        \
+  if (!RedisServer::binary()) {                                                          \
+    GTEST_FAIL() << "redis-server is not installed (Debian package redis-server, which " \
+                    "scripts/test installs): "                                           \
+                    "the Redis backplane tests need it";                                 \
   }
 
 class Envelopes final : public channels::Subscriber {
