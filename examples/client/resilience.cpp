@@ -30,6 +30,7 @@ class PendingLines {
   void open(const ws::SessionPtr& session) {
     std::lock_guard lock(mutex_);
     session_ = session;
+    waiting_ = false;
     flush_locked();
   }
   void closed(const ws::SessionPtr& session) {
@@ -41,13 +42,22 @@ class PendingLines {
     lines_.push_back(std::move(line));
     flush_locked();
   }
-  /// End of input: close once every line went out. Without a connection
-  /// and without lines, at once.
+  /// The connection was lost and the client waits to try again.
+  void waiting() {
+    std::lock_guard lock(mutex_);
+    waiting_ = true;
+    if (end_ && lines_.empty() && !finished_) finish_locked();
+  }
+  /// End of input: close once every line went out. While a connection is
+  /// being made, it still is (the first one may be refused, or the server
+  /// may close first: that is what the exit status reports), and it closes
+  /// once open; only while waiting to reconnect with nothing left to send
+  /// does it stop at once.
   void end() {
     std::lock_guard lock(mutex_);
     end_ = true;
     flush_locked();
-    if (!finished_ && lines_.empty()) finish_locked();
+    if (!finished_ && lines_.empty() && waiting_) finish_locked();
   }
 
  private:
@@ -67,6 +77,7 @@ class PendingLines {
   std::deque<std::string> lines_;
   ws::SessionPtr session_;
   bool end_ = false;
+  bool waiting_ = false;  // between a lost connection and the next attempt
   bool finished_ = false;
   std::function<void()> finish_;
 };
@@ -132,11 +143,12 @@ int run_resilient(const std::string& url, const ws::ClientOptions& options, std:
     std::fprintf(stderr, "ws-client: following a %d redirect to %.*s\n", status,
                  static_cast<int>(to.size()), to.data());
   };
-  events.on_reconnecting = [&last](const ws::ReconnectingEvent& event) {
+  events.on_reconnecting = [&last, lines](const ws::ReconnectingEvent& event) {
     std::fprintf(stderr, "ws-client: reconnecting in %.2f s (attempt %u): %s\n",
                  static_cast<double>(event.delay.count()) / 1000.0, event.attempt,
                  ws::describe(event.end).c_str());
     last = {};
+    lines->waiting();
   };
   events.on_reconnected = [](const ws::SessionPtr&, std::uint32_t attempt) {
     std::fprintf(stderr, "ws-client: reconnected (attempt %u)\n", attempt);
