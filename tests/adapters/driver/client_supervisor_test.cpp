@@ -428,5 +428,35 @@ TEST(ResilientClient, StopDuringAWaitGivesUpAtOnce) {
   EXPECT_EQ(gave_up, 1);
 }
 
+// A client that resumes a channel (docs/resume.md) reconnects with the last
+// position it saw in the URL: on_connecting may rewrite every target.
+TEST(ResilientClient, OnConnectingMayRewriteEachTarget) {
+  FakeTransport transport;
+  std::string last_position = "none";
+  std::vector<std::uint32_t> attempts;
+  ResilienceEvents events;
+  events.on_connecting = [&](ConnectTarget& target, std::uint32_t attempt) {
+    attempts.push_back(attempt);
+    target.url += "?since=" + last_position;
+  };
+  ResilientOptions options;
+  options.supervisor.reconnect = true;
+  options.random = always(0);
+  const auto client =
+      ResilientClient::make("ws://a.example/channel/x", {}, {}, events, options, transport.hooks());
+  client->start();
+  ASSERT_EQ(transport.connects.size(), 1U);
+  EXPECT_EQ(transport.connects[0].target.url, "ws://a.example/channel/x?since=none");
+  transport.connects[0].handler.on_open(nullptr);
+  last_position = "7-41";
+  transport.connects[0].handler.on_close(nullptr, peer_closed(CloseCode::abnormal));
+  transport.finish_wait();
+  ASSERT_EQ(transport.connects.size(), 2U);
+  // The rewrite starts from the supervisor's URL each time, not the last one.
+  EXPECT_EQ(transport.connects[1].target.url, "ws://a.example/channel/x?since=7-41");
+  EXPECT_EQ(attempts, (std::vector<std::uint32_t>{0, 1}));
+  client->stop();
+}
+
 }  // namespace
 }  // namespace ws

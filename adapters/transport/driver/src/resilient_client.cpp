@@ -102,6 +102,7 @@ void ResilientClient::apply(SupervisorStep step) {
           events_.on_redirect(last_url_, step.target.url, step.redirect_status);
         }
         last_url_ = step.target.url;
+        if (events_.on_connecting) events_.on_connecting(step.target, step.attempt);
         const std::error_code error = hooks_.connect(step.target, wrap());
         if (!error) return;
         step = supervisor_.on_connect_failed(now(), error);

@@ -61,6 +61,15 @@ struct GaveUpEvent {
 
 /// The application's view of the supervision; every member optional.
 struct ResilienceEvents {
+  /// Before every connect (the first, each reconnection, each redirect
+  /// followed), on the owner thread: `target` is what the supervisor chose
+  /// and may be changed for this connect only (a resuming channel client
+  /// puts its last position in the query, ?since=POS, docs/resume.md; a
+  /// token may be refreshed in the handshake's fields). The next target
+  /// starts again from the supervisor's URL, and redirects are resolved
+  /// against it. `attempt`: 0 for the first connection, N for
+  /// reconnection attempt N.
+  std::function<void(ConnectTarget& target, std::uint32_t attempt)> on_connecting;
   std::function<void(const ReconnectingEvent&)> on_reconnecting;
   /// Reconnection attempt `attempt` opened; on_open ran with `session`.
   std::function<void(const SessionPtr& session, std::uint32_t attempt)> on_reconnected;
