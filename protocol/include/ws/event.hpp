@@ -49,6 +49,11 @@ struct Pong {
 /// sent when it failed the connection (CloseCode::abnormal when it sent none).
 /// The adapter learns when to close the transport from
 /// Connection::should_close_transport().
+/// `reason` is valid during the callback or until the next call into the
+/// Connection only: copy it to keep it. It holds at most 123 bytes when it
+/// came in a close frame; when a transport's stream layer failed before any
+/// close frame (a proxy that refused the tunnel), the Driver puts that
+/// layer's own words there (StreamLayer::error_detail), which may be longer.
 struct Closed {
   CloseCode code = CloseCode::abnormal;
   std::string_view reason{};

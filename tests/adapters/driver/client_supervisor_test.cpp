@@ -223,6 +223,25 @@ TEST(ClientSupervisor, FollowsRedirectChains) {
   EXPECT_EQ(supervisor.on_wait_over().target.url, "ws://b.example/moved");
 }
 
+// RFC 9110 15.4.2: a 301 speaks for the URL that answered it. In A -302-> B
+// -301-> C, A moved only for now, so a reconnection goes back to A, not C.
+TEST(ClientSupervisor, APermanentRedirectAfterATemporaryOneIsNotKept) {
+  ClientSupervisor supervisor("ws://a.example/start", {}, reconnecting(), always(0));
+  (void)supervisor.start();
+  const std::vector<HttpHeader> to_b{{"Location", "ws://b.example/for-now"}};
+  ASSERT_TRUE(supervisor.on_rejected(redirect(302, to_b)));
+  SupervisorStep step = supervisor.on_closed(t0, refused_upgrade());
+  const std::vector<HttpHeader> to_c{{"Location", "ws://c.example/moved"}};
+  ASSERT_TRUE(supervisor.on_rejected(redirect(301, to_c)));
+  step = supervisor.on_closed(t0, refused_upgrade());
+  ASSERT_EQ(step.action, SupervisorAction::connect);
+  EXPECT_EQ(step.target.url, "ws://c.example/moved");
+  supervisor.on_open(t0);
+  step = supervisor.on_closed(t0 + 1s, lost());
+  ASSERT_EQ(step.action, SupervisorAction::wait);
+  EXPECT_EQ(supervisor.on_wait_over().target.url, "ws://a.example/start");
+}
+
 // The limit counts redirects in a row within one attempt: the sixth is
 // refused with too_many_redirects, and that is final (retrying would
 // loop again).

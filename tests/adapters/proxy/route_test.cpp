@@ -82,6 +82,25 @@ TEST(ProxyRoute, WssStacksTheUrlsLayerAboveTheTunnel) {
   EXPECT_EQ(connect, test::bytes({5, 1, 0, 3, 12}) + "echo.example" + test::bytes({1, 187}));
 }
 
+// The URL's scheme decides whether its layer (TLS) is made, not the
+// options: a client configured for wss:// that meets ws:// (a redirect from
+// ws:// to wss:// needs the options to carry TLS from the start; the
+// reverse is refused by decide_redirect) speaks plain bytes to a ws:// URL.
+TEST(ProxyRoute, AWsUrlGetsNoTlsLayerEvenWhenTheOptionsCarryOne) {
+  auto factory = std::make_shared<RecordingFactory>();
+  ClientOptions options;
+  options.stream_layer = factory;
+  Result<ClientPath> path = client_path(options, url("ws://echo.example:9001/chat"));
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(path->layer, nullptr);
+  EXPECT_TRUE(factory->hosts.empty());
+  options.route = route(settings(ProxyKind::http));
+  path = client_path(options, url("ws://echo.example:9001/chat"));
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(dynamic_cast<const StackedLayer*>(path->layer.get()), nullptr);  // the tunnel alone
+  EXPECT_TRUE(factory->hosts.empty());
+}
+
 TEST(ProxyRoute, WssWithoutATlsLayerIsRefusedEvenWithARoute) {
   ClientOptions options;
   options.route = route(settings(ProxyKind::http));

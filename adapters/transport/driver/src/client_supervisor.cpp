@@ -103,9 +103,13 @@ SupervisorStep ClientSupervisor::ended(TimePoint now, ConnectionEnd end) {
     return give_up(GiveUpReason::closed_by_application, end, end.error);
   }
   if (redirect && redirect->verdict == RedirectVerdict::follow) {
+    // RFC 9110 15.4.2: a 301 or 308 speaks for the URL that answered it, so
+    // the target is kept only while every hop since base_ was permanent.
+    if (redirects_ == 0) chain_permanent_ = true;
     ++redirects_;
+    chain_permanent_ = chain_permanent_ && redirect->permanent;
     current_ = ConnectTarget{std::move(redirect->url), std::move(redirect->handshake)};
-    if (redirect->permanent) base_ = current_;
+    if (chain_permanent_) base_ = current_;
     state_ = State::connecting;
     SupervisorStep step;
     step.action = SupervisorAction::connect;

@@ -52,8 +52,12 @@ Result<std::unique_ptr<StreamLayer>> make_stream_layer(const DriverOptions& opti
 
 Result<ClientPath> client_path(const ClientOptions& options, const WsUrl& url) {
   // wss:// needs the layer that speaks TLS; a route does not provide one.
+  // ws:// gets none even when the options carry it: the URL's scheme says
+  // what the server speaks (a client that follows a redirect meets both).
   if (url.secure && !options.stream_layer) return make_error_code(errc::invalid_url);
-  Result<std::unique_ptr<StreamLayer>> layer = make_stream_layer(options, Role::client, url.host);
+  Result<std::unique_ptr<StreamLayer>> layer =
+      url.secure ? make_stream_layer(options, Role::client, url.host)
+                 : Result<std::unique_ptr<StreamLayer>>(std::unique_ptr<StreamLayer>());
   if (!layer) return layer.error();
   if (!options.route) return ClientPath{ClientHop{url.host, url.port}, std::move(*layer)};
   Result<std::unique_ptr<StreamLayer>> routed = options.route->layer(url, std::move(*layer));

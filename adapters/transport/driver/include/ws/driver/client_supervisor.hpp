@@ -11,9 +11,10 @@
 //    attempt; a refused redirect (downgrade, too many, no Location) gives
 //    up with the redirect_errc. Redirects are counted per attempt: every
 //    reconnection starts with a fresh count.
-//  - A reconnection goes back to the URL the application gave, or to the
-//    target of the last permanent redirect (301, 308) followed; temporary
-//    ones (302, 303, 307) are not remembered (RFC 9110 15.4).
+//  - A reconnection goes back to the URL the application gave, or to where
+//    a chain of permanent redirects (301, 308) from it led; a temporary one
+//    (302, 303, 307) is not remembered, nor a permanent one after it, which
+//    spoke for the temporary URL only (RFC 9110 15.4).
 //  - Any other ending goes to the ReconnectPolicy when reconnecting is on;
 //    otherwise it gives up with reconnect_disabled (or the policy's reason
 //    when the ending would not have been retried anyway).
@@ -148,6 +149,7 @@ class ClientSupervisor {
   ConnectTarget current_;  // where the current connection went
   State state_ = State::idle;
   std::uint32_t redirects_ = 0;  // followed since the last connect that was not a redirect
+  bool chain_permanent_ = true;  // every redirect of this chain so far was 301 or 308
   std::uint32_t attempt_ = 0;
   std::optional<RedirectDecision> pending_redirect_;
   int rejected_status_ = 0;

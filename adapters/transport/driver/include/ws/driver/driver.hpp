@@ -142,7 +142,8 @@ struct ClientPath {
 };
 
 /// The path to `url` with `options`: without a route, the URL's host and
-/// port and the layer options.stream_layer makes (TLS for wss://); with
+/// port and, for wss:// only, the layer options.stream_layer makes (TLS; a
+/// ws:// URL gets none even when the options carry one); with
 /// options.route, the route's hop, and its layer around that one. Every
 /// client transport connects through it, so each honours a route alike.
 /// Errors: errc::invalid_url for wss:// without options.stream_layer (no
