@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "proxy_test_support.hpp"
@@ -99,6 +100,61 @@ TEST(ProxyRoute, AWsUrlGetsNoTlsLayerEvenWhenTheOptionsCarryOne) {
   ASSERT_TRUE(path.has_value()) << path.error().message();
   EXPECT_EQ(dynamic_cast<const StackedLayer*>(path->layer.get()), nullptr);  // the tunnel alone
   EXPECT_TRUE(factory->hosts.empty());
+}
+
+// Issue 20's environment rules, applied per URL: a client that follows a
+// redirect to another host or scheme asks the environment again, so
+// no_proxy and the scheme's own variable hold for the new URL too.
+TEST(EnvironmentRoute, EachUrlGetsTheProxyTheEnvironmentNamesForIt) {
+  const Environment env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "http_proxy") return "http://plain-proxy.test:3128";
+    if (name == "https_proxy") return "socks5h://secure-proxy.test";
+    if (name == "no_proxy") return "inside.example";
+    return std::nullopt;
+  };
+  auto factory = std::make_shared<RecordingFactory>();
+  ClientOptions options;
+  options.stream_layer = factory;
+  options.route = environment_route(env);
+
+  Result<ClientPath> path = client_path(options, url("ws://echo.example:9001/"));
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(path->hop.host, "plain-proxy.test");
+  EXPECT_EQ(path->hop.port, 3128);
+  ASSERT_NE(path->layer, nullptr);
+  EXPECT_EQ(take_wire(*path->layer).rfind("CONNECT echo.example:9001 HTTP/1.1\r\n", 0), 0U);
+
+  path = client_path(options, url("wss://echo.example/"));
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(path->hop.host, "secure-proxy.test");
+  EXPECT_EQ(path->hop.port, 1080);
+  EXPECT_NE(dynamic_cast<const StackedLayer*>(path->layer.get()), nullptr);
+
+  path = client_path(options, url("wss://a.inside.example:8443/"));
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(path->hop.host, "a.inside.example");  // no_proxy: direct
+  EXPECT_EQ(path->hop.port, 8443);
+  EXPECT_EQ(dynamic_cast<const StackedLayer*>(path->layer.get()), nullptr);
+  EXPECT_EQ(factory->hosts, (std::vector<std::string>{"echo.example", "a.inside.example"}));
+}
+
+// A variable that is not a proxy URL fails the connect to the URLs it
+// governs, never a quiet direct connect.
+TEST(EnvironmentRoute, AVariableThatIsNotAProxyUrlFailsItsUrls) {
+  const Environment env = [](std::string_view name) -> std::optional<std::string> {
+    if (name == "https_proxy") return "ftp://nope.test";
+    return std::nullopt;
+  };
+  ClientOptions options;
+  options.stream_layer = std::make_shared<RecordingFactory>();
+  options.route = environment_route(env);
+  Result<ClientPath> path = client_path(options, url("wss://echo.example/"));
+  ASSERT_FALSE(path.has_value());
+  EXPECT_EQ(path.error(), errc::unsupported_proxy_scheme);
+  path = client_path(options, url("ws://echo.example/"));  // http_proxy unset: direct
+  ASSERT_TRUE(path.has_value()) << path.error().message();
+  EXPECT_EQ(path->hop.host, "echo.example");
+  EXPECT_EQ(path->layer, nullptr);
 }
 
 TEST(ProxyRoute, WssWithoutATlsLayerIsRefusedEvenWithARoute) {

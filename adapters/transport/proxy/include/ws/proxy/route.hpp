@@ -27,4 +27,19 @@ namespace ws::proxy {
 /// Immutable: one route serves every connection of a client, on any thread.
 std::shared_ptr<const ClientRoute> route(ProxySettings settings);
 
+/// The route the environment gives each URL (proxy_for(url, env), the rules
+/// of settings.hpp): asked again for every URL, so a client that follows a
+/// redirect to another host or scheme goes through the proxy, or directly,
+/// as the environment says for the new URL. Through a proxy it behaves as
+/// route(settings); directly, hop() is the URL's host and port and layer()
+/// the URL's own layer.
+///
+/// Errors of layer(): those of route(), and the ProxyLookup's error when the
+/// variable that applies is not a proxy URL (errc::invalid_proxy_url,
+/// errc::unsupported_proxy_scheme): the connection is not attempted rather
+/// than made directly. `env` is called on the connecting thread, each time,
+/// so it must be safe to call there (process_environment() is, unless the
+/// process calls setenv meanwhile).
+std::shared_ptr<const ClientRoute> environment_route(Environment env);
+
 }  // namespace ws::proxy
