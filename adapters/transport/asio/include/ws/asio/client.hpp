@@ -44,8 +44,11 @@ namespace ws::asio {
 /// connect (std::errc::connection_refused), a refused upgrade (after
 /// on_rejected), a proxy's refusal (the layer's error, the proxy's answer
 /// as Closed::reason), errc::handshake_timeout once options.config's
-/// handshake_timeout passed since connect() was called (it bounds the
-/// resolve, the connect, the tunnel and the upgrade together).
+/// handshake_timeout passed since the connection's first turn on its
+/// strand, right after connect() (it bounds the resolve, the connect, the
+/// tunnel, TLS and the upgrade together). A Session::close() or abort()
+/// before the socket is connected ends it too (on_close,
+/// std::errc::operation_canceled for a close).
 ///
 /// Lifetime: the connection keeps itself alive until on_close returned;
 /// the io_context must run until then (destroying it first drops the
