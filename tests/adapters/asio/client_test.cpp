@@ -11,6 +11,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -212,6 +213,56 @@ TEST(AsioResilientClient, ReconnectsAfterTheServerCloses) {
   EXPECT_NE(client->session(), nullptr);
   client->stop();
   ASSERT_TRUE(eventually([&] { return log.finished(); }, 5000ms));
+}
+
+// Two threads run the io_context: the client's strand still keeps every
+// callback and event of the client apart (its owner thread is the strand).
+TEST(AsioResilientClient, CallbacksNeverOverlapWithSeveralIoThreads) {
+  RedirectingServer server(3);  // three closes with 1012, then an echo
+  ::asio::io_context io;
+  auto work = ::asio::make_work_guard(io);
+  std::atomic<int> inside{0};
+  std::atomic<bool> overlapped{false};
+  std::atomic<int> opens{0};
+  std::atomic<bool> echoed{false};
+  std::atomic<bool> gave_up{false};
+  // Holds each callback a little, so an overlap would be seen.
+  const auto enter = [&] {
+    if (inside.fetch_add(1) != 0) overlapped = true;
+    std::this_thread::sleep_for(1ms);
+    inside.fetch_sub(1);
+  };
+  Handler handler;
+  handler.on_open = [&](const SessionPtr& session) {
+    enter();
+    ++opens;
+    (void)session->send_text("hello");
+  };
+  handler.on_message = [&](const SessionPtr&, const Message&) {
+    enter();
+    echoed = true;
+  };
+  handler.on_close = [&](const SessionPtr&, const Closed&) { enter(); };
+  ResilienceEvents events;
+  events.on_reconnecting = [&](const ReconnectingEvent&) { enter(); };
+  events.on_reconnected = [&](const SessionPtr&, std::uint32_t) { enter(); };
+  events.on_gave_up = [&](const GaveUpEvent&) {
+    enter();
+    gave_up = true;
+  };
+  std::shared_ptr<ResilientClient> client =
+      start_resilient(io, server.url("/flaky"), handler, events, fast_reconnect());
+  std::thread first([&] { io.run(); });
+  std::thread second([&] { io.run(); });
+  EXPECT_TRUE(eventually([&] { return echoed.load(); }, 5000ms));
+  client->stop();
+  EXPECT_TRUE(eventually([&] { return gave_up.load(); }, 5000ms));
+  work.reset();
+  io.stop();
+  first.join();
+  second.join();
+  EXPECT_EQ(opens.load(), 4);
+  EXPECT_FALSE(overlapped.load());
 }
 
 TEST(AsioResilientClient, RetriesARefusedConnectThenGivesUp) {
