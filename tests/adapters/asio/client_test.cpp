@@ -1,6 +1,7 @@
 // ws::asio::connect and ws::asio::start_resilient (ws/asio/client.hpp) over
 // loopback against an EpollServer on a thread of its own (the ResilientClient
-// tests' RedirectingServer): an echo, a refused connect, a refused upgrade, a
+// tests' RedirectingServer): an echo (and one over wss:// with the ws::tls
+// layer), a refused connect, a refused upgrade, a
 // silent server bounded by the handshake timeout, a redirect chain followed
 // and a connection made again after the server closes with 1012. The proxy
 // cases are in tests/adapters/proxy/transport_route_test.cpp (mode "asio").
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "../posix/resilient_test_server.hpp"
+#include "tls/test_layers.hpp"
 #include "ws/base/error.hpp"
 
 namespace ws::asio {
@@ -108,6 +110,34 @@ TEST(AsioClient, EchoesOverLoopbackWithCallbacksOnTheIoThread) {
   EXPECT_EQ(seen.snapshot(), (std::vector<std::string>{"open", "message hello", "close"}));
   EXPECT_FALSE(seen.closed->error) << seen.closed->error.message();
   EXPECT_EQ(seen.callback_thread, io.thread.get_id());
+}
+
+// wss:// through the ws::tls client layer (ClientOptions::stream_layer), the
+// one ws-client uses in every mode, against an EpollServer speaking TLS.
+TEST(AsioClient, EchoesOverTlsWithTheWsTlsLayer) {
+  posix::epoll_test::LoopThread runner;
+  posix::EpollServerOptions server_options;
+  server_options.stream_layer = ws::test::tls::test_server_layer();
+  Handler echo;
+  echo.on_message = [](const SessionPtr& session, const Message& message) {
+    (void)session->send_text(message.text());
+  };
+  Result<posix::EpollServer> server =
+      posix::EpollServer::listen(runner.loop(), server_options, echo);
+  ASSERT_TRUE(server.has_value()) << server.error().message();
+  runner.start();
+  IoThread io;
+  Seen seen;
+  ClientOptions options;
+  options.stream_layer = ws::test::tls::test_client_layer();
+  Result<SessionPtr> session =
+      ws::asio::connect(io.io, "wss://127.0.0.1:" + std::to_string(server->port()) + "/",
+                        seen.handler("over tls"), options);
+  ASSERT_TRUE(session.has_value()) << session.error().message();
+  ASSERT_TRUE(eventually([&] { return seen.ended(); }, 5000ms));
+  EXPECT_EQ(seen.snapshot(), (std::vector<std::string>{"open", "message over tls", "close"}));
+  EXPECT_FALSE(seen.closed->error) << seen.closed->error.message();
+  runner.stop();
 }
 
 TEST(AsioClient, ARefusedConnectEndsInOnCloseWithConnectionRefused) {
