@@ -1,10 +1,12 @@
 // ws::asio::connect and ws::asio::start_resilient (ws/asio/client.hpp) over
-// loopback against an EpollServer on a thread of its own (the ResilientClient
-// tests' RedirectingServer): an echo (and one over wss:// with the ws::tls
-// layer), a refused connect, a refused upgrade, a
-// silent server bounded by the handshake timeout, a redirect chain followed
-// and a connection made again after the server closes with 1012. The proxy
-// cases are in tests/adapters/proxy/transport_route_test.cpp (mode "asio").
+// loopback against EpollServers on threads of their own (mostly the
+// ResilientClient tests' RedirectingServer): an echo, one over wss:// with the
+// ws::tls layer, a refused connect, a refused upgrade, a silent server bounded
+// by the handshake timeout, a close while connecting, bad URLs; a redirect
+// chain followed, a connection made again after the server closes with 1012,
+// refused connects retried until given up, and callbacks that never overlap
+// with two io threads. The proxy cases are in
+// tests/adapters/proxy/transport_route_test.cpp (mode "asio").
 #include "ws/asio/client.hpp"
 
 #include <gtest/gtest.h>
