@@ -27,17 +27,6 @@
 #include "ws/http2/client.hpp"
 #endif
 
-#if WS_CLIENT_HAVE_TLS
-#include <asio/connect.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ssl/context.hpp>
-#include <asio/ssl/host_name_verification.hpp>
-
-#include "ws/asio/stream.hpp"
-#include "ws/asio/tls.hpp"
-#endif
-
 namespace {
 
 constexpr const char* usage =
@@ -58,8 +47,8 @@ constexpr const char* usage =
     "                     (RFC 8441): ALPN h2 for wss://, prior knowledge (h2c) for\n"
     "                     ws://; runs on --io epoll\n"
     "  --proxy URL        connect through the proxy at URL: http://[user:pass@]host:port\n"
-    "                     (HTTP CONNECT), socks5:// or socks5h://[user:pass@]host:port;\n"
-    "                     not with --io asio. Without it: ws:// uses http_proxy, wss://\n"
+    "                     (HTTP CONNECT), socks5:// or socks5h://[user:pass@]host:port.\n"
+    "                     Without it: ws:// uses http_proxy, wss://\n"
     "                     https_proxy, either falls back to all_proxy (lower case, then\n"
     "                     upper case), except for the hosts no_proxy lists\n"
     "  --no-proxy         ignore the proxy environment variables\n"
@@ -70,7 +59,7 @@ constexpr const char* usage =
     "                     1011-1014) or a refused connect, with a growing random\n"
     "                     delay (0.25 s doubling to 30 s); one line per attempt on\n"
     "                     standard error; input lines not yet sent wait for the\n"
-    "                     next connection (not with --io asio, --http2, --autobahn)\n"
+    "                     next connection (not with --http2, --autobahn)\n"
     "exit status: 0 after a close handshake with 1000 or 1001, 1 otherwise, 2 on bad arguments\n";
 
 struct ClientArguments {
@@ -92,7 +81,7 @@ struct ClientArguments {
   // --max-redirects, --reconnect (examples/client/resilience.hpp).
   ws_client::ResilienceArguments resilience;
   bool max_redirects_given = false;
-  // wss:// outside --io asio: the TLS layer, made once.
+  // wss://: the TLS layer (ws::tls, every mode), made once.
   std::shared_ptr<const ws::StreamLayerFactory> tls;
 };
 
@@ -193,11 +182,11 @@ int parse(int argc, char** argv, ClientArguments& out) {
     if (out.autobahn) return bad_arguments("--http2 and --autobahn do not go together");
     out.io = "epoll";
   }
-  // Redirects and reconnection live in ws::ResilientClient, which the Asio
-  // stream, the HTTP/2 client and the Autobahn runner do not use.
-  if ((out.resilience.reconnect || out.max_redirects_given) &&
-      (out.io == "asio" || out.http2 || out.autobahn)) {
-    return bad_arguments("--reconnect and --max-redirects run on --io threads, epoll or uring");
+  // Redirects and reconnection live in ws::ResilientClient, which the
+  // HTTP/2 client and the Autobahn runner do not use.
+  if ((out.resilience.reconnect || out.max_redirects_given) && (out.http2 || out.autobahn)) {
+    return bad_arguments(
+        "--reconnect and --max-redirects run on --io threads, epoll, uring or asio");
   }
   return 0;
 }
@@ -449,106 +438,6 @@ int run_autobahn(const ClientArguments& arguments) {
   return 0;
 }
 
-#if WS_CLIENT_HAVE_TLS
-// --io asio: the Asio adapter, over TLS for wss://. Standard input is read on
-// a thread of its own and sent through the thread-safe session, as in the
-// other modes.
-template <class Stream>
-int run_asio_stream(::asio::io_context& io, Stream& stream, const ClientArguments& arguments,
-                    const ws::ClientHandshakeOptions& handshake) {
-  Outcome outcome;
-  bool handshake_failed = false;
-  std::string payload;
-  std::function<void()> read_next = [&] {
-    stream.async_read(payload, [&](std::error_code read_error, ws::MessageKind kind) {
-      if (read_error) return;  // the end: close_info() says how
-      print_message(ws::Message{kind, ws::as_bytes(payload), true, true});
-      read_next();
-    });
-  };
-  stream.async_handshake(arguments.url, handshake, [&](std::error_code handshake_error) {
-    if (handshake_error) {
-      outcome.rejected_status = stream.rejection_status();
-      handshake_failed = true;
-      if (outcome.rejected_status == 0) {
-        std::fprintf(stderr, "ws-client: %s\n", handshake_error.message().c_str());
-      }
-      return;
-    }
-    const ws::SessionPtr session = stream.session();
-    send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
-                     [session] { (void)session->close(ws::CloseCode::normal); });
-    read_next();
-  });
-  io.run();
-  if (handshake_failed && outcome.rejected_status == 0) return 1;  // already said why
-  if (outcome.rejected_status == 0) {
-    const ws::asio::CloseInfo& info = stream.close_info();
-    ws::Closed closed;
-    closed.code = info.code;
-    closed.error = info.error;
-    outcome.closed = closed;
-    outcome.reason = info.reason;
-  }
-  return exit_status(outcome, {});
-}
-
-ws::asio::StreamOptions asio_options(const ClientArguments& arguments) {
-  const ws::posix::BlockingClientOptions common = client_options(arguments);
-  ws::asio::StreamOptions options;
-  static_cast<ws::DriverOptions&>(options) = common;  // the same driver options as --io threads
-  options.config = common.config;
-  return options;
-}
-
-int run_asio(const ClientArguments& arguments) {
-  const ws::Result<ws::WsUrl> url = ws::parse_ws_url(arguments.url);
-  const ws::ClientHandshakeOptions handshake = client_options(arguments).handshake;
-  ::asio::io_context io;
-  std::error_code error;
-  ::asio::ip::tcp::resolver resolver(io);
-  const auto endpoints = resolver.resolve(url->host, std::to_string(url->port), error);
-  if (!url->secure) {
-    ::asio::ip::tcp::socket socket(io);
-    if (!error) ::asio::connect(socket, endpoints, error);
-    if (error) {
-      std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
-                   error.message().c_str());
-      return 1;
-    }
-    ws::asio::TcpStream stream(std::move(socket), asio_options(arguments));
-    return run_asio_stream(io, stream, arguments, handshake);
-  }
-  ::asio::ssl::context tls(::asio::ssl::context::tls_client);
-  if (arguments.insecure) {
-    tls.set_verify_mode(::asio::ssl::verify_none);
-  } else {
-    tls.set_verify_mode(::asio::ssl::verify_peer);
-    std::error_code trust_error;
-    if (arguments.ca_file.empty()) {
-      tls.set_default_verify_paths(trust_error);
-    } else {
-      tls.load_verify_file(arguments.ca_file, trust_error);
-    }
-    if (trust_error) {
-      std::fprintf(stderr, "ws-client: cannot load trusted certificates: %s\n",
-                   trust_error.message().c_str());
-      return 1;
-    }
-  }
-  ::asio::ssl::stream<::asio::ip::tcp::socket> socket(io, tls);
-  if (!error) ::asio::connect(socket.lowest_layer(), endpoints, error);
-  if (error) {
-    std::fprintf(stderr, "ws-client: cannot connect to %s: %s\n", arguments.url.c_str(),
-                 error.message().c_str());
-    return 1;
-  }
-  if (!arguments.insecure)
-    socket.set_verify_callback(::asio::ssl::host_name_verification(url->host));
-  ws::asio::TlsStream stream(std::move(socket), asio_options(arguments));
-  return run_asio_stream(io, stream, arguments, handshake);
-}
-#endif
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -564,15 +453,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ws-client: %s\n", error->c_str());
     return 1;
   }
-  if (proxy.proxy && arguments.io == "asio") {
-    // The Asio mode connects raw asio sockets (and asio::ssl) itself; it
-    // hosts no stream layer below TLS for a client.
-    std::fprintf(stderr,
-                 "ws-client: --io asio cannot connect through a proxy (%s from %s); use --io "
-                 "threads, epoll or uring, or --no-proxy\n",
-                 ws::proxy::display_url(*proxy.proxy).c_str(), proxy.source.c_str());
-    return 2;
-  }
   if (proxy.proxy && arguments.http2 && !ws::parse_ws_url(arguments.url)->secure) {
     // h2c with prior knowledge through a tunnel: the HTTP/2 client takes
     // any layer for TLS and wants ALPN h2 from it, which a tunnel has not.
@@ -581,21 +461,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   arguments.route = ws_client::use_proxy(proxy);
-  if (arguments.io == "asio") {
-#if WS_CLIENT_HAVE_TLS
-    return run_asio(arguments);
-#else
-    std::fprintf(stderr,
-                 "ws-client: this build has no Asio (install libasio-dev and libssl-dev)\n");
+  if (arguments.io == "asio" && !WS_CLIENT_HAVE_ASIO) {
+    std::fprintf(stderr, "ws-client: this build has no Asio (install libasio-dev)\n");
     return 1;
-#endif
   }
   if (ws::parse_ws_url(arguments.url)->secure) {
     arguments.tls = client_tls(arguments);
     if (!arguments.tls) return 1;
   }
   if (!arguments.autobahn && !arguments.http2) {
-    // threads, epoll and uring: redirects (default 5) and --reconnect.
+    // threads, epoll, uring and asio: redirects (default 5) and --reconnect.
     return ws_client::run_resilient(arguments.url, client_options(arguments), arguments.io,
                                     arguments.resilience, print_message,
                                     [](int rejected, const std::optional<ws::Closed>& closed,

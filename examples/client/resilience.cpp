@@ -14,6 +14,12 @@
 #include "ws/uring/resilient_client.hpp"
 #include "ws/uring/uring_loop.hpp"
 #endif
+#if WS_CLIENT_HAVE_ASIO
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+
+#include "ws/asio/client.hpp"
+#endif
 
 namespace ws_client {
 namespace {
@@ -207,6 +213,21 @@ int run_resilient(const std::string& url, const ws::ClientOptions& options, std:
       std::fprintf(stderr, "ws-client: %s\n", run_error.message().c_str());
       return 1;
     }
+#endif
+#if WS_CLIENT_HAVE_ASIO
+  } else if (io == "asio") {
+    ::asio::io_context context;
+    // The client keeps work queued while it runs (a connection, a wait);
+    // the guard makes that not matter: only on_gave_up stops the context.
+    auto work = ::asio::make_work_guard(context);
+    on_finished = [&context] { context.stop(); };
+    std::shared_ptr<ws::ResilientClient> client =
+        ws::asio::start_resilient(context, url, handler, events, settings, options);
+    stopper->set([client] { client->stop(); });
+    read_input();
+    context.run();
+    stopper->set(nullptr);
+    client.reset();
 #endif
   } else {
     ws::posix::BlockingClientOptions blocking;

@@ -1,5 +1,5 @@
 // ws-client's redirects (--max-redirects) and reconnection (--reconnect)
-// over --io threads, epoll and uring: ws::ResilientClient with standard
+// over --io threads, epoll, uring and asio: ws::ResilientClient with standard
 // input lines kept until a connection takes them.
 #pragma once
 
@@ -26,7 +26,8 @@ struct ResilienceArguments {
 using ExitStatus = std::function<int(int rejected_status, const std::optional<ws::Closed>& closed,
                                      const std::string& reason, std::error_code error)>;
 
-/// Runs the interactive client on `io` ("threads", "epoll" or "uring"):
+/// Runs the interactive client on `io` ("threads", "epoll", "uring" or
+/// "asio"):
 /// each standard-input line goes out as a text message, each received
 /// message goes to `print`. A line that no connection took yet waits for
 /// the next one; at the end of input the client closes with 1000 once

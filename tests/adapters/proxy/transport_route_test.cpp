@@ -27,6 +27,12 @@
 #include "ws/uring/uring_loop.hpp"
 #define WS_TEST_HAVE_URING 1
 #endif
+#if __has_include("ws/asio/client.hpp")
+#include <asio/io_context.hpp>
+
+#include "ws/asio/client.hpp"
+#define WS_TEST_HAVE_ASIO 1
+#endif
 
 namespace ws::proxy {
 namespace {
@@ -188,6 +194,20 @@ Ending through_uring(std::uint16_t proxy_port) {
 }
 #endif
 
+#if WS_TEST_HAVE_ASIO
+Ending through_asio(std::uint16_t proxy_port) {
+  Ending ending;
+  ::asio::io_context io;
+  const auto start = Clock::now();
+  Result<SessionPtr> session =
+      asio::connect(io, target, recording(ending, [&] { io.stop(); }), options_for(proxy_port));
+  EXPECT_TRUE(session.has_value());
+  io.run();
+  ending.took = Clock::now() - start;
+  return ending;
+}
+#endif
+
 using Connect = Ending (*)(std::uint16_t);
 
 class ThroughAHostileProxy : public ::testing::TestWithParam<const char*> {
@@ -198,6 +218,9 @@ class ThroughAHostileProxy : public ::testing::TestWithParam<const char*> {
     if (mode == "threads") return through_threads(proxy.port());
 #if WS_TEST_HAVE_URING
     if (mode == "uring") return through_uring(proxy.port());
+#endif
+#if WS_TEST_HAVE_ASIO
+    if (mode == "asio") return through_asio(proxy.port());
 #endif
     ADD_FAILURE() << "unknown mode " << mode;
     return {};
@@ -217,6 +240,9 @@ void skip_without_uring(const std::string& mode) {
   if (mode == "uring" && !uring::probe()) GTEST_SKIP() << uring::probe().message;
 #else
   if (mode == "uring") GTEST_SKIP() << "built without io_uring";
+#endif
+#if !WS_TEST_HAVE_ASIO
+  if (mode == "asio") GTEST_SKIP() << "built without ws::asio";
 #endif
 }
 
@@ -274,7 +300,7 @@ TEST_P(ThroughAHostileProxy, AResetEndsItAtOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ThroughAHostileProxy,
-                         ::testing::Values("threads", "epoll", "uring"));
+                         ::testing::Values("threads", "epoll", "uring", "asio"));
 
 }  // namespace
 }  // namespace ws::proxy

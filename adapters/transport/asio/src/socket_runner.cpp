@@ -1,5 +1,6 @@
 #include "socket_runner.hpp"
 
+#include <asio/connect.hpp>
 #include <asio/post.hpp>
 
 #include "ws/driver/session.hpp"
@@ -10,6 +11,16 @@ namespace {
 
 bool would_block(const std::error_code& error) {
   return error == ::asio::error::would_block || error == ::asio::error::try_again;
+}
+
+// Asio's own "asio.system" category holds errno values but does not compare
+// equal to std::errc: the connection's error is the same value in
+// std::system_category, as the other transports report it (a refused
+// connect then equals std::errc::connection_refused).
+std::error_code portable(std::error_code error) {
+  if (error.category() == ::asio::error::get_system_category())
+    return {error.value(), std::system_category()};
+  return error;
 }
 
 // writev takes this many buffers at once.
@@ -64,6 +75,46 @@ void SocketRunner::begin() {
   });
 }
 
+void SocketRunner::connect_then_begin(std::string host, std::uint16_t port) {
+  ::asio::post(socket_.get_executor(), [self = shared_from_this(), host = std::move(host), port] {
+    if (self->ended_) return;
+    self->connecting_ = true;
+    self->resolver_.emplace(self->socket_.get_executor());
+    self->turn();  // starts the handshake clock before the name is resolved
+    if (self->ended_) return;
+    self->resolver_->async_resolve(
+        host, std::to_string(port), ::asio::ip::tcp::resolver::numeric_service,
+        [self](std::error_code error, const ::asio::ip::tcp::resolver::results_type& results) {
+          if (self->ended_) return;
+          if (error) {
+            self->connected(error);
+            return;
+          }
+          ::asio::async_connect(self->socket_, results,
+                                [self](std::error_code failed, const auto& /*endpoint*/) {
+                                  self->connected(failed);
+                                });
+        });
+  });
+}
+
+void SocketRunner::connected(std::error_code error) {
+  if (ended_) return;  // ended meanwhile (timeout, abort): the socket is closed
+  connecting_ = false;
+  resolver_.reset();
+  if (error) {
+    driver_->abort(portable(error));  // on_close reports why, as for a failed tunnel
+    finish();
+    return;
+  }
+  std::error_code option_error;
+  socket_.set_option(::asio::ip::tcp::no_delay(true), option_error);  // best effort
+  socket_.non_blocking(true, error);
+  if (error) driver_->transport_failed(error);
+  readable_ = true;
+  turn();
+}
+
 SocketRunner::SocketRunner(::asio::ip::tcp::socket socket, Ended on_end)
     : socket_(std::move(socket)), timer_(socket_.get_executor()), on_end_(std::move(on_end)) {}
 
@@ -85,6 +136,18 @@ void SocketRunner::abort(std::error_code why) {
 
 void SocketRunner::turn() {
   if (ended_) return;
+  if (connecting_) {
+    // No socket to read or write yet: only the driver's clock and what the
+    // session asked (a close, an abort) move.
+    const SocketDriver::Turn result = driver_->step(Clock::now());
+    if (driver_->should_close_transport()) {
+      finish();
+      return;
+    }
+    schedule(result == SocketDriver::Turn::yield ? std::optional<TimePoint>(Clock::now())
+                                                 : driver_->next_deadline());
+    return;
+  }
   if (readable_) read();
   const SocketDriver::Turn result = driver_->step(Clock::now());
   write();
@@ -200,6 +263,7 @@ void SocketRunner::schedule(std::optional<TimePoint> when) {
 void SocketRunner::finish() {
   if (ended_) return;
   ended_ = true;
+  if (resolver_) resolver_->cancel();  // a resolve in progress ends with operation_aborted
   std::error_code ignored;
   socket_.close(ignored);
   armed_.reset();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -36,6 +37,14 @@ class SocketRunner : public std::enable_shared_from_this<SocketRunner> {
 
   // Any thread: carried out on the strand.
   void begin();
+  /// A client's runner, made with an unconnected socket: resolves
+  /// host:port, connects the socket to the first address that takes it,
+  /// then runs as begin() does. The driver's clock starts at once, so its
+  /// handshake timeout counts the resolve and the connect too; until the
+  /// socket is connected a turn only steps the driver (a timeout, a close
+  /// or abort from the session end it). A failure to resolve or connect
+  /// ends the driver with that error (on_close reports it).
+  void connect_then_begin(std::string host, std::uint16_t port);
   void close_going_away();
   void abort(std::error_code why);
 
@@ -49,6 +58,7 @@ class SocketRunner : public std::enable_shared_from_this<SocketRunner> {
   void wait_writable();
   void schedule(std::optional<TimePoint> when);
   void finish();
+  void connected(std::error_code error);
 
   ::asio::ip::tcp::socket socket_;
   ::asio::steady_timer timer_;
@@ -61,6 +71,9 @@ class SocketRunner : public std::enable_shared_from_this<SocketRunner> {
   bool read_waiting_ = false;
   bool write_waiting_ = false;
   bool ended_ = false;
+  // Client only, while resolving and connecting: no socket I/O yet.
+  std::optional<::asio::ip::tcp::resolver> resolver_;
+  bool connecting_ = false;
 };
 
 }  // namespace ws::asio::detail
