@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <string>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "proxy_choice.hpp"
@@ -16,10 +16,6 @@
 #include "ws/posix/epoll_client.hpp"
 #include "ws/posix/epoll_loop.hpp"
 #include "ws/tls/layer.hpp"
-#if WS_CLIENT_HAVE_URING
-#include "ws/uring/uring_client.hpp"
-#include "ws/uring/uring_loop.hpp"
-#endif
 #if WS_HAVE_DEFLATE
 #include "ws/deflate/deflate.hpp"
 #endif
@@ -243,6 +239,25 @@ std::shared_ptr<const ws::StreamLayerFactory> client_tls(const ClientArguments& 
   return *layer;
 }
 
+// TLS for a ws:// URL that may be redirected to wss://: the trusted
+// certificates are loaded at the first wss:// connect, not at start, so a
+// plain client does not pay for them.
+class LazyTls final : public ws::StreamLayerFactory {
+ public:
+  explicit LazyTls(const ClientArguments& arguments) : arguments_(arguments) {}
+  ws::Result<std::unique_ptr<ws::StreamLayer>> make(ws::Role role,
+                                                    std::string_view host) const override {
+    std::call_once(loaded_, [this] { factory_ = client_tls(arguments_); });
+    if (!factory_) return make_error_code(ws::errc::invalid_url);  // client_tls said why
+    return factory_->make(role, host);
+  }
+
+ private:
+  ClientArguments arguments_;
+  mutable std::once_flag loaded_;
+  mutable std::shared_ptr<const ws::StreamLayerFactory> factory_;
+};
+
 ws::posix::BlockingClientOptions client_options(const ClientArguments& arguments) {
   ws::posix::BlockingClientOptions options;
   options.config.limits.max_message_size = arguments.max_message;
@@ -295,38 +310,11 @@ int exit_status(const Outcome& outcome, std::error_code error) {
   return 1;
 }
 
-int run_interactive(const ClientArguments& arguments) {
-  Outcome outcome;
-  ws::posix::BlockingCallbacks callbacks;
-  callbacks.open = [](const ws::posix::BlockingSessionPtr& session) {
-    send_stdin_lines([session](std::string_view line) { return !session->send_text(line); },
-                     [session] { (void)session->close(ws::CloseCode::normal); });
-  };
-  callbacks.message = [](const ws::posix::BlockingSessionPtr&, const ws::Message& message) {
-    print_message(message);
-  };
-  callbacks.rejected = [&outcome](const ws::posix::BlockingSessionPtr&,
-                                  const ws::Rejected& rejected) {
-    outcome.rejected_status = rejected.status;
-  };
-  callbacks.close = [&outcome](const ws::posix::BlockingSessionPtr&, const ws::Closed& closed) {
-    outcome.closed = closed;
-    outcome.reason = std::string(closed.reason);
-  };
-  ws::posix::BlockingClientOptions options = client_options(arguments);
-  // A connection that never opened (a proxy's refusal) reports here, not in
-  // close: its reason is what the proxy said.
-  options.on_failed = [&outcome](const ws::Closed& closed) {
-    outcome.reason = std::string(closed.reason);
-  };
-  const std::error_code error = ws::posix::connect(arguments.url, callbacks, options);
-  return exit_status(outcome, error);
-}
-
-// --io epoll and --io uring: the client of that loop, run on this thread;
-// the same driver and Session as --io threads.
-template <class Loop, class Client>
-int run_loop(const ClientArguments& arguments, Loop& loop) {
+#if WS_CLIENT_HAVE_HTTP2
+// --http2: one HTTP/2 connection on the epoll loop, carrying this one
+// WebSocket as a stream (RFC 8441). No redirects or reconnection here.
+int run_http2(const ClientArguments& arguments) {
+  ws::posix::EpollLoop loop;
   Outcome outcome;
   std::error_code failure;
   ws::Handler handler;
@@ -348,44 +336,28 @@ int run_loop(const ClientArguments& arguments, Loop& loop) {
     loop.stop();
   };
   const ws::posix::BlockingClientOptions common = client_options(arguments);
-  Client client(loop, common);
-#if WS_CLIENT_HAVE_HTTP2
-  if constexpr (std::is_same_v<Client, ws::posix::EpollClient>) {
-    if (arguments.http2) {
-      // One HTTP/2 connection carrying this one WebSocket as a stream.
-      const std::error_code error = client.connect_socket(
-          arguments.url, handler,
-          [&](ws::SocketDriverContext context) -> ws::Result<std::unique_ptr<ws::SocketDriver>> {
-            ws::Result<std::unique_ptr<ws::http2::ClientConnection>> connection =
-                ws::http2::ClientConnection::make(std::move(context));
-            if (!connection) return connection.error();
-            ws::Result<ws::SessionPtr> opened =
-                (*connection)->open(arguments.url, common.handshake);
-            if (!opened) return opened.error();
-            return std::unique_ptr<ws::SocketDriver>(std::move(*connection));
-          });
-      if (error) {
-        std::fprintf(stderr, "ws-client: %s\n", error.message().c_str());
-        return 1;
-      }
-      if (const std::error_code run_error = loop.run()) {
-        std::fprintf(stderr, "ws-client: %s\n", run_error.message().c_str());
-        return 1;
-      }
-      return exit_status(outcome, failure);
-    }
-  }
-#endif
-  if (const ws::Result<ws::SessionPtr> started = client.connect(arguments.url, handler); !started) {
-    std::fprintf(stderr, "ws-client: %s\n", started.error().message().c_str());
+  ws::posix::EpollClient client(loop, common);
+  const std::error_code error = client.connect_socket(
+      arguments.url, handler,
+      [&](ws::SocketDriverContext context) -> ws::Result<std::unique_ptr<ws::SocketDriver>> {
+        ws::Result<std::unique_ptr<ws::http2::ClientConnection>> connection =
+            ws::http2::ClientConnection::make(std::move(context));
+        if (!connection) return connection.error();
+        ws::Result<ws::SessionPtr> opened = (*connection)->open(arguments.url, common.handshake);
+        if (!opened) return opened.error();
+        return std::unique_ptr<ws::SocketDriver>(std::move(*connection));
+      });
+  if (error) {
+    std::fprintf(stderr, "ws-client: %s\n", error.message().c_str());
     return 1;
   }
-  if (const std::error_code error = loop.run()) {
-    std::fprintf(stderr, "ws-client: %s\n", error.message().c_str());
+  if (const std::error_code run_error = loop.run()) {
+    std::fprintf(stderr, "ws-client: %s\n", run_error.message().c_str());
     return 1;
   }
   return exit_status(outcome, failure);
 }
+#endif
 
 // Runs one connection that echoes everything back; returns the text of the
 // first message when `first_text` is set.
@@ -460,7 +432,7 @@ int main(int argc, char** argv) {
                  "ws-client: --http2 through a proxy needs wss:// (ALPN h2 through the tunnel)\n");
     return 2;
   }
-  arguments.route = ws_client::use_proxy(proxy);
+  arguments.route = ws_client::use_proxy(proxy, arguments.proxy_url.empty() && !arguments.no_proxy);
   if (arguments.io == "asio" && !WS_CLIENT_HAVE_ASIO) {
     std::fprintf(stderr, "ws-client: this build has no Asio (install libasio-dev)\n");
     return 1;
@@ -468,6 +440,9 @@ int main(int argc, char** argv) {
   if (ws::parse_ws_url(arguments.url)->secure) {
     arguments.tls = client_tls(arguments);
     if (!arguments.tls) return 1;
+  } else if (arguments.resilience.max_redirects > 0 && !arguments.http2 && !arguments.autobahn) {
+    // A redirect may lead from ws:// to wss://: TLS, loaded only then.
+    arguments.tls = std::make_shared<const LazyTls>(arguments);
   }
   if (!arguments.autobahn && !arguments.http2) {
     // threads, epoll, uring and asio: redirects (default 5) and --reconnect.
@@ -478,24 +453,10 @@ int main(int argc, char** argv) {
                                       return exit_status(Outcome{rejected, closed, reason}, error);
                                     });
   }
-  if (arguments.io == "epoll") {
-    ws::posix::EpollLoop loop;
-    return run_loop<ws::posix::EpollLoop, ws::posix::EpollClient>(arguments, loop);
-  }
-  if (arguments.io == "uring") {
-#if WS_CLIENT_HAVE_URING
-    ws::uring::UringLoop loop;
-    if (loop.creation_error()) {
-      std::fprintf(stderr, "ws-client: --io uring: %s\n", loop.creation_message().c_str());
-      return 1;
-    }
-    return run_loop<ws::uring::UringLoop, ws::uring::UringClient>(arguments, loop);
+  if (arguments.autobahn) return run_autobahn(arguments);
+#if WS_CLIENT_HAVE_HTTP2
+  return run_http2(arguments);  // parse() accepts --http2 only in such a build
 #else
-    std::fprintf(
-        stderr,
-        "ws-client: --io uring: this build has no io_uring support (install liburing-dev)\n");
-    return 1;
+  return 1;
 #endif
-  }
-  return arguments.autobahn ? run_autobahn(arguments) : run_interactive(arguments);
 }

@@ -41,9 +41,12 @@ std::optional<std::string> choose_proxy(const std::string& url, const std::strin
   return std::nullopt;
 }
 
-std::shared_ptr<const ws::ClientRoute> use_proxy(const ProxyChoice& choice) {
+std::shared_ptr<const ws::ClientRoute> use_proxy(const ProxyChoice& choice, bool from_environment) {
+  if (choice.proxy) proxy_in_use() = ws::proxy::display_url(*choice.proxy);
+  // A redirect may lead to another host or scheme: the environment is asked
+  // again for each URL (no_proxy, https_proxy for wss://).
+  if (from_environment) return ws::proxy::environment_route(ws::proxy::process_environment());
   if (!choice.proxy) return nullptr;
-  proxy_in_use() = ws::proxy::display_url(*choice.proxy);
   return ws::proxy::route(*choice.proxy);
 }
 

@@ -31,9 +31,12 @@ std::optional<std::string> choose_proxy(const std::string& url, const std::strin
                                         const ws::proxy::Environment& environment,
                                         ProxyChoice& out);
 
-/// The route for `choice` (null when direct); remembers the proxy for
-/// proxy_failure(). Call once, on the main thread, before connecting.
-std::shared_ptr<const ws::ClientRoute> use_proxy(const ProxyChoice& choice);
+/// The route for `choice`: with `from_environment` (neither --proxy nor
+/// --no-proxy) the environment's route, asked again for every URL a
+/// redirect leads to; otherwise the chosen proxy's, or null when direct.
+/// Remembers the proxy for proxy_failure(). Call once, on the main thread,
+/// before connecting.
+std::shared_ptr<const ws::ClientRoute> use_proxy(const ProxyChoice& choice, bool from_environment);
 
 /// When a proxy is in use and `error` is its doing (a proxy errc, with
 /// `detail` what the proxy said) or a failure to reach it (a system error

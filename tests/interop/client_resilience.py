@@ -13,13 +13,16 @@ usage: client_resilience.py WS_ECHO WS_CLIENT IO_MODE   prints 'N passed, M fail
 import base64
 import ctypes
 import hashlib
+import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -259,11 +262,55 @@ def input_ends_before_the_answer():
     listener.close()
 
 
+def redirect_to_wss():
+    """ws:// answered with a 301 to wss:// (an upgrade of security, allowed):
+    the client loads TLS then and checks the server's certificate with --ca."""
+    scratch = tempfile.mkdtemp()
+    cert, key = os.path.join(scratch, "cert.pem"), os.path.join(scratch, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    proc = subprocess.Popen([ECHO, "--port", "0", "--io", "epoll", "--tls", cert, key], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    found = re.search(r"listening on [^:]+:(\d+)", proc.stdout.readline().decode())
+    tls_port = int(found.group(1))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def answer():
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            with peer:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = peer.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                peer.sendall(f"HTTP/1.1 308 Permanent Redirect\r\nLocation: wss://127.0.0.1:{tls_port}/secure\r\n"
+                             "Content-Length: 0\r\n\r\n".encode())
+    threading.Thread(target=answer, daemon=True).start()
+    url = f"ws://127.0.0.1:{listener.getsockname()[1]}/plain"
+    run = subprocess.run([CLIENT, "--io", IO, "--ca", cert, url], input=b"now over TLS\n", capture_output=True,
+                         timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
+    check("a 308 from ws:// to wss:// is followed, over TLS", run.returncode == 0 and run.stdout == b"now over TLS\n",
+          (run.returncode, run.stdout, run.stderr))
+    listener.close()
+    proc.kill()
+    proc.wait()
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
 start = time.monotonic()
 try:
     main()
     redirects()
     input_ends_before_the_answer()
+    redirect_to_wss()
 except Exception as error:  # a failure of the harness is a failed test
     check("harness", False, repr(error))
 check("the run takes less than 20 s", time.monotonic() - start < 20, time.monotonic() - start)
