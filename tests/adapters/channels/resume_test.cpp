@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -59,7 +60,10 @@ std::optional<std::string> field(const std::string& json, const std::string& key
 Position pos_of(const std::string& json) { return *parse_position(*field(json, "pos")); }
 
 Registry resumable_registry(HistoryLimits limits = {}) {
-  return Registry(RegistryOptions{true, limits});
+  RegistryOptions options{true, limits};
+  // A history may not hold more than one replay carries.
+  options.max_replay_bytes = std::max(options.max_replay_bytes, limits.max_bytes);
+  return Registry(options);
 }
 
 void publish_texts(Registry& registry, const std::string& channel, int from, int to) {
@@ -265,6 +269,35 @@ TEST(RegistryResume, AReplayTooLargeForTheMemberTellsItToo) {
   EXPECT_EQ(data_of(slow->texts()), (std::vector<std::string>{"m1", "m2"}));
 }
 
+// A member that refuses once `limit` bytes of frames are queued (a Session's
+// high-water mark), and counts fell_behind().
+class ByteLimitedSubscriber final : public Subscriber {
+ public:
+  explicit ByteLimitedSubscriber(std::size_t limit) : limit_(limit) {}
+  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
+    if (queued_ + message->frame().size() > limit_) return false;
+    queued_ += message->frame().size();
+    received.emplace_back(as_text(message->payload()));
+    return true;
+  }
+  void fell_behind() override { ++fell_behind_calls; }
+  std::vector<std::string> received;
+  int fell_behind_calls = 0;
+
+ private:
+  std::size_t limit_;
+  std::size_t queued_ = 0;
+};
+
+TEST(RegistryResume, AHistoryLargerThanTheReplayBudgetIsRefused) {
+  RegistryOptions options;
+  options.resumable = true;
+  options.history.max_bytes = options.max_replay_bytes + 1;
+  EXPECT_THROW(Registry{options}, std::invalid_argument);
+  options.resumable = false;  // no history: nothing to check
+  EXPECT_NO_THROW(Registry{options});
+}
+
 TEST(RegistryResume, PlainMembersOfAResumableRegistryKeepRawPayloads) {
   Registry registry = resumable_registry();
   auto plain = std::make_shared<RecordingSubscriber>();
@@ -413,6 +446,45 @@ TEST(RegistryResume, WithAPositioningBackplaneNoAnswerMeansResumeLater) {
   EXPECT_EQ(live->fell_behind_calls.load(), 1);
   registry.deliver_positioned("c", {1, 2}, MessageKind::text, as_bytes("late"));
   EXPECT_EQ(live->texts().size(), 1U);
+  registry.set_backplane(nullptr);
+}
+
+// A Redis stream keeps max_messages entries of any size. Before the replay
+// budget the whole catch-up was queued: past the member's mark it was told
+// to resume (1013), came back with the same position and was refused again,
+// forever. Now it gets a gap counting what was left out, the newest part
+// that fits, and goes live.
+TEST(RegistryResume, AReplayPastTheBudgetIsAGapAndTheNewestPartNotACloseLoop) {
+  RegistryOptions options;
+  options.resumable = true;
+  options.history = HistoryLimits{1000, 1024};
+  options.max_replay_bytes = 1024;
+  Registry registry(options);
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  const std::string payload(100, 'x');
+  std::vector<std::string> texts;
+  texts.reserve(20);
+  std::vector<std::pair<Position, const char*>> kept;
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    texts.push_back(payload + std::to_string(i));
+  }
+  for (std::uint64_t i = 1; i <= 20; ++i) kept.emplace_back(Position{50, i}, texts[i - 1].c_str());
+  auto member = std::make_shared<ByteLimitedSubscriber>(2048);  // < 20 * ~130 bytes
+  registry.join_resumable("c", member, Position{50, 0});
+  const BackplaneHistory history = broker_history({50, 20}, kept);
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, &history);
+  EXPECT_EQ(member->fell_behind_calls, 0);
+  const std::vector<std::string>& got = member->received;
+  ASSERT_GE(got.size(), 3U);
+  const std::vector<std::string> data = data_of(got);
+  ASSERT_FALSE(data.empty());
+  const std::size_t left_out = 20 - data.size();
+  ASSERT_GT(left_out, 0U);
+  EXPECT_EQ(got.front(),
+            gap_envelope(HistoryGap{GapReason::too_old, left_out, Position{50, left_out}}));
+  for (std::size_t i = 0; i < data.size(); ++i) EXPECT_EQ(data[i], texts[left_out + i]);
+  EXPECT_EQ(got.back(), live_envelope(Position{50, 20}));
   registry.set_backplane(nullptr);
 }
 

@@ -49,11 +49,20 @@ struct RegistryOptions {
   /// the last one to leave can still resume; they live as long as the
   /// registry).
   bool resumable = false;
-  /// Per channel, when resumable. Keep max_bytes well under the members'
-  /// BackpressureLimits::high_water (4 MiB by default): a resume queues the
-  /// whole replay at once, and a replay past the mark closes the member
-  /// with 1013 again.
+  /// Per channel, when resumable. max_bytes must not exceed
+  /// max_replay_bytes (the constructor throws std::invalid_argument).
   HistoryLimits history{};
+  /// The most one resume queues at once, in frame bytes of the replayed
+  /// messages (gap and live markers not counted). A resume queues its whole
+  /// replay at once; one past the member's BackpressureLimits::high_water
+  /// (4 MiB by default) would close it with 1013, and it would come back
+  /// with the same position and be closed again, forever. When the catch-up
+  /// does not fit, the member gets a gap (too_old, `missed` = the messages
+  /// left out) and the newest messages that fit, so every resume makes
+  /// progress. Default 2 MiB: half the default high-water mark, leaving room
+  /// for live traffic queued meanwhile, and twice the default
+  /// history.max_bytes. Keep it under the high-water mark of your sessions.
+  std::size_t max_replay_bytes = 2 * 1024 * 1024;
   /// Resumable channels without members whose histories are kept (so that
   /// their last members can come back). Past it, the channel idle longest
   /// is forgotten: a client resuming it gets an other_epoch gap. Bounds
@@ -89,7 +98,8 @@ class Registry final : public ChannelMembership {
   ///   first, each once; or, when P is of another epoch, older than the
   ///   history or ahead of it, a gap envelope (reason, how many were missed
   ///   when known, and the position it goes on from) followed by every
-  ///   message kept;
+  ///   message kept; a replay is cut to its newest part within
+  ///   max_replay_bytes, after a too_old gap counting what was left out;
   /// - without `since`: nothing to replay (it starts at the newest message);
   /// then in both cases a live marker with the position reached, then live
   /// messages. A member that refuses a message (deliver returns false: its
