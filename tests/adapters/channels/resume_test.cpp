@@ -488,6 +488,32 @@ TEST(RegistryResume, AReplayPastTheBudgetIsAGapAndTheNewestPartNotACloseLoop) {
   registry.set_backplane(nullptr);
 }
 
+// Anyone may PUBLISH to Redis. Before the fix every position not after the
+// member's cursor was skipped as "already replayed": one forged huge ID made
+// the member skip every real message after it, silently and for good. Only
+// what its replay covered is skipped now; anything else out of order makes
+// it lag (1013), and its resume from the stream sorts it out.
+TEST(RegistryResume, WithAPositioningBackplaneAnOutOfOrderPositionMakesItLagNotGoSilent) {
+  Registry registry = resumable_registry();
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  auto member = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("c", member, Position{10, 1});
+  const BackplaneHistory history = broker_history({10, 3}, {{{10, 2}, "m2"}, {{10, 3}, "m3"}});
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, &history);
+  // A live copy of what the replay covered: skipped, not a lag.
+  registry.deliver_positioned("c", {10, 3}, MessageKind::text, as_bytes("m3"));
+  registry.deliver_positioned("c", {10, 4}, MessageKind::text, as_bytes("m4"));
+  EXPECT_EQ(member->fell_behind_calls.load(), 0);
+  registry.deliver_positioned("c", {9007199254740000, 0}, MessageKind::text, as_bytes("forged"));
+  registry.deliver_positioned("c", {10, 5}, MessageKind::text, as_bytes("m5"));
+  EXPECT_EQ(member->fell_behind_calls.load(), 1);
+  registry.deliver_positioned("c", {10, 6}, MessageKind::text, as_bytes("m6"));
+  EXPECT_EQ(data_of(member->texts()), (std::vector<std::string>{"m2", "m3", "m4", "forged"}));
+  EXPECT_EQ(member->fell_behind_calls.load(), 1);
+  registry.set_backplane(nullptr);
+}
+
 // Joins with a position race publishers on other threads: every message
 // after the position arrives once, in order (the registry's lock orders the
 // replay against delivery).

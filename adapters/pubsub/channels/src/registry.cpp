@@ -399,7 +399,17 @@ std::size_t Registry::deliver_positioned(std::string_view channel, Position posi
       }
       // Already sent by its replay (the broker's reply and its pub/sub
       // messages travel on different connections, in either order).
-      if (member.cursor && !stream_less(*member.cursor, position)) continue;
+      if (member.replayed_through && !stream_less(*member.replayed_through, position)) continue;
+      // Any other position that does not follow the last one sent is out of
+      // order (anyone may PUBLISH to Redis: one forged huge ID would move the
+      // cursor past every real message). Skipping it silently would mute the
+      // member for good; it is told to resume instead, and its resume from
+      // the stream sorts it out (an ahead gap for a forged position).
+      if (member.cursor && !stream_less(*member.cursor, position)) {
+        member.lagged = true;
+        lagging.push_back(subscriber);
+        continue;
+      }
       if (subscriber->deliver(envelope)) {
         member.cursor = position;
         ++delivered;
@@ -496,6 +506,7 @@ void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
       send(text_message(live_envelope(cursor)));
     }
     member->cursor = cursor;
+    member->replayed_through = cursor;
     if (!accepted) {
       member->lagged = true;
       told = std::move(subscriber);

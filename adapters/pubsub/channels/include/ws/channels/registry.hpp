@@ -147,10 +147,12 @@ class Registry final : public ChannelMembership {
   /// A backplane that assigns positions (Backplane::assigns_positions, the
   /// Redis backplane of a resumable registry) hands back a message with the
   /// position the broker gave it. Plain members get the raw payload,
-  /// resumable ones an envelope with that position; a resumable member that
-  /// already has this position (its replay covered it) is skipped, so the
-  /// boundary between replay and live doubles nothing. Returns the members
-  /// reached.
+  /// resumable ones an envelope with that position; a resumable member whose
+  /// replay covered this position is skipped, so the boundary between replay
+  /// and live doubles nothing. Any other position that does not follow the
+  /// last one a resumable member was sent (out of order, or after a forged
+  /// larger one) makes it lag (fell_behind, 1013) rather than silently skip
+  /// messages. Returns the members reached.
   std::size_t deliver_positioned(std::string_view channel, Position position, MessageKind kind,
                                  ByteView payload);
   /// The broker's answer to fetch_since (null: it could not answer). The
@@ -190,6 +192,10 @@ class Registry final : public ChannelMembership {
     std::uint64_t ticket = 0;
     std::vector<std::pair<Position, std::shared_ptr<const PreparedMessage>>> waiting{};
     std::optional<Position> cursor{};
+    // The last position its replay covered: live copies at or before it are
+    // skipped as duplicates; any other position not after `cursor` is out
+    // of order and makes it lag.
+    std::optional<Position> replayed_through{};
     std::optional<Position> since{};
   };
   // One channel: its members and, when resumable, its history and the lock
