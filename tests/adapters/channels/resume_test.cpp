@@ -514,6 +514,44 @@ TEST(RegistryResume, WithAPositioningBackplaneAnOutOfOrderPositionMakesItLagNotG
   registry.set_backplane(nullptr);
 }
 
+// While the broker answers, live messages wait. The bound was a floor
+// (max(history.max_messages, 1000)) with no byte limit: now at most
+// min(history.max_messages, 1000) messages and max_replay_bytes, past which
+// the member resumes (1013) instead of growing without bound.
+TEST(RegistryResume, WithAPositioningBackplaneWaitingMessagesAreBoundedByCountAndBytes) {
+  {
+    Registry registry = resumable_registry(HistoryLimits{5, 1024 * 1024});
+    PositioningBackplane backplane;
+    registry.set_backplane(&backplane);
+    auto member = std::make_shared<LimitedSubscriber>();
+    registry.join_resumable("c", member, Position{10, 0});
+    for (std::uint64_t i = 1; i <= 5; ++i) {
+      registry.deliver_positioned("c", {10, i}, MessageKind::text, as_bytes("m"));
+    }
+    EXPECT_EQ(member->fell_behind_calls.load(), 0);
+    registry.deliver_positioned("c", {10, 6}, MessageKind::text, as_bytes("m"));
+    EXPECT_EQ(member->fell_behind_calls.load(), 1);
+    registry.set_backplane(nullptr);
+  }
+  {
+    RegistryOptions options{true, HistoryLimits{1000, 1024}};
+    options.max_replay_bytes = 1024;
+    Registry registry(options);
+    PositioningBackplane backplane;
+    registry.set_backplane(&backplane);
+    auto member = std::make_shared<LimitedSubscriber>();
+    registry.join_resumable("c", member, Position{10, 0});
+    const std::string payload(200, 'x');
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+      registry.deliver_positioned("c", {10, i}, MessageKind::text, as_bytes(payload));
+    }
+    EXPECT_EQ(member->fell_behind_calls.load(), 0);
+    registry.deliver_positioned("c", {10, 5}, MessageKind::text, as_bytes(payload));
+    EXPECT_EQ(member->fell_behind_calls.load(), 1);
+    registry.set_backplane(nullptr);
+  }
+}
+
 // Joins with a position race publishers on other threads: every message
 // after the position arrives once, in order (the registry's lock orders the
 // replay against delivery).

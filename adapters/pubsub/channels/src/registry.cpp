@@ -388,9 +388,17 @@ std::size_t Registry::deliver_positioned(std::string_view channel, Position posi
       }
       if (!envelope) envelope = text_message(message_envelope(position, kind, payload));
       if (member.ticket != 0) {
-        // Waiting for its replay: kept, bounded like a history.
-        if (member.waiting.size() < std::max<std::size_t>(options_.history.max_messages, 1000)) {
+        // Waiting for its replay: kept, bounded like a history (its count,
+        // at most 1,000, at least 1) and by the replay budget (more could
+        // not be sent at once anyway). Past either it resumes (1013) rather
+        // than grow without bound while the broker is slow to answer.
+        const std::size_t most =
+            std::min<std::size_t>(std::max<std::size_t>(options_.history.max_messages, 1), 1000);
+        const std::size_t size = envelope->frame().size();
+        if (member.waiting.size() < most &&
+            member.waiting_bytes + size <= options_.max_replay_bytes) {
           member.waiting.emplace_back(position, envelope);
+          member.waiting_bytes += size;
         } else {
           member.lagged = true;
           lagging.push_back(subscriber);
@@ -437,6 +445,7 @@ void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
     member->ticket = 0;
     const auto waiting = std::move(member->waiting);
     member->waiting.clear();
+    member->waiting_bytes = 0;
     if (!subscriber) return;
     bool accepted = history != nullptr;
     const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {

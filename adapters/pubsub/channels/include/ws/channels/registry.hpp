@@ -191,6 +191,7 @@ class Registry final : public ChannelMembership {
     // messages that arrived meanwhile, and the newest position it was sent.
     std::uint64_t ticket = 0;
     std::vector<std::pair<Position, std::shared_ptr<const PreparedMessage>>> waiting{};
+    std::size_t waiting_bytes = 0;  // frames in `waiting`
     std::optional<Position> cursor{};
     // The last position its replay covered: live copies at or before it are
     // skipped as duplicates; any other position not after `cursor` is out
