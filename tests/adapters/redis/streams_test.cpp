@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,20 @@ std::vector<std::pair<std::string, std::string>> messages(const std::vector<std:
     if (auto data = field(text, "data")) out.emplace_back(*field(text, "pos"), *data);
   }
   return out;
+}
+
+// Runs redis-cli against the test server (the stream key is the channel's
+// name with test_options' prefix); its output, or nullopt when it failed.
+std::optional<std::string> redis_cli(std::uint16_t port, const std::string& arguments) {
+  const std::string command =
+      "redis-cli -p " + std::to_string(port) + " " + arguments + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return std::nullopt;
+  std::string out;
+  char buffer[4096];
+  while (const std::size_t got = std::fread(buffer, 1, sizeof buffer, pipe))
+    out.append(buffer, got);
+  return ::pclose(pipe) == 0 ? std::optional<std::string>(out) : std::nullopt;
 }
 
 RedisBackplaneOptions test_options(std::uint16_t port) {
@@ -146,6 +161,37 @@ TEST(RedisStreamsThreads, AJoinThatRedisCannotAnswerTellsTheMemberToResume) {
   std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(member->texts().empty());
   EXPECT_EQ(member->fell_behind_count(), 1);
+}
+
+// One fetch carries at most COUNT entries (2 * max_messages + 1000). Before
+// the fix it returned the oldest COUNT after the position with no gap: the
+// member went live after them and silently never got the rest. Now it gets
+// a too_old gap and the newest COUNT, up to the last.
+TEST(RedisStreamsThreads, AFetchTooLongForOneAnswerIsAGapAndTheNewest) {
+  WS_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  // max_messages 1: COUNT 1002. Entries added behind ws's back, untrimmed.
+  channels::Registry registry(channels::RegistryOptions{true, {1, 1024 * 1024}});
+  auto backplane = RedisBackplane::on_own_thread(registry, test_options(redis.port()));
+  ASSERT_TRUE(redis_cli(redis.port(),
+                        "EVAL \"for i = 1, 1100 do redis.call('XADD', KEYS[1], '*', 'k', 't', "
+                        "'d', 'm' .. i) end\" 1 ws-streams-test:big"));
+  const std::optional<std::string> first =
+      redis_cli(redis.port(), "XRANGE ws-streams-test:big - + COUNT 1");
+  ASSERT_TRUE(first);
+  const std::string id = first->substr(0, first->find('\n'));
+  ASSERT_TRUE(channels::parse_position(id)) << *first;
+  auto member = std::make_shared<Envelopes>();
+  registry.join_resumable("big", member, channels::parse_position(id));
+  ASSERT_TRUE(eventually([&] { return member->live(); }));
+  const std::vector<std::string> texts = member->texts();
+  ASSERT_FALSE(texts.empty());
+  EXPECT_NE(texts.front().find("\"too_old\""), std::string::npos) << texts.front();
+  const auto got = messages(texts);
+  ASSERT_EQ(got.size(), 1002U);
+  EXPECT_EQ(got.front().second, "m99");
+  EXPECT_EQ(got.back().second, "m1100");
 }
 
 }  // namespace

@@ -36,8 +36,12 @@ constexpr std::string_view publish_script =
 // those after it when it is complete, which it is when its entry is still
 // there (trimming removes the oldest first) or nothing was ever removed
 // (entries-added == length); otherwise gap is 'too_old' ('ahead' for a
-// since past the last ID) and the entries are every one kept. IDs are
-// compared as numbers (exact below 2^53, which Redis's millisecond part is).
+// since past the last ID) and the entries are the newest ones kept. One
+// answer carries at most ARGV[2] (COUNT) entries: when more than that follow
+// the since, the oldest COUNT would leave a silent hole before what arrives
+// live, so the answer is instead the newest COUNT with a too_old gap for
+// what is older. IDs are compared as numbers (exact below 2^53, which
+// Redis's millisecond part is).
 constexpr std::string_view fetch_script =
     "local since = ARGV[1]\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
@@ -63,9 +67,21 @@ constexpr std::string_view fetch_script =
     "elseif added ~= length and #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
     "  gap = 'too_old'\n"
     "end\n"
-    "if gap ~= '' then return {last, gap, redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', "
-    "ARGV[2])} end\n"
-    "return {last, '', redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[2])}\n";
+    "local function newest()\n"
+    "  local backwards = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])\n"
+    "  local out = {}\n"
+    "  for i = #backwards, 1, -1 do out[#out + 1] = backwards[i] end\n"
+    "  return out\n"
+    "end\n"
+    "if gap ~= '' then return {last, gap, newest()} end\n"
+    "local entries = redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[2])\n"
+    "if #entries >= tonumber(ARGV[2]) then\n"
+    "  local after = '(' .. entries[#entries][1]\n"
+    "  if #redis.call('XRANGE', KEYS[1], after, '+', 'COUNT', 1) > 0 then\n"
+    "    return {last, 'too_old', newest()}\n"
+    "  end\n"
+    "end\n"
+    "return {last, '', entries}\n";
 
 std::string_view reply_text(const redisReply* reply) {
   if (reply == nullptr || reply->str == nullptr) return {};
