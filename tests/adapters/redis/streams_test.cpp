@@ -194,5 +194,48 @@ TEST(RedisStreamsThreads, AFetchTooLongForOneAnswerIsAGapAndTheNewest) {
   EXPECT_EQ(got.back().second, "m1100");
 }
 
+// Redis flushed (or restarted without persistence): the new stream's IDs
+// are larger than the client's position and nothing was trimmed, so before
+// the fix its entries were replayed as the continuation, silently losing
+// whatever the old stream had after the position. Now: an other_epoch gap.
+TEST(RedisStreamsThreads, AFlushedStreamIsAnotherEpochNotAContinuation) {
+  WS_REQUIRE_REDIS_SERVER();
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  channels::Registry registry(channels::RegistryOptions{true, {}});
+  auto backplane = RedisBackplane::on_own_thread(registry, test_options(redis.port()));
+  auto watcher = std::make_shared<Envelopes>();
+  registry.join_resumable("room", watcher, std::nullopt);
+  ASSERT_TRUE(eventually([&] { return watcher->live(); }));
+  ASSERT_TRUE(eventually([&] { return backplane->stats().publisher_connected; }));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        registry.try_publish("room", MessageKind::text, as_bytes("m" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(eventually([&] { return messages(watcher->texts()).size() == 3; }));
+  const std::string since = messages(watcher->texts())[0].first;  // m1 and m2 follow it
+  ASSERT_TRUE(redis_cli(redis.port(), "FLUSHALL"));
+  for (int i = 3; i < 5; ++i) {
+    ASSERT_TRUE(
+        registry.try_publish("room", MessageKind::text, as_bytes("m" + std::to_string(i))).ok());
+  }
+  ASSERT_TRUE(eventually([&] { return messages(watcher->texts()).size() == 5; }));
+  auto resumer = std::make_shared<Envelopes>();
+  registry.join_resumable("room", resumer, channels::parse_position(since));
+  ASSERT_TRUE(eventually([&] { return resumer->live(); }));
+  const std::vector<std::string> texts = resumer->texts();
+  EXPECT_NE(texts.front().find("\"other_epoch\""), std::string::npos) << texts.front();
+  const auto got = messages(texts);
+  ASSERT_EQ(got.size(), 2U);
+  EXPECT_EQ(got[0].second, "m3");
+  EXPECT_EQ(got[1].second, "m4");
+  // A stream that is gone altogether (flushed, expired): a gap too.
+  ASSERT_TRUE(redis_cli(redis.port(), "FLUSHALL"));
+  auto late = std::make_shared<Envelopes>();
+  registry.join_resumable("room", late, channels::parse_position(got[1].first));
+  ASSERT_TRUE(eventually([&] { return late->live(); }));
+  EXPECT_NE(late->texts().front().find("\"other_epoch\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ws::redis

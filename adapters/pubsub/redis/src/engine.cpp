@@ -34,9 +34,14 @@ constexpr std::string_view publish_script =
 // Streams mode fetch, one snapshot: {last-generated-id, gap, entries}.
 // Without a since: no entries. With one: gap is '' and the entries are
 // those after it when it is complete, which it is when its entry is still
-// there (trimming removes the oldest first) or nothing was ever removed
-// (entries-added == length); otherwise gap is 'too_old' ('ahead' for a
-// since past the last ID) and the entries are the newest ones kept. One
+// there (trimming removes the oldest first), or when it is 0-0 ("before
+// anything") and nothing was ever removed (entries-added == length).
+// Otherwise the entries are the newest ones kept, after a gap: 'ahead' for
+// a since past the last ID; 'too_old' when its entry is gone and something
+// was removed (trimmed, or deleted); 'other_epoch' when its entry is gone
+// but nothing was ever removed, or the stream itself is gone: this stream
+// never held it (Redis was flushed, restarted without persistence, or the
+// key expired), and its IDs, though larger, do not continue the client's. One
 // answer carries at most ARGV[2] (COUNT) entries: when more than that follow
 // the since, the oldest COUNT would leave a silent hole before what arrives
 // live, so the answer is instead the newest COUNT with a too_old gap for
@@ -46,7 +51,7 @@ constexpr std::string_view fetch_script =
     "local since = ARGV[1]\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  if since == '' or since == '0-0' then return {'0-0', '', {}} end\n"
-    "  return {'0-0', 'ahead', {}}\n"
+    "  return {'0-0', 'other_epoch', {}}\n"
     "end\n"
     "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
     "local last, added, length = '0-0', -1, 0\n"
@@ -64,8 +69,9 @@ constexpr std::string_view fetch_script =
     "end\n"
     "local gap = ''\n"
     "if less(last, since) then gap = 'ahead'\n"
-    "elseif added ~= length and #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
-    "  gap = 'too_old'\n"
+    "elseif (since ~= '0-0' or added ~= length) and\n"
+    "    #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
+    "  if added ~= length then gap = 'too_old' else gap = 'other_epoch' end\n"
     "end\n"
     "local function newest()\n"
     "  local backwards = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])\n"
@@ -645,7 +651,7 @@ void Engine::fetched(const Fetch& fetch, const void* reply_data) {
   }
   const auto last = position(reply->element[0]);
   const std::string_view gap = reply_text(reply->element[1]);
-  if (!last || (!gap.empty() && gap != "too_old" && gap != "ahead")) {
+  if (!last || (!gap.empty() && gap != "too_old" && gap != "ahead" && gap != "other_epoch")) {
     registry_.resume_answer(fetch.channel, fetch.ticket, nullptr);
     return;
   }
@@ -653,6 +659,7 @@ void Engine::fetched(const Fetch& fetch, const void* reply_data) {
   history.last = *last;
   if (gap == "too_old") history.gap = channels::GapReason::too_old;
   if (gap == "ahead") history.gap = channels::GapReason::ahead;
+  if (gap == "other_epoch") history.gap = channels::GapReason::other_epoch;
   const redisReply* entries = reply->element[2];
   history.entries.reserve(entries->elements);
   for (std::size_t i = 0; i < entries->elements; ++i) {
