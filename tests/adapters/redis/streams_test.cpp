@@ -237,5 +237,37 @@ TEST(RedisStreamsThreads, AFlushedStreamIsAnotherEpochNotAContinuation) {
   EXPECT_NE(late->texts().front().find("\"other_epoch\""), std::string::npos);
 }
 
+// Before the fix stream keys never expired: every channel name a client
+// invented left a stream in Redis forever. Every publish now renews the
+// key's time to live (RedisBackplaneOptions::stream_retention, 24 h by
+// default); a resume after expiry gets an other_epoch gap.
+TEST(RedisStreamsThreads, StreamKeysExpireAfterTheRetentionAndAResumeThenGetsAGap) {
+  WS_REQUIRE_REDIS_SERVER();
+  EXPECT_EQ(RedisBackplaneOptions{}.stream_retention, std::chrono::hours(24));
+  RedisServer redis;
+  ASSERT_TRUE(redis.start());
+  channels::Registry registry(channels::RegistryOptions{true, {}});
+  RedisBackplaneOptions options = test_options(redis.port());
+  options.stream_retention = 400ms;
+  auto backplane = RedisBackplane::on_own_thread(registry, options);
+  auto watcher = std::make_shared<Envelopes>();
+  registry.join_resumable("room", watcher, std::nullopt);
+  ASSERT_TRUE(eventually([&] { return watcher->live(); }));
+  ASSERT_TRUE(eventually([&] { return backplane->stats().publisher_connected; }));
+  ASSERT_TRUE(registry.try_publish("room", MessageKind::text, as_bytes("m0")).ok());
+  ASSERT_TRUE(eventually([&] { return messages(watcher->texts()).size() == 1; }));
+  const std::optional<std::string> ttl = redis_cli(redis.port(), "PTTL ws-streams-test:room");
+  ASSERT_TRUE(ttl);
+  EXPECT_GT(std::stoll(*ttl), 0) << *ttl;  // -1: no expiry
+  EXPECT_LE(std::stoll(*ttl), 400) << *ttl;
+  ASSERT_TRUE(
+      eventually([&] { return redis_cli(redis.port(), "EXISTS ws-streams-test:room") == "0\n"; }));
+  auto resumer = std::make_shared<Envelopes>();
+  registry.join_resumable("room", resumer,
+                          channels::parse_position(messages(watcher->texts())[0].first));
+  ASSERT_TRUE(eventually([&] { return resumer->live(); }));
+  EXPECT_NE(resumer->texts().front().find("\"other_epoch\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ws::redis

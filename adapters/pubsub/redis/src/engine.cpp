@@ -24,10 +24,13 @@ constexpr char positioned_binary_marker = 'B';
 // the message's position, and PUBLISH in the same script makes pub/sub
 // order equal to ID order on every node. KEYS[1] is both the stream key and
 // the pub/sub channel (separate namespaces in Redis). ARGV: kind ('t' or
-// 'b'), payload, MAXLEN.
+// 'b'), payload, MAXLEN, retention in ms (0: the key never expires). The
+// retention is renewed by every publish, so only streams nobody publishes
+// to for that long expire (a resume then gets an other_epoch gap).
 constexpr std::string_view publish_script =
     "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'k', ARGV[1], 'd', "
     "ARGV[2])\n"
+    "if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end\n"
     "redis.call('PUBLISH', KEYS[1], string.upper(ARGV[1]) .. id .. ' ' .. ARGV[2])\n"
     "return id\n";
 
@@ -115,7 +118,9 @@ Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
       stream_max_length_(
           std::to_string(std::max<std::size_t>(registry.options().history.max_messages, 1))),
       // MAXLEN ~ trims whole nodes only, so a stream can hold somewhat more.
-      fetch_count_(std::to_string(2 * registry.options().history.max_messages + 1000)) {
+      fetch_count_(std::to_string(2 * registry.options().history.max_messages + 1000)),
+      stream_retention_(std::to_string(
+          std::max<std::chrono::milliseconds::rep>(options_.stream_retention.count(), 0))) {
   for (Link* link : {&publisher_, &subscriber_}) {
     link->engine = this;
     link->io = driver_->make_watch();
@@ -484,17 +489,24 @@ void Engine::drain_outbox() {
     int status = REDIS_ERR;
     // hiredis formats the command into its own buffer at once.
     if (streams_) {
-      const char* argv[7] = {"EVAL",
+      const char* argv[8] = {"EVAL",
                              publish_script.data(),
                              "1",
                              item.channel.data(),
                              item.body.data(),
                              item.body.data() + 1,
-                             stream_max_length_.data()};
-      const std::size_t lengths[7] = {4,     publish_script.size(),    1, item.channel.size(), 1,
-                                      bytes, stream_max_length_.size()};
+                             stream_max_length_.data(),
+                             stream_retention_.data()};
+      const std::size_t lengths[8] = {4,
+                                      publish_script.size(),
+                                      1,
+                                      item.channel.size(),
+                                      1,
+                                      bytes,
+                                      stream_max_length_.size(),
+                                      stream_retention_.size()};
       status = redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes),
-                                     7, argv, lengths);
+                                     8, argv, lengths);
     } else {
       const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
       const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
