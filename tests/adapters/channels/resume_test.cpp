@@ -559,23 +559,40 @@ TEST(RegistryResumeThreads, JoinsRacingPublishersLoseAndDoubleNothing) {
   Registry registry = resumable_registry(HistoryLimits{100000, 64 * 1024 * 1024});
   constexpr int total = 3000;
   std::thread publisher([&] { publish_texts(registry, "c", 1, total); });
-  std::vector<std::shared_ptr<LimitedSubscriber>> members;
-  while (members.size() < 20) {
+  struct Joined {
+    std::shared_ptr<LimitedSubscriber> member;
+    std::optional<Position> since;
+  };
+  std::vector<Joined> joined;
+  while (joined.size() < 20) {
     auto member = std::make_shared<LimitedSubscriber>();
     const std::optional<Position> head = registry.head("c");
-    registry.join_resumable(
-        "c", member,
-        head ? std::optional<Position>(Position{head->epoch, head->sequence / 2}) : std::nullopt);
-    members.push_back(member);
+    const std::optional<Position> since =
+        head ? std::optional<Position>(Position{head->epoch, head->sequence / 2}) : std::nullopt;
+    registry.join_resumable("c", member, since);
+    joined.push_back(Joined{member, since});
     std::this_thread::yield();
   }
   publisher.join();
-  for (const auto& member : members) {
-    const std::vector<std::string> data = data_of(member->texts());
-    if (data.empty()) continue;
-    const int first = std::stoi(data.front().substr(1));
+  for (const auto& [member, since] : joined) {
+    const std::vector<std::string> texts = member->texts();
+    // Everything is kept: never a gap, always a live marker.
+    for (const std::string& text : texts) ASSERT_EQ(text.find("\"gap\""), std::string::npos);
+    const auto live = std::find_if(texts.begin(), texts.end(), [](const std::string& text) {
+      return text.find("\"live\":true") != std::string::npos;
+    });
+    ASSERT_NE(live, texts.end());
+    // The first message follows the position it joined with (the replay
+    // starts there) or, joined without one, the live marker's.
+    const std::uint64_t after = since ? since->sequence : pos_of(*live).sequence;
+    const std::vector<std::string> data = data_of(texts);
+    if (after == static_cast<std::uint64_t>(total)) {
+      EXPECT_TRUE(data.empty());  // nothing was published after it
+      continue;
+    }
+    ASSERT_FALSE(data.empty()) << "joined after " << after;
     for (std::size_t i = 0; i < data.size(); ++i) {
-      ASSERT_EQ(data[i], "m" + std::to_string(first + static_cast<int>(i)));
+      ASSERT_EQ(data[i], "m" + std::to_string(after + 1 + i));
     }
     EXPECT_EQ(data.back(), "m" + std::to_string(total));
   }
