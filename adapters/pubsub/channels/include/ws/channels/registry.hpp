@@ -156,10 +156,12 @@ class Registry final : public ChannelMembership {
   std::size_t deliver_positioned(std::string_view channel, Position position, MessageKind kind,
                                  ByteView payload);
   /// The broker's answer to fetch_since (null: it could not answer). The
-  /// member waiting for it is sent: a gap envelope when its position is
-  /// ahead of `history->last` (ahead) or trimmed (too_old, missed unknown),
-  /// the entries, the messages that arrived live meanwhile and are newer,
-  /// the live marker; then it is live. On a failure it is told to resume
+  /// member waiting for it is sent: a gap envelope when the broker reports
+  /// one (history->gap: ahead, too_old or other_epoch, missed unknown) or
+  /// when the catch-up does not fit max_replay_bytes (too_old, missed = the
+  /// messages left out), the entries and the messages that arrived live
+  /// meanwhile and are newer (only the newest part within the budget), the
+  /// live marker; then it is live. On a failure it is told to resume
   /// (Subscriber::fell_behind).
   void resume_answer(std::string_view channel, std::uint64_t ticket,
                      const BackplaneHistory* history);
