@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -59,7 +60,10 @@ std::optional<std::string> field(const std::string& json, const std::string& key
 Position pos_of(const std::string& json) { return *parse_position(*field(json, "pos")); }
 
 Registry resumable_registry(HistoryLimits limits = {}) {
-  return Registry(RegistryOptions{true, limits});
+  RegistryOptions options{true, limits};
+  // A history may not hold more than one replay carries.
+  options.max_replay_bytes = std::max(options.max_replay_bytes, limits.max_bytes);
+  return Registry(options);
 }
 
 void publish_texts(Registry& registry, const std::string& channel, int from, int to) {
@@ -265,6 +269,35 @@ TEST(RegistryResume, AReplayTooLargeForTheMemberTellsItToo) {
   EXPECT_EQ(data_of(slow->texts()), (std::vector<std::string>{"m1", "m2"}));
 }
 
+// A member that refuses once `limit` bytes of frames are queued (a Session's
+// high-water mark), and counts fell_behind().
+class ByteLimitedSubscriber final : public Subscriber {
+ public:
+  explicit ByteLimitedSubscriber(std::size_t limit) : limit_(limit) {}
+  bool deliver(const std::shared_ptr<const PreparedMessage>& message) override {
+    if (queued_ + message->frame().size() > limit_) return false;
+    queued_ += message->frame().size();
+    received.emplace_back(as_text(message->payload()));
+    return true;
+  }
+  void fell_behind() override { ++fell_behind_calls; }
+  std::vector<std::string> received;
+  int fell_behind_calls = 0;
+
+ private:
+  std::size_t limit_;
+  std::size_t queued_ = 0;
+};
+
+TEST(RegistryResume, AHistoryLargerThanTheReplayBudgetIsRefused) {
+  RegistryOptions options;
+  options.resumable = true;
+  options.history.max_bytes = options.max_replay_bytes + 1;
+  EXPECT_THROW(Registry{options}, std::invalid_argument);
+  options.resumable = false;  // no history: nothing to check
+  EXPECT_NO_THROW(Registry{options});
+}
+
 TEST(RegistryResume, PlainMembersOfAResumableRegistryKeepRawPayloads) {
   Registry registry = resumable_registry();
   auto plain = std::make_shared<RecordingSubscriber>();
@@ -416,6 +449,109 @@ TEST(RegistryResume, WithAPositioningBackplaneNoAnswerMeansResumeLater) {
   registry.set_backplane(nullptr);
 }
 
+// A Redis stream keeps max_messages entries of any size. Before the replay
+// budget the whole catch-up was queued: past the member's mark it was told
+// to resume (1013), came back with the same position and was refused again,
+// forever. Now it gets a gap counting what was left out, the newest part
+// that fits, and goes live.
+TEST(RegistryResume, AReplayPastTheBudgetIsAGapAndTheNewestPartNotACloseLoop) {
+  RegistryOptions options;
+  options.resumable = true;
+  options.history = HistoryLimits{1000, 1024};
+  options.max_replay_bytes = 1024;
+  Registry registry(options);
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  const std::string payload(100, 'x');
+  std::vector<std::string> texts;
+  texts.reserve(20);
+  std::vector<std::pair<Position, const char*>> kept;
+  for (std::uint64_t i = 1; i <= 20; ++i) {
+    texts.push_back(payload + std::to_string(i));
+  }
+  for (std::uint64_t i = 1; i <= 20; ++i) kept.emplace_back(Position{50, i}, texts[i - 1].c_str());
+  auto member = std::make_shared<ByteLimitedSubscriber>(2048);  // < 20 * ~130 bytes
+  registry.join_resumable("c", member, Position{50, 0});
+  const BackplaneHistory history = broker_history({50, 20}, kept);
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, &history);
+  EXPECT_EQ(member->fell_behind_calls, 0);
+  const std::vector<std::string>& got = member->received;
+  ASSERT_GE(got.size(), 3U);
+  const std::vector<std::string> data = data_of(got);
+  ASSERT_FALSE(data.empty());
+  const std::size_t left_out = 20 - data.size();
+  ASSERT_GT(left_out, 0U);
+  EXPECT_EQ(got.front(),
+            gap_envelope(HistoryGap{GapReason::too_old, left_out, Position{50, left_out}}));
+  for (std::size_t i = 0; i < data.size(); ++i) EXPECT_EQ(data[i], texts[left_out + i]);
+  EXPECT_EQ(got.back(), live_envelope(Position{50, 20}));
+  registry.set_backplane(nullptr);
+}
+
+// Anyone may PUBLISH to Redis. Before the fix every position not after the
+// member's cursor was skipped as "already replayed": one forged huge ID made
+// the member skip every real message after it, silently and for good. Only
+// what its replay covered is skipped now; anything else out of order makes
+// it lag (1013), and its resume from the stream sorts it out.
+TEST(RegistryResume, WithAPositioningBackplaneAnOutOfOrderPositionMakesItLagNotGoSilent) {
+  Registry registry = resumable_registry();
+  PositioningBackplane backplane;
+  registry.set_backplane(&backplane);
+  auto member = std::make_shared<LimitedSubscriber>();
+  registry.join_resumable("c", member, Position{10, 1});
+  const BackplaneHistory history = broker_history({10, 3}, {{{10, 2}, "m2"}, {{10, 3}, "m3"}});
+  registry.resume_answer("c", backplane.fetches.at(0).ticket, &history);
+  // A live copy of what the replay covered: skipped, not a lag.
+  registry.deliver_positioned("c", {10, 3}, MessageKind::text, as_bytes("m3"));
+  registry.deliver_positioned("c", {10, 4}, MessageKind::text, as_bytes("m4"));
+  EXPECT_EQ(member->fell_behind_calls.load(), 0);
+  registry.deliver_positioned("c", {9007199254740000, 0}, MessageKind::text, as_bytes("forged"));
+  registry.deliver_positioned("c", {10, 5}, MessageKind::text, as_bytes("m5"));
+  EXPECT_EQ(member->fell_behind_calls.load(), 1);
+  registry.deliver_positioned("c", {10, 6}, MessageKind::text, as_bytes("m6"));
+  EXPECT_EQ(data_of(member->texts()), (std::vector<std::string>{"m2", "m3", "m4", "forged"}));
+  EXPECT_EQ(member->fell_behind_calls.load(), 1);
+  registry.set_backplane(nullptr);
+}
+
+// While the broker answers, live messages wait. The bound was a floor
+// (max(history.max_messages, 1000)) with no byte limit: now at most
+// min(history.max_messages, 1000) messages and max_replay_bytes, past which
+// the member resumes (1013) instead of growing without bound.
+TEST(RegistryResume, WithAPositioningBackplaneWaitingMessagesAreBoundedByCountAndBytes) {
+  {
+    Registry registry = resumable_registry(HistoryLimits{5, 1024 * 1024});
+    PositioningBackplane backplane;
+    registry.set_backplane(&backplane);
+    auto member = std::make_shared<LimitedSubscriber>();
+    registry.join_resumable("c", member, Position{10, 0});
+    for (std::uint64_t i = 1; i <= 5; ++i) {
+      registry.deliver_positioned("c", {10, i}, MessageKind::text, as_bytes("m"));
+    }
+    EXPECT_EQ(member->fell_behind_calls.load(), 0);
+    registry.deliver_positioned("c", {10, 6}, MessageKind::text, as_bytes("m"));
+    EXPECT_EQ(member->fell_behind_calls.load(), 1);
+    registry.set_backplane(nullptr);
+  }
+  {
+    RegistryOptions options{true, HistoryLimits{1000, 1024}};
+    options.max_replay_bytes = 1024;
+    Registry registry(options);
+    PositioningBackplane backplane;
+    registry.set_backplane(&backplane);
+    auto member = std::make_shared<LimitedSubscriber>();
+    registry.join_resumable("c", member, Position{10, 0});
+    const std::string payload(200, 'x');
+    for (std::uint64_t i = 1; i <= 4; ++i) {
+      registry.deliver_positioned("c", {10, i}, MessageKind::text, as_bytes(payload));
+    }
+    EXPECT_EQ(member->fell_behind_calls.load(), 0);
+    registry.deliver_positioned("c", {10, 5}, MessageKind::text, as_bytes(payload));
+    EXPECT_EQ(member->fell_behind_calls.load(), 1);
+    registry.set_backplane(nullptr);
+  }
+}
+
 // Joins with a position race publishers on other threads: every message
 // after the position arrives once, in order (the registry's lock orders the
 // replay against delivery).
@@ -423,23 +559,40 @@ TEST(RegistryResumeThreads, JoinsRacingPublishersLoseAndDoubleNothing) {
   Registry registry = resumable_registry(HistoryLimits{100000, 64 * 1024 * 1024});
   constexpr int total = 3000;
   std::thread publisher([&] { publish_texts(registry, "c", 1, total); });
-  std::vector<std::shared_ptr<LimitedSubscriber>> members;
-  while (members.size() < 20) {
+  struct Joined {
+    std::shared_ptr<LimitedSubscriber> member;
+    std::optional<Position> since;
+  };
+  std::vector<Joined> joined;
+  while (joined.size() < 20) {
     auto member = std::make_shared<LimitedSubscriber>();
     const std::optional<Position> head = registry.head("c");
-    registry.join_resumable(
-        "c", member,
-        head ? std::optional<Position>(Position{head->epoch, head->sequence / 2}) : std::nullopt);
-    members.push_back(member);
+    const std::optional<Position> since =
+        head ? std::optional<Position>(Position{head->epoch, head->sequence / 2}) : std::nullopt;
+    registry.join_resumable("c", member, since);
+    joined.push_back(Joined{member, since});
     std::this_thread::yield();
   }
   publisher.join();
-  for (const auto& member : members) {
-    const std::vector<std::string> data = data_of(member->texts());
-    if (data.empty()) continue;
-    const int first = std::stoi(data.front().substr(1));
+  for (const auto& [member, since] : joined) {
+    const std::vector<std::string> texts = member->texts();
+    // Everything is kept: never a gap, always a live marker.
+    for (const std::string& text : texts) ASSERT_EQ(text.find("\"gap\""), std::string::npos);
+    const auto live = std::find_if(texts.begin(), texts.end(), [](const std::string& text) {
+      return text.find("\"live\":true") != std::string::npos;
+    });
+    ASSERT_NE(live, texts.end());
+    // The first message follows the position it joined with (the replay
+    // starts there) or, joined without one, the live marker's.
+    const std::uint64_t after = since ? since->sequence : pos_of(*live).sequence;
+    const std::vector<std::string> data = data_of(texts);
+    if (after == static_cast<std::uint64_t>(total)) {
+      EXPECT_TRUE(data.empty());  // nothing was published after it
+      continue;
+    }
+    ASSERT_FALSE(data.empty()) << "joined after " << after;
     for (std::size_t i = 0; i < data.size(); ++i) {
-      ASSERT_EQ(data[i], "m" + std::to_string(first + static_cast<int>(i)));
+      ASSERT_EQ(data[i], "m" + std::to_string(after + 1 + i));
     }
     EXPECT_EQ(data.back(), "m" + std::to_string(total));
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 
@@ -30,7 +31,15 @@ bool stream_less(Position a, Position b) noexcept {
 
 }  // namespace
 
-Registry::Registry(RegistryOptions options) : options_(options) {}
+Registry::Registry(RegistryOptions options) : options_(options) {
+  // A history holding more bytes than one replay may carry would keep
+  // messages that a client coming back within the history could never be
+  // given: its resume would be a gap anyway. Refused rather than wasted.
+  if (options_.resumable && options_.history.max_bytes > options_.max_replay_bytes) {
+    throw std::invalid_argument(
+        "RegistryOptions: history.max_bytes must not exceed max_replay_bytes");
+  }
+}
 
 bool Registry::positioned_locked() const noexcept {
   return options_.resumable && backplane_ != nullptr && backplane_->assigns_positions();
@@ -133,17 +142,42 @@ ResumeResult Registry::join_resumable(std::string_view channel,
     };
     if (since) {
       SinceResult answer = history.since(*since);
-      if (const HistoryGap* gap = std::get_if<HistoryGap>(&answer)) {
-        result.gap = *gap;
-        send(text_message(gap_envelope(*gap)));
+      std::optional<HistoryGap> gap;
+      if (const HistoryGap* found = std::get_if<HistoryGap>(&answer)) {
+        gap = *found;
         // Never a gap: resume_from is just before everything kept.
-        answer = history.since(gap->resume_from);
+        answer = history.since(found->resume_from);
       }
-      if (const HistoryRange* range = std::get_if<HistoryRange>(&answer)) {
-        for (const HistoryEntry& entry : *range) {
-          send(entry.message);
-          if (accepted) ++result.replayed;
+      const HistoryRange range = std::get<HistoryRange>(answer);
+      // Only the newest part that fits the replay budget is queued: a replay
+      // past the member's high-water mark would close it with 1013, and it
+      // would come back with the same position and be closed again, forever.
+      // What is left out becomes (part of) a gap, so the client moves on.
+      auto first = range.end();
+      std::size_t bytes = 0;
+      while (first != range.begin()) {
+        const std::size_t size = std::prev(first)->message->frame().size();
+        if (bytes + size > options_.max_replay_bytes) break;
+        bytes += size;
+        --first;
+      }
+      if (first != range.begin()) {
+        const auto left_out = static_cast<std::uint64_t>(first - range.begin());
+        const Position resume_from = std::prev(first)->position;
+        if (gap) {
+          if (gap->missed) *gap->missed += left_out;
+          gap->resume_from = resume_from;
+        } else {
+          gap = HistoryGap{GapReason::too_old, left_out, resume_from};
         }
+      }
+      if (gap) {
+        result.gap = gap;
+        send(text_message(gap_envelope(*gap)));
+      }
+      for (auto entry = first; entry != range.end(); ++entry) {
+        send(entry->message);
+        if (accepted) ++result.replayed;
       }
     }
     result.live_from = history.head();
@@ -354,9 +388,17 @@ std::size_t Registry::deliver_positioned(std::string_view channel, Position posi
       }
       if (!envelope) envelope = text_message(message_envelope(position, kind, payload));
       if (member.ticket != 0) {
-        // Waiting for its replay: kept, bounded like a history.
-        if (member.waiting.size() < std::max<std::size_t>(options_.history.max_messages, 1000)) {
+        // Waiting for its replay: kept, bounded like a history (its count,
+        // at most 1,000, at least 1) and by the replay budget (more could
+        // not be sent at once anyway). Past either it resumes (1013) rather
+        // than grow without bound while the broker is slow to answer.
+        const std::size_t most =
+            std::min<std::size_t>(std::max<std::size_t>(options_.history.max_messages, 1), 1000);
+        const std::size_t size = envelope->frame().size();
+        if (member.waiting.size() < most &&
+            member.waiting_bytes + size <= options_.max_replay_bytes) {
           member.waiting.emplace_back(position, envelope);
+          member.waiting_bytes += size;
         } else {
           member.lagged = true;
           lagging.push_back(subscriber);
@@ -365,7 +407,17 @@ std::size_t Registry::deliver_positioned(std::string_view channel, Position posi
       }
       // Already sent by its replay (the broker's reply and its pub/sub
       // messages travel on different connections, in either order).
-      if (member.cursor && !stream_less(*member.cursor, position)) continue;
+      if (member.replayed_through && !stream_less(*member.replayed_through, position)) continue;
+      // Any other position that does not follow the last one sent is out of
+      // order (anyone may PUBLISH to Redis: one forged huge ID would move the
+      // cursor past every real message). Skipping it silently would mute the
+      // member for good; it is told to resume instead, and its resume from
+      // the stream sorts it out (an ahead gap for a forged position).
+      if (member.cursor && !stream_less(*member.cursor, position)) {
+        member.lagged = true;
+        lagging.push_back(subscriber);
+        continue;
+      }
       if (subscriber->deliver(envelope)) {
         member.cursor = position;
         ++delivered;
@@ -393,6 +445,7 @@ void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
     member->ticket = 0;
     const auto waiting = std::move(member->waiting);
     member->waiting.clear();
+    member->waiting_bytes = 0;
     if (!subscriber) return;
     bool accepted = history != nullptr;
     const auto send = [&](const std::shared_ptr<const PreparedMessage>& message) {
@@ -401,6 +454,7 @@ void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
     Position cursor;
     if (history != nullptr) {
       cursor = member->since.value_or(history->last);
+      std::optional<HistoryGap> gap;
       if (member->since && history->gap) {
         // It goes on from just before the first message kept (or from the
         // newest, when none is): the broker does not say how many were lost.
@@ -410,24 +464,58 @@ void Registry::resume_answer(std::string_view channel, std::uint64_t ticket,
           from = first.sequence > 0 ? Position{first.epoch, first.sequence - 1}
                                     : Position{first.epoch - 1, UINT64_MAX};
         }
-        const HistoryGap gap{*history->gap, std::nullopt, from};
-        send(text_message(gap_envelope(gap)));
+        gap = HistoryGap{*history->gap, std::nullopt, from};
         cursor = from;
       }
+      // What it is due, oldest first: the broker's entries after the cursor,
+      // then what arrived live while the broker answered, past its snapshot.
+      struct Due {
+        Position position;
+        const BackplaneEntry* entry;  // null: `envelope` is set
+        std::shared_ptr<const PreparedMessage> envelope;
+      };
+      std::vector<Due> due;
+      Position reached = cursor;
       for (const BackplaneEntry& entry : history->entries) {
-        if (!stream_less(cursor, entry.position)) continue;
-        send(text_message(message_envelope(entry.position, entry.kind, entry.payload)));
-        cursor = entry.position;
+        if (!stream_less(reached, entry.position)) continue;
+        due.push_back(Due{entry.position, &entry, nullptr});
+        reached = entry.position;
       }
-      // What arrived live while the broker answered, past its snapshot.
       for (const auto& [position, envelope] : waiting) {
-        if (!stream_less(cursor, position)) continue;
-        send(envelope);
-        cursor = position;
+        if (!stream_less(reached, position)) continue;
+        due.push_back(Due{position, nullptr, envelope});
+        reached = position;
+      }
+      // Only the newest part within the replay budget (see join_resumable):
+      // envelopes are made newest first, and only for what is sent.
+      std::size_t first = due.size();
+      std::size_t bytes = 0;
+      while (first > 0) {
+        Due& candidate = due[first - 1];
+        if (!candidate.envelope) {
+          candidate.envelope = text_message(message_envelope(
+              candidate.position, candidate.entry->kind, candidate.entry->payload));
+        }
+        const std::size_t size = candidate.envelope->frame().size();
+        if (bytes + size > options_.max_replay_bytes) break;
+        bytes += size;
+        --first;
+      }
+      if (first > 0) {
+        // The broker's own gaps do not say how many were lost: left unknown.
+        if (!gap) gap = HistoryGap{GapReason::too_old, std::uint64_t{first}, Position{}};
+        gap->resume_from = due[first - 1].position;
+        cursor = gap->resume_from;
+      }
+      if (gap) send(text_message(gap_envelope(*gap)));
+      for (std::size_t i = first; i < due.size(); ++i) {
+        send(due[i].envelope);
+        cursor = due[i].position;
       }
       send(text_message(live_envelope(cursor)));
     }
     member->cursor = cursor;
+    member->replayed_through = cursor;
     if (!accepted) {
       member->lagged = true;
       told = std::move(subscriber);

@@ -24,25 +24,37 @@ constexpr char positioned_binary_marker = 'B';
 // the message's position, and PUBLISH in the same script makes pub/sub
 // order equal to ID order on every node. KEYS[1] is both the stream key and
 // the pub/sub channel (separate namespaces in Redis). ARGV: kind ('t' or
-// 'b'), payload, MAXLEN.
+// 'b'), payload, MAXLEN, retention in ms (0: the key never expires). The
+// retention is renewed by every publish, so only streams nobody publishes
+// to for that long expire (a resume then gets an other_epoch gap).
 constexpr std::string_view publish_script =
     "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'k', ARGV[1], 'd', "
     "ARGV[2])\n"
+    "if ARGV[4] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end\n"
     "redis.call('PUBLISH', KEYS[1], string.upper(ARGV[1]) .. id .. ' ' .. ARGV[2])\n"
     "return id\n";
 
 // Streams mode fetch, one snapshot: {last-generated-id, gap, entries}.
 // Without a since: no entries. With one: gap is '' and the entries are
 // those after it when it is complete, which it is when its entry is still
-// there (trimming removes the oldest first) or nothing was ever removed
-// (entries-added == length); otherwise gap is 'too_old' ('ahead' for a
-// since past the last ID) and the entries are every one kept. IDs are
-// compared as numbers (exact below 2^53, which Redis's millisecond part is).
+// there (trimming removes the oldest first), or when it is 0-0 ("before
+// anything") and nothing was ever removed (entries-added == length).
+// Otherwise the entries are the newest ones kept, after a gap: 'ahead' for
+// a since past the last ID; 'too_old' when its entry is gone and something
+// was removed (trimmed, or deleted); 'other_epoch' when its entry is gone
+// but nothing was ever removed, or the stream itself is gone: this stream
+// never held it (Redis was flushed, restarted without persistence, or the
+// key expired), and its IDs, though larger, do not continue the client's. One
+// answer carries at most ARGV[2] (COUNT) entries: when more than that follow
+// the since, the oldest COUNT would leave a silent hole before what arrives
+// live, so the answer is instead the newest COUNT with a too_old gap for
+// what is older. IDs are compared as numbers (exact below 2^53, which
+// Redis's millisecond part is).
 constexpr std::string_view fetch_script =
     "local since = ARGV[1]\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  if since == '' or since == '0-0' then return {'0-0', '', {}} end\n"
-    "  return {'0-0', 'ahead', {}}\n"
+    "  return {'0-0', 'other_epoch', {}}\n"
     "end\n"
     "local info = redis.call('XINFO', 'STREAM', KEYS[1])\n"
     "local last, added, length = '0-0', -1, 0\n"
@@ -60,12 +72,25 @@ constexpr std::string_view fetch_script =
     "end\n"
     "local gap = ''\n"
     "if less(last, since) then gap = 'ahead'\n"
-    "elseif added ~= length and #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
-    "  gap = 'too_old'\n"
+    "elseif (since ~= '0-0' or added ~= length) and\n"
+    "    #redis.call('XRANGE', KEYS[1], since, since) == 0 then\n"
+    "  if added ~= length then gap = 'too_old' else gap = 'other_epoch' end\n"
     "end\n"
-    "if gap ~= '' then return {last, gap, redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', "
-    "ARGV[2])} end\n"
-    "return {last, '', redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[2])}\n";
+    "local function newest()\n"
+    "  local backwards = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[2])\n"
+    "  local out = {}\n"
+    "  for i = #backwards, 1, -1 do out[#out + 1] = backwards[i] end\n"
+    "  return out\n"
+    "end\n"
+    "if gap ~= '' then return {last, gap, newest()} end\n"
+    "local entries = redis.call('XRANGE', KEYS[1], '(' .. since, '+', 'COUNT', ARGV[2])\n"
+    "if #entries >= tonumber(ARGV[2]) then\n"
+    "  local after = '(' .. entries[#entries][1]\n"
+    "  if #redis.call('XRANGE', KEYS[1], after, '+', 'COUNT', 1) > 0 then\n"
+    "    return {last, 'too_old', newest()}\n"
+    "  end\n"
+    "end\n"
+    "return {last, '', entries}\n";
 
 std::string_view reply_text(const redisReply* reply) {
   if (reply == nullptr || reply->str == nullptr) return {};
@@ -93,7 +118,9 @@ Engine::Engine(std::unique_ptr<LoopDriver> driver, channels::Registry& registry,
       stream_max_length_(
           std::to_string(std::max<std::size_t>(registry.options().history.max_messages, 1))),
       // MAXLEN ~ trims whole nodes only, so a stream can hold somewhat more.
-      fetch_count_(std::to_string(2 * registry.options().history.max_messages + 1000)) {
+      fetch_count_(std::to_string(2 * registry.options().history.max_messages + 1000)),
+      stream_retention_(std::to_string(
+          std::max<std::chrono::milliseconds::rep>(options_.stream_retention.count(), 0))) {
   for (Link* link : {&publisher_, &subscriber_}) {
     link->engine = this;
     link->io = driver_->make_watch();
@@ -462,17 +489,24 @@ void Engine::drain_outbox() {
     int status = REDIS_ERR;
     // hiredis formats the command into its own buffer at once.
     if (streams_) {
-      const char* argv[7] = {"EVAL",
+      const char* argv[8] = {"EVAL",
                              publish_script.data(),
                              "1",
                              item.channel.data(),
                              item.body.data(),
                              item.body.data() + 1,
-                             stream_max_length_.data()};
-      const std::size_t lengths[7] = {4,     publish_script.size(),    1, item.channel.size(), 1,
-                                      bytes, stream_max_length_.size()};
+                             stream_max_length_.data(),
+                             stream_retention_.data()};
+      const std::size_t lengths[8] = {4,
+                                      publish_script.size(),
+                                      1,
+                                      item.channel.size(),
+                                      1,
+                                      bytes,
+                                      stream_max_length_.size(),
+                                      stream_retention_.size()};
       status = redisAsyncCommandArgv(publisher_.context, &Engine::on_published, size_as_data(bytes),
-                                     7, argv, lengths);
+                                     8, argv, lengths);
     } else {
       const char* argv[3] = {"PUBLISH", item.channel.data(), item.body.data()};
       const std::size_t lengths[3] = {7, item.channel.size(), item.body.size()};
@@ -629,7 +663,7 @@ void Engine::fetched(const Fetch& fetch, const void* reply_data) {
   }
   const auto last = position(reply->element[0]);
   const std::string_view gap = reply_text(reply->element[1]);
-  if (!last || (!gap.empty() && gap != "too_old" && gap != "ahead")) {
+  if (!last || (!gap.empty() && gap != "too_old" && gap != "ahead" && gap != "other_epoch")) {
     registry_.resume_answer(fetch.channel, fetch.ticket, nullptr);
     return;
   }
@@ -637,6 +671,7 @@ void Engine::fetched(const Fetch& fetch, const void* reply_data) {
   history.last = *last;
   if (gap == "too_old") history.gap = channels::GapReason::too_old;
   if (gap == "ahead") history.gap = channels::GapReason::ahead;
+  if (gap == "other_epoch") history.gap = channels::GapReason::other_epoch;
   const redisReply* entries = reply->element[2];
   history.entries.reserve(entries->elements);
   for (std::size_t i = 0; i < entries->elements; ++i) {

@@ -140,6 +140,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   const bool streams_;
   const std::string stream_max_length_;  // MAXLEN ~ of every XADD
   const std::string fetch_count_;        // COUNT of a fetch's XRANGE
+  const std::string stream_retention_;   // PEXPIRE of every XADD, ms (0: none)
 
   mutable std::mutex mutex_;  // guards the fields up to the next comment
   bool publisher_up_ = false;

@@ -73,8 +73,11 @@ struct BackplaneHistory {
   /// Set when the messages after `since` are not all kept (too_old; how
   /// many is unknown) or `since` is past `last` (ahead).
   std::optional<GapReason> gap;
-  /// Without a gap: the messages after `since`, oldest first. With one:
-  /// every message kept. Empty when fetched without a position.
+  /// Without a gap: every message after `since`, oldest first. With one:
+  /// the newest messages kept, oldest first (a broker that cannot return
+  /// everything after `since` in one answer must report a gap and return
+  /// the newest part, never the oldest: that would leave a silent hole
+  /// before the live messages). Empty when fetched without a position.
   std::vector<BackplaneEntry> entries;
 };
 

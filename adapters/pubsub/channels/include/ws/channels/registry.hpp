@@ -49,11 +49,20 @@ struct RegistryOptions {
   /// the last one to leave can still resume; they live as long as the
   /// registry).
   bool resumable = false;
-  /// Per channel, when resumable. Keep max_bytes well under the members'
-  /// BackpressureLimits::high_water (4 MiB by default): a resume queues the
-  /// whole replay at once, and a replay past the mark closes the member
-  /// with 1013 again.
+  /// Per channel, when resumable. max_bytes must not exceed
+  /// max_replay_bytes (the constructor throws std::invalid_argument).
   HistoryLimits history{};
+  /// The most one resume queues at once, in frame bytes of the replayed
+  /// messages (gap and live markers not counted). A resume queues its whole
+  /// replay at once; one past the member's BackpressureLimits::high_water
+  /// (4 MiB by default) would close it with 1013, and it would come back
+  /// with the same position and be closed again, forever. When the catch-up
+  /// does not fit, the member gets a gap (too_old, `missed` = the messages
+  /// left out) and the newest messages that fit, so every resume makes
+  /// progress. Default 2 MiB: half the default high-water mark, leaving room
+  /// for live traffic queued meanwhile, and twice the default
+  /// history.max_bytes. Keep it under the high-water mark of your sessions.
+  std::size_t max_replay_bytes = 2 * 1024 * 1024;
   /// Resumable channels without members whose histories are kept (so that
   /// their last members can come back). Past it, the channel idle longest
   /// is forgotten: a client resuming it gets an other_epoch gap. Bounds
@@ -89,7 +98,8 @@ class Registry final : public ChannelMembership {
   ///   first, each once; or, when P is of another epoch, older than the
   ///   history or ahead of it, a gap envelope (reason, how many were missed
   ///   when known, and the position it goes on from) followed by every
-  ///   message kept;
+  ///   message kept; a replay is cut to its newest part within
+  ///   max_replay_bytes, after a too_old gap counting what was left out;
   /// - without `since`: nothing to replay (it starts at the newest message);
   /// then in both cases a live marker with the position reached, then live
   /// messages. A member that refuses a message (deliver returns false: its
@@ -137,17 +147,21 @@ class Registry final : public ChannelMembership {
   /// A backplane that assigns positions (Backplane::assigns_positions, the
   /// Redis backplane of a resumable registry) hands back a message with the
   /// position the broker gave it. Plain members get the raw payload,
-  /// resumable ones an envelope with that position; a resumable member that
-  /// already has this position (its replay covered it) is skipped, so the
-  /// boundary between replay and live doubles nothing. Returns the members
-  /// reached.
+  /// resumable ones an envelope with that position; a resumable member whose
+  /// replay covered this position is skipped, so the boundary between replay
+  /// and live doubles nothing. Any other position that does not follow the
+  /// last one a resumable member was sent (out of order, or after a forged
+  /// larger one) makes it lag (fell_behind, 1013) rather than silently skip
+  /// messages. Returns the members reached.
   std::size_t deliver_positioned(std::string_view channel, Position position, MessageKind kind,
                                  ByteView payload);
   /// The broker's answer to fetch_since (null: it could not answer). The
-  /// member waiting for it is sent: a gap envelope when its position is
-  /// ahead of `history->last` (ahead) or trimmed (too_old, missed unknown),
-  /// the entries, the messages that arrived live meanwhile and are newer,
-  /// the live marker; then it is live. On a failure it is told to resume
+  /// member waiting for it is sent: a gap envelope when the broker reports
+  /// one (history->gap: ahead, too_old or other_epoch, missed unknown) or
+  /// when the catch-up does not fit max_replay_bytes (too_old, missed = the
+  /// messages left out), the entries and the messages that arrived live
+  /// meanwhile and are newer (only the newest part within the budget), the
+  /// live marker; then it is live. On a failure it is told to resume
   /// (Subscriber::fell_behind).
   void resume_answer(std::string_view channel, std::uint64_t ticket,
                      const BackplaneHistory* history);
@@ -179,7 +193,12 @@ class Registry final : public ChannelMembership {
     // messages that arrived meanwhile, and the newest position it was sent.
     std::uint64_t ticket = 0;
     std::vector<std::pair<Position, std::shared_ptr<const PreparedMessage>>> waiting{};
+    std::size_t waiting_bytes = 0;  // frames in `waiting`
     std::optional<Position> cursor{};
+    // The last position its replay covered: live copies at or before it are
+    // skipped as duplicates; any other position not after `cursor` is out
+    // of order and makes it lag.
+    std::optional<Position> replayed_through{};
     std::optional<Position> since{};
   };
   // One channel: its members and, when resumable, its history and the lock

@@ -91,6 +91,12 @@ struct RedisBackplaneOptions {
   /// Redis channel = prefix + ws channel name, so several applications can
   /// share one Redis.
   std::string channel_prefix = "ws:channel:";
+  /// Streams mode (a resumable Registry): every publish sets the stream
+  /// key's time to live to this (PEXPIRE), so a channel nobody publishes to
+  /// for that long is forgotten by Redis (clients inventing channel names
+  /// would otherwise leave a stream per name forever). A client resuming it
+  /// afterwards gets an other_epoch gap. Default 24 h; 0: never expires.
+  std::chrono::milliseconds stream_retention{std::chrono::hours(24)};
   OutagePolicy outage = OutagePolicy::reject;
   /// OutagePolicy::buffer: at most this many messages and payload bytes.
   std::size_t buffer_messages = 1024;
