@@ -82,6 +82,32 @@ def start_echo(port):
     raise RuntimeError("ws-echo did not start")
 
 
+def raw_server(respond):
+    """A plain socket server on a free loopback port: for each connection it
+    reads the request head and calls respond(peer, head). Returns the
+    listening socket (close it to stop) and its port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def serve():
+        while True:
+            try:
+                peer, _ = listener.accept()
+            except OSError:
+                return
+            with peer:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = peer.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                respond(peer, head)
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, listener.getsockname()[1]
+
+
 def main():
     echo, port = start_echo(0)
     client = subprocess.Popen([CLIENT, "--reconnect", "--io", IO, f"ws://127.0.0.1:{port}/resilience"],
@@ -147,27 +173,9 @@ def main():
 
 def redirects():
     echo, port = start_echo(0)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    redirect_port = listener.getsockname()[1]
-
-    def answer():
-        while True:
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                return
-            with peer:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = peer.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                peer.sendall(f"HTTP/1.1 301 Moved Permanently\r\nLocation: ws://127.0.0.1:{port}/moved\r\n"
-                             "Content-Length: 0\r\n\r\n".encode())
-    threading.Thread(target=answer, daemon=True).start()
+    listener, redirect_port = raw_server(lambda peer, head: peer.sendall(
+        f"HTTP/1.1 301 Moved Permanently\r\nLocation: ws://127.0.0.1:{port}/moved\r\n"
+        "Content-Length: 0\r\n\r\n".encode()))
     url = f"ws://127.0.0.1:{redirect_port}/old"
     run = subprocess.run([CLIENT, "--io", IO, url], input=b"through the redirect\n", capture_output=True,
                          timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
@@ -188,27 +196,10 @@ def input_ends_before_the_answer():
     client quietly: it still reports the refusal (exit 1, the status), as it
     did before it could reconnect. The server waits 300 ms, so the end of
     input (empty) always comes first."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    slow_port = listener.getsockname()[1]
-
-    def answer():
-        while True:
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                return
-            with peer:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = peer.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                time.sleep(0.3)
-                peer.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
-    threading.Thread(target=answer, daemon=True).start()
+    def late_403(peer, head):
+        time.sleep(0.3)
+        peer.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+    listener, slow_port = raw_server(late_403)
     for extra in ([], ["--reconnect"]):
         run = subprocess.run([CLIENT, "--io", IO, *extra, f"ws://127.0.0.1:{slow_port}/slow"], input=b"",
                              capture_output=True, timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
@@ -220,38 +211,20 @@ def input_ends_before_the_answer():
     # input races the connect, and used to stop the client before it began
     # (exit 0, nothing said) in about one run of twenty. RFC 6455 7.1.5: the
     # close code is the one received.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    closing_port = listener.getsockname()[1]
-
-    def accept_and_close():
-        while True:
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                return
-            with peer:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = peer.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                key = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", request)
-                if not key:
-                    continue
-                accept = base64.b64encode(hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
-                                          .digest())
-                reason = struct.pack("!H", 4000) + b"custom"
-                peer.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                             b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + bytes([0x88, len(reason)]) + reason)
-                peer.settimeout(1)
-                try:
-                    peer.recv(4096)  # the client's close reply; then the server closes TCP first
-                except OSError:
-                    pass
-    threading.Thread(target=accept_and_close, daemon=True).start()
+    def accept_and_close(peer, head):
+        key = re.search(rb"(?i)sec-websocket-key:\s*(\S+)", head)
+        if not key:
+            return
+        accept = base64.b64encode(hashlib.sha1(key.group(1) + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        reason = struct.pack("!H", 4000) + b"custom"
+        peer.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + bytes([0x88, len(reason)]) + reason)
+        peer.settimeout(1)
+        try:
+            peer.recv(4096)  # the client's close reply; then the server closes TCP first
+        except OSError:
+            pass
+    listener, closing_port = raw_server(accept_and_close)
     outcomes = []
     for _ in range(20):
         run = subprocess.run([CLIENT, "--io", IO, f"ws://127.0.0.1:{closing_port}/"], input=b"",
@@ -274,27 +247,10 @@ def redirect_to_wss():
                             stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
     found = re.search(r"listening on [^:]+:(\d+)", proc.stdout.readline().decode())
     tls_port = int(found.group(1))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-
-    def answer():
-        while True:
-            try:
-                peer, _ = listener.accept()
-            except OSError:
-                return
-            with peer:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = peer.recv(4096)
-                    if not chunk:
-                        break
-                    request += chunk
-                peer.sendall(f"HTTP/1.1 308 Permanent Redirect\r\nLocation: wss://127.0.0.1:{tls_port}/secure\r\n"
-                             "Content-Length: 0\r\n\r\n".encode())
-    threading.Thread(target=answer, daemon=True).start()
-    url = f"ws://127.0.0.1:{listener.getsockname()[1]}/plain"
+    listener, redirect_port = raw_server(lambda peer, head: peer.sendall(
+        f"HTTP/1.1 308 Permanent Redirect\r\nLocation: wss://127.0.0.1:{tls_port}/secure\r\n"
+        "Content-Length: 0\r\n\r\n".encode()))
+    url = f"ws://127.0.0.1:{redirect_port}/plain"
     run = subprocess.run([CLIENT, "--io", IO, "--ca", cert, url], input=b"now over TLS\n", capture_output=True,
                          timeout=TIMEOUT_MS / 1000, preexec_fn=die_with_parent)
     check("a 308 from ws:// to wss:// is followed, over TLS", run.returncode == 0 and run.stdout == b"now over TLS\n",
