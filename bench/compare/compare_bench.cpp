@@ -273,6 +273,28 @@ void fanout_ws(benchmark::State& state) {
   set_rates(state, members.size(), fanout_message);
 }
 
+// The same fan-out on a resumable channel (docs/resume.md): each publish is
+// numbered, kept in the channel's history and sent as a ws.resume.v1
+// envelope. What resumption costs the publisher, beside the plain channel.
+void fanout_ws_resumable(benchmark::State& state) {
+  const std::vector<std::byte> payload = payload_of(ws::Opcode::binary, fanout_message);
+  ws::channels::RegistryOptions options;
+  options.resumable = true;
+  ws::channels::Registry registry(options);
+  std::vector<std::shared_ptr<ConnectionSubscriber>> members;
+  for (std::size_t i = 0; i < subscribers(); ++i) {
+    members.push_back(std::make_shared<ConnectionSubscriber>());
+    (void)registry.join_resumable("room", members.back(), std::nullopt);
+  }
+  for (auto _ : state) {
+    if (registry.publish("room", ws::MessageKind::binary, payload) != members.size()) {
+      state.SkipWithError("not delivered to all");
+      break;
+    }
+  }
+  set_rates(state, members.size(), fanout_message);
+}
+
 void fanout_peer(benchmark::State& state, const PeerApi* peer) {
   const std::vector<std::byte> payload = payload_of(ws::Opcode::binary, fanout_message);
   void* fanout = peer->fanout_open(subscribers());
@@ -350,6 +372,7 @@ void register_all() {
     add(std::string(s.name) + "/memcpy", send_memcpy, s.c);
   }
   add("B6/fanout10000/ws", fanout_ws);
+  add("B6/fanout10000/ws_resumable", fanout_ws_resumable);
   for (const PeerApi* peer : peers)
     add(std::string("B6/fanout10000/") + peer->name, fanout_peer, peer);
   add("B6/fanout10000/memcpy", fanout_memcpy);

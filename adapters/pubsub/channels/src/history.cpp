@@ -28,8 +28,12 @@ std::optional<std::uint64_t> parse_part(std::string_view text) {
 std::string to_string(Position position) {
   char buffer[position_text_max];
   char* const end = buffer + sizeof buffer;
-  // 20 digits are enough for any 64-bit value, so neither call can fail.
-  char* out = std::to_chars(buffer, end, position.epoch).ptr;
+  // 20 digits are enough for any 64-bit value, so neither call can fail;
+  // the check says so to the compiler too (g++ 12 at -O2 warns of the '-'
+  // written past the end otherwise).
+  const std::to_chars_result epoch = std::to_chars(buffer, end, position.epoch);
+  if (epoch.ec != std::errc{} || epoch.ptr == end) return {};
+  char* out = epoch.ptr;
   *out++ = '-';
   out = std::to_chars(out, end, position.sequence).ptr;
   return std::string(buffer, out);
